@@ -1,0 +1,1 @@
+"""The traffic graph, built from snapshot series with Kiali's semantics."""

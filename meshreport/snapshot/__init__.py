@@ -1,0 +1,1 @@
+"""Snapshot: the one file that sits between collection and everything else."""

@@ -1,0 +1,277 @@
+"""Read and write `.mrsnap` files: gzip-compressed JSON with a `schema_version`.
+
+Reading is strict: a truncated, non-gzip, wrong-version or malformed file raises `InputError`
+with one line naming the file and the problem, so the CLI exits 5 and never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import zlib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from meshreport.errors import InputError
+from meshreport.snapshot.model import (
+    SCHEMA_VERSION,
+    ConfigObject,
+    Diagnostic,
+    Gap,
+    QueryResult,
+    Series,
+    Snapshot,
+    Source,
+    SourceRef,
+    Window,
+)
+
+FORMAT = "meshreport-snapshot"
+
+
+def to_dict(snap: Snapshot) -> dict[str, Any]:
+    """The JSON document for a snapshot (documented in docs/snapshot-format.md)."""
+    return {
+        "format": FORMAT,
+        "schema_version": snap.schema_version,
+        "window": {
+            "start": snap.window.start,
+            "end": snap.window.end,
+            "duration": snap.window.duration,
+        },
+        "source": asdict(snap.source),
+        "namespaces": list(snap.namespaces),
+        "queries": [_query_to_dict(q) for q in snap.queries],
+        "objects": [_object_to_dict(o) for o in snap.objects],
+        "gaps": [asdict(g) for g in snap.gaps],
+        "diagnostics": [asdict(d) for d in snap.diagnostics],
+        "collector": snap.collector,
+    }
+
+
+def _query_to_dict(q: QueryResult) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "key": q.key,
+        "namespace": q.namespace,
+        "promql": q.promql,
+        "kind": q.kind,
+        "time": q.time,
+    }
+    if q.kind == "range":
+        d["start"] = q.start
+        d["step"] = q.step
+    if q.params:
+        d["params"] = q.params
+    series = []
+    for s in q.series:
+        if s.points is not None:
+            series.append({"labels": s.labels, "points": [[t, v] for t, v in s.points]})
+        else:
+            series.append({"labels": s.labels, "value": s.value})
+    d["series"] = series
+    return d
+
+
+def _object_to_dict(o: ConfigObject) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "apiVersion": o.api_version,
+        "kind": o.kind,
+        "name": o.name,
+        "namespace": o.namespace,
+        "cluster": o.cluster,
+        "body": o.body,
+    }
+    if o.source is not None:
+        d["source"] = {"file": o.source.file, "line": o.source.line}
+    return d
+
+
+def write(snap: Snapshot, path: str | Path) -> None:
+    """Write atomically: a crash mid-write never leaves a half file under the final name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(to_dict(snap), separators=(",", ":"), sort_keys=False).encode()
+    fd, tmp = tempfile.mkstemp(prefix=".mrsnap-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            # mtime=0 keeps the file byte-identical for identical snapshots (samples, goldens).
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+                gz.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str | Path) -> Snapshot:
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such snapshot file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a snapshot file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read snapshot: {e.strerror}") from None
+    if raw[:2] != b"\x1f\x8b":
+        raise InputError(f"{path}: not a meshreport snapshot (not gzip-compressed)")
+    try:
+        text = gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        raise InputError(f"{path}: snapshot is truncated or corrupt (gzip stream broken)") from None
+    try:
+        doc = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: snapshot is not valid JSON ({e})") from None
+    return from_dict(doc, str(path))
+
+
+def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
+    """Validate and convert; every problem names its JSON path."""
+    v = _Validator(origin)
+    v.obj(doc, "$")
+    if doc.get("format") != FORMAT:
+        v.fail("$.format", f"expected {FORMAT!r}")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        v.fail("$.schema_version", "missing or not an integer")
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"{origin}: snapshot schema_version {version} is not supported by this meshreport "
+            f"(reads version {SCHEMA_VERSION}); re-collect it or use a matching meshreport"
+        )
+    w = v.obj(doc.get("window"), "$.window")
+    window = Window(start=v.num(w.get("start"), "$.window.start"), end=v.num(w.get("end"), "$.window.end"))
+    if window.end <= window.start:
+        v.fail("$.window", "end must be after start")
+    s = v.obj(doc.get("source"), "$.source")
+    source = Source(
+        kind=v.str_(s.get("kind"), "$.source.kind"),
+        prometheus_url=v.opt_str(s.get("prometheus_url"), "$.source.prometheus_url"),
+        clusters=[v.str_(c, "$.source.clusters[]") for c in v.list_(s.get("clusters", []), "$.source.clusters")],
+        versions={str(k): v.str_(x, f"$.source.versions.{k}") for k, x in v.obj(s.get("versions", {}), "$.source.versions").items()},
+        description=v.str_(s.get("description", ""), "$.source.description"),
+    )
+    namespaces = [v.str_(n, "$.namespaces[]") for n in v.list_(doc.get("namespaces"), "$.namespaces")]
+    queries = [_query_from(v, q, f"$.queries[{i}]") for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))]
+    objects = [_object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))]
+    gaps = []
+    for i, g in enumerate(v.list_(doc.get("gaps", []), "$.gaps")):
+        p = f"$.gaps[{i}]"
+        g = v.obj(g, p)
+        gaps.append(Gap(
+            phase=v.str_(g.get("phase"), p + ".phase"),
+            what=v.str_(g.get("what"), p + ".what"),
+            reason=v.str_(g.get("reason"), p + ".reason"),
+            namespace=v.opt_str(g.get("namespace"), p + ".namespace"),
+            cluster=v.opt_str(g.get("cluster"), p + ".cluster"),
+        ))
+    diagnostics = []
+    for i, d in enumerate(v.list_(doc.get("diagnostics", []), "$.diagnostics")):
+        p = f"$.diagnostics[{i}]"
+        d = v.obj(d, p)
+        diagnostics.append(Diagnostic(
+            code=v.str_(d.get("code"), p + ".code"),
+            message=v.str_(d.get("message"), p + ".message"),
+            causes=[v.str_(c, p + ".causes[]") for c in v.list_(d.get("causes", []), p + ".causes")],
+        ))
+    collector = v.obj(doc.get("collector", {}), "$.collector")
+    return Snapshot(
+        window=window, source=source, namespaces=namespaces, queries=queries, objects=objects,
+        gaps=gaps, diagnostics=diagnostics, collector=collector, schema_version=version,
+    )
+
+
+def _query_from(v: _Validator, q: Any, p: str) -> QueryResult:
+    q = v.obj(q, p)
+    kind = v.str_(q.get("kind"), p + ".kind")
+    if kind not in ("instant", "range"):
+        v.fail(p + ".kind", "must be 'instant' or 'range'")
+    series = []
+    for i, s in enumerate(v.list_(q.get("series"), p + ".series")):
+        sp = f"{p}.series[{i}]"
+        s = v.obj(s, sp)
+        labels = v.obj(s.get("labels"), sp + ".labels")
+        for k, x in labels.items():
+            v.str_(x, f"{sp}.labels.{k}")
+        if kind == "range":
+            pts = [(v.num(t, sp + ".points[]"), v.num(x, sp + ".points[]"))
+                   for t, x in (v.pair(pt, sp + ".points[]") for pt in v.list_(s.get("points"), sp + ".points"))]
+            series.append(Series(labels=labels, points=pts))
+        else:
+            series.append(Series(labels=labels, value=v.num(s.get("value"), sp + ".value")))
+    return QueryResult(
+        key=v.str_(q.get("key"), p + ".key"),
+        promql=v.str_(q.get("promql"), p + ".promql"),
+        namespace=v.opt_str(q.get("namespace"), p + ".namespace"),
+        kind=kind,
+        time=v.num(q.get("time"), p + ".time"),
+        series=series,
+        start=v.num(q.get("start"), p + ".start") if kind == "range" else None,
+        step=v.num(q.get("step"), p + ".step") if kind == "range" else None,
+        params={str(k): str(x) for k, x in v.obj(q.get("params", {}), p + ".params").items()},
+    )
+
+
+def _object_from(v: _Validator, o: Any, p: str) -> ConfigObject:
+    o = v.obj(o, p)
+    src = o.get("source")
+    source = None
+    if src is not None:
+        src = v.obj(src, p + ".source")
+        line = src.get("line")
+        if not isinstance(line, int) or isinstance(line, bool):
+            v.fail(p + ".source.line", "must be an integer")
+        source = SourceRef(file=v.str_(src.get("file"), p + ".source.file"), line=line)
+    return ConfigObject(
+        api_version=v.str_(o.get("apiVersion"), p + ".apiVersion"),
+        kind=v.str_(o.get("kind"), p + ".kind"),
+        name=v.str_(o.get("name"), p + ".name"),
+        namespace=v.opt_str(o.get("namespace"), p + ".namespace"),
+        cluster=v.str_(o.get("cluster", "Kubernetes"), p + ".cluster"),
+        body=v.obj(o.get("body"), p + ".body"),
+        source=source,
+    )
+
+
+class _Validator:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, path: str, why: str):
+        raise InputError(f"{self.origin}: invalid snapshot at {path}: {why}")
+
+    def obj(self, x: Any, path: str) -> dict:
+        if not isinstance(x, dict):
+            self.fail(path, "missing or not an object")
+        return x
+
+    def list_(self, x: Any, path: str) -> list:
+        if not isinstance(x, list):
+            self.fail(path, "missing or not a list")
+        return x
+
+    def pair(self, x: Any, path: str) -> tuple:
+        if not isinstance(x, list) or len(x) != 2:
+            self.fail(path, "not a [time, value] pair")
+        return x[0], x[1]
+
+    def str_(self, x: Any, path: str) -> str:
+        if not isinstance(x, str):
+            self.fail(path, "missing or not a string")
+        return x
+
+    def opt_str(self, x: Any, path: str) -> str | None:
+        return None if x is None else self.str_(x, path)
+
+    def num(self, x: Any, path: str) -> float:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            # NaN/Inf travel as strings, as Prometheus sends them.
+            if isinstance(x, str) and x in ("NaN", "+Inf", "-Inf", "Inf"):
+                return float(x)
+            self.fail(path, "missing or not a number")
+        return float(x)
