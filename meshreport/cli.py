@@ -26,8 +26,7 @@ Exit codes:
 
 @click.group(
     help="Turn an Istio service mesh into a report people read: a static HTML site and a PDF "
-    "with topology pictures, health tables and config findings for a time window.\n\n"
-    + EXIT_CODES_HELP,
+    "with topology pictures, health tables and config findings for a time window.\n\n" + EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="meshreport")

@@ -14,11 +14,23 @@ from dataclasses import dataclass, field
 
 # Group-by label sets (kiali-semantics.md 1.4).
 GB_REQ: tuple[str, ...] = (
-    "source_cluster", "source_workload_namespace", "source_workload", "source_canonical_service",
-    "source_canonical_revision", "destination_cluster", "destination_service_namespace",
-    "destination_service", "destination_service_name", "destination_workload_namespace",
-    "destination_workload", "destination_canonical_service", "destination_canonical_revision",
-    "request_protocol", "response_code", "grpc_response_status", "response_flags",
+    "source_cluster",
+    "source_workload_namespace",
+    "source_workload",
+    "source_canonical_service",
+    "source_canonical_revision",
+    "destination_cluster",
+    "destination_service_namespace",
+    "destination_service",
+    "destination_service_name",
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_canonical_service",
+    "destination_canonical_revision",
+    "request_protocol",
+    "response_code",
+    "grpc_response_status",
+    "response_flags",
 )
 GB_MSG: tuple[str, ...] = GB_REQ[:-4]
 GB_TCP: tuple[str, ...] = ("app",) + GB_MSG + ("response_flags",)

@@ -153,36 +153,52 @@ def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
         kind=v.str_(s.get("kind"), "$.source.kind"),
         prometheus_url=v.opt_str(s.get("prometheus_url"), "$.source.prometheus_url"),
         clusters=[v.str_(c, "$.source.clusters[]") for c in v.list_(s.get("clusters", []), "$.source.clusters")],
-        versions={str(k): v.str_(x, f"$.source.versions.{k}") for k, x in v.obj(s.get("versions", {}), "$.source.versions").items()},
+        versions={
+            str(k): v.str_(x, f"$.source.versions.{k}")
+            for k, x in v.obj(s.get("versions", {}), "$.source.versions").items()
+        },
         description=v.str_(s.get("description", ""), "$.source.description"),
     )
     namespaces = [v.str_(n, "$.namespaces[]") for n in v.list_(doc.get("namespaces"), "$.namespaces")]
     queries = [_query_from(v, q, f"$.queries[{i}]") for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))]
-    objects = [_object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))]
+    objects = [
+        _object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
+    ]
     gaps = []
     for i, g in enumerate(v.list_(doc.get("gaps", []), "$.gaps")):
         p = f"$.gaps[{i}]"
         g = v.obj(g, p)
-        gaps.append(Gap(
-            phase=v.str_(g.get("phase"), p + ".phase"),
-            what=v.str_(g.get("what"), p + ".what"),
-            reason=v.str_(g.get("reason"), p + ".reason"),
-            namespace=v.opt_str(g.get("namespace"), p + ".namespace"),
-            cluster=v.opt_str(g.get("cluster"), p + ".cluster"),
-        ))
+        gaps.append(
+            Gap(
+                phase=v.str_(g.get("phase"), p + ".phase"),
+                what=v.str_(g.get("what"), p + ".what"),
+                reason=v.str_(g.get("reason"), p + ".reason"),
+                namespace=v.opt_str(g.get("namespace"), p + ".namespace"),
+                cluster=v.opt_str(g.get("cluster"), p + ".cluster"),
+            )
+        )
     diagnostics = []
     for i, d in enumerate(v.list_(doc.get("diagnostics", []), "$.diagnostics")):
         p = f"$.diagnostics[{i}]"
         d = v.obj(d, p)
-        diagnostics.append(Diagnostic(
-            code=v.str_(d.get("code"), p + ".code"),
-            message=v.str_(d.get("message"), p + ".message"),
-            causes=[v.str_(c, p + ".causes[]") for c in v.list_(d.get("causes", []), p + ".causes")],
-        ))
+        diagnostics.append(
+            Diagnostic(
+                code=v.str_(d.get("code"), p + ".code"),
+                message=v.str_(d.get("message"), p + ".message"),
+                causes=[v.str_(c, p + ".causes[]") for c in v.list_(d.get("causes", []), p + ".causes")],
+            )
+        )
     collector = v.obj(doc.get("collector", {}), "$.collector")
     return Snapshot(
-        window=window, source=source, namespaces=namespaces, queries=queries, objects=objects,
-        gaps=gaps, diagnostics=diagnostics, collector=collector, schema_version=version,
+        window=window,
+        source=source,
+        namespaces=namespaces,
+        queries=queries,
+        objects=objects,
+        gaps=gaps,
+        diagnostics=diagnostics,
+        collector=collector,
+        schema_version=version,
     )
 
 
@@ -199,8 +215,10 @@ def _query_from(v: _Validator, q: Any, p: str) -> QueryResult:
         for k, x in labels.items():
             v.str_(x, f"{sp}.labels.{k}")
         if kind == "range":
-            pts = [(v.num(t, sp + ".points[]"), v.num(x, sp + ".points[]"))
-                   for t, x in (v.pair(pt, sp + ".points[]") for pt in v.list_(s.get("points"), sp + ".points"))]
+            pts = [
+                (v.num(t, sp + ".points[]"), v.num(x, sp + ".points[]"))
+                for t, x in (v.pair(pt, sp + ".points[]") for pt in v.list_(s.get("points"), sp + ".points"))
+            ]
             series.append(Series(labels=labels, points=pts))
         else:
             series.append(Series(labels=labels, value=v.num(s.get("value"), sp + ".value")))
