@@ -83,16 +83,67 @@ class RateQuery:
     prefix: str = ""  # raw fragment placed before the matchers (Kiali's TCP <APP>)
     scope: tuple[tuple[str, str], ...] = field(default=())
 
-    def promql(self) -> str:
+    def expr(self) -> str:
+        """The bare `sum(rate(...)) by (...)`, without filter, scope or rounding."""
         sel = self.prefix + ",".join(m.promql() for m in self.matchers)
         space = " " if self.space else ""
-        q = f"sum(rate({self.metric}{{{sel}}}{space}[{self.range_s}s])) by ({','.join(self.by)})"
-        if not self.idle:
-            q += " > 0"
-        q = add_query_scope(q, dict(self.scope))
-        if self.rounded:
-            q = f"round({q},0.001)"
-        return q
+        return f"sum(rate({self.metric}{{{sel}}}{space}[{self.range_s}s])) by ({','.join(self.by)})"
+
+    def promql(self) -> str:
+        return finish(self.expr(), idle=self.idle, scope=self.scope, rounded=self.rounded)
+
+
+@dataclass(frozen=True)
+class QuantileQuery:
+    """`histogram_quantile(q, <rate over *_bucket by (le, ...)>) > 0` (Kiali responseTime)."""
+
+    quantile: float
+    rate: RateQuery  # metric ends in _bucket, `by` starts with "le"
+    idle: bool = False
+    rounded: bool = True
+    scope: tuple[tuple[str, str], ...] = field(default=())
+
+    def promql(self) -> str:
+        expr = f"histogram_quantile({self.quantile:.2f}, {self.rate.expr()})"
+        return finish(expr, idle=self.idle, scope=self.scope, rounded=self.rounded)
+
+
+@dataclass(frozen=True)
+class RatioQuery:
+    """`<num> / <den> > 0`, e.g. mean latency from _sum/_count or an error ratio."""
+
+    num: RateQuery
+    den: RateQuery
+    idle: bool = False
+    rounded: bool = True
+    scope: tuple[tuple[str, str], ...] = field(default=())
+
+    def promql(self) -> str:
+        expr = f"{self.num.expr()} / {self.den.expr()}"
+        return finish(expr, idle=self.idle, scope=self.scope, rounded=self.rounded)
+
+
+Query = RateQuery | QuantileQuery | RatioQuery
+
+
+@dataclass(frozen=True)
+class PlannedQuery:
+    """One query of a collection plan: the snapshot key it is stored under, the namespace it
+    is for, the expression, and whether it runs as an instant query at the window end or as a
+    range query over the window at `step` seconds."""
+
+    key: str
+    namespace: str | None
+    query: Query
+    kind: str = "instant"
+    step: int | None = None
+
+
+def finish(expr: str, *, idle: bool, scope: tuple[tuple[str, str], ...] | dict, rounded: bool) -> str:
+    """Apply Kiali's post-processing in its order: `> 0` filter, query scope, round()."""
+    q = expr if idle else f"{expr} > 0"
+    q = add_query_scope(q, dict(scope))
+    return f"round({q},0.001)" if rounded else q
 
 
 def add_query_scope(query: str, scope: dict[str, str]) -> str:
@@ -149,3 +200,17 @@ def graph_queries(
 def graph_key(metric: str, role: str) -> str:
     """The snapshot key of a graph query, e.g. `graph/istio_requests_total/incoming`."""
     return f"graph/{metric}/{role}"
+
+
+def collection_plan(namespaces: list[str], range_s: int, *, scope: dict[str, str] | None = None) -> list[PlannedQuery]:
+    """Every query one collection runs: per namespace and metric, never per service.
+
+    Graph queries are collected in their idle-inclusive form (no `> 0`), so one snapshot can
+    answer both `--include-idle-edges` and the default; the `> 0` filter is applied offline.
+    """
+    plan: list[PlannedQuery] = []
+    for ns in namespaces:
+        for metric in GRAPH_METRICS:
+            for role, q in graph_queries(ns, range_s, metric=metric, idle=True, scope=scope):
+                plan.append(PlannedQuery(graph_key(metric, role), ns, q))
+    return plan
