@@ -1,0 +1,164 @@
+"""Least-data reduction: keep only what analysis needs, before anything is stored.
+
+A snapshot travels (CI artifacts, bug reports, laptops), so it must never hold Secret data,
+environment values or the noise the API server adds (managedFields, last-applied copies).
+Pods are reduced hardest: there can be tens of thousands and analysis needs only identity,
+ownership, containers and readiness. Both the live collector and the YAML loader call `reduce`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SIDECAR_NAME = "istio-proxy"
+ISTIO_INIT_NAME = "istio-init"
+
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_METADATA_KEEP = (
+    "name",
+    "generateName",
+    "namespace",
+    "uid",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "generation",
+)
+
+
+def reduce(body: dict[str, Any]) -> dict[str, Any]:
+    """Return a reduced copy of one object (the input is not modified)."""
+    kind = body.get("kind")
+    if kind == "Pod":
+        return reduce_pod(body)
+    if kind == "Secret":
+        return reduce_secret(body)
+    out = {k: v for k, v in body.items() if k != "metadata"}
+    out["metadata"] = reduce_metadata(body.get("metadata") or {})
+    if kind == "MutatingWebhookConfiguration":
+        out["webhooks"] = [_strip_ca_bundle(w) for w in body.get("webhooks") or []]
+    return _strip_env(out)
+
+
+def reduce_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """Identity, labels, annotations (minus last-applied), owners; never managedFields."""
+    out = {k: meta[k] for k in _METADATA_KEEP if k in meta and meta[k] is not None}
+    ann = out.get("annotations")
+    if isinstance(ann, dict) and LAST_APPLIED in ann:
+        out["annotations"] = {k: v for k, v in ann.items() if k != LAST_APPLIED}
+    return out
+
+
+def reduce_secret(body: dict[str, Any]) -> dict[str, Any]:
+    """Secrets: names only (gateway certificate checks need to know one exists), never data."""
+    meta = reduce_metadata(body.get("metadata") or {})
+    out: dict[str, Any] = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta}
+    if isinstance(body.get("type"), str):
+        out["type"] = body["type"]
+    return out
+
+
+def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
+    """What workload health, sidecar checks and the graph need from a Pod, and nothing else."""
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    rspec: dict[str, Any] = {}
+    if spec.get("serviceAccountName"):
+        rspec["serviceAccountName"] = spec["serviceAccountName"]
+    rspec["containers"] = [_reduce_container(c) for c in spec.get("containers") or []]
+    if spec.get("initContainers"):
+        rspec["initContainers"] = [_reduce_container(c, init=True) for c in spec["initContainers"]]
+    rstatus: dict[str, Any] = {}
+    if status.get("phase"):
+        rstatus["phase"] = status["phase"]
+    conds = [
+        {k: c[k] for k in ("type", "status") if k in c}
+        for c in status.get("conditions") or []
+        if c.get("type") in ("Ready", "ContainersReady", "PodScheduled", "Initialized")
+    ]
+    if conds:
+        rstatus["conditions"] = conds
+    for key in ("containerStatuses", "initContainerStatuses"):
+        if status.get(key):
+            rstatus[key] = [
+                {k: cs[k] for k in ("name", "ready", "started", "restartCount") if k in cs} for cs in status[key]
+            ]
+    out: dict[str, Any] = {
+        "apiVersion": body.get("apiVersion", "v1"),
+        "kind": "Pod",
+        "metadata": reduce_metadata(body.get("metadata") or {}),
+        "spec": rspec,
+    }
+    if rstatus:
+        out["status"] = rstatus
+    return out
+
+
+def _reduce_container(c: dict[str, Any], *, init: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.get("name")}
+    if c.get("image"):
+        out["image"] = c["image"]
+    ports = [
+        {k: p[k] for k in ("name", "containerPort", "protocol") if k in p}
+        for p in c.get("ports") or []
+        if isinstance(p, dict)
+    ]
+    if ports:
+        out["ports"] = ports
+    if init and c.get("restartPolicy"):
+        # restartPolicy: Always marks a native sidecar (how Istio injects on Kubernetes >= 1.29).
+        out["restartPolicy"] = c["restartPolicy"]
+    return out
+
+
+def _strip_ca_bundle(webhook: Any) -> Any:
+    """caBundle is not secret but large and useless to analysis; keep that one was set."""
+    if not isinstance(webhook, dict):
+        return webhook
+    cc = webhook.get("clientConfig")
+    if isinstance(cc, dict) and "caBundle" in cc:
+        webhook = dict(webhook)
+        webhook["clientConfig"] = {k: v for k, v in cc.items() if k != "caBundle"}
+    return webhook
+
+
+def _strip_env(node: Any) -> Any:
+    """Replace every container's env by its variable names, wherever a pod template sits."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in _CONTAINER_LISTS and isinstance(v, list):
+                out[k] = [_container_without_env(c) for c in v]
+            else:
+                out[k] = _strip_env(v)
+        return out
+    if isinstance(node, list):
+        return [_strip_env(x) for x in node]
+    return node
+
+
+def _container_without_env(c: Any) -> Any:
+    if not isinstance(c, dict) or "env" not in c:
+        return c
+    c = dict(c)
+    env = c.get("env")
+    c["env"] = (
+        [{"name": e["name"]} for e in env if isinstance(e, dict) and "name" in e] if isinstance(env, list) else []
+    )
+    return c
+
+
+def has_sidecar(pod_body: dict[str, Any]) -> bool:
+    """An istio-proxy container, or an istio-proxy native sidecar among the init containers."""
+    spec = pod_body.get("spec") or {}
+    names = [c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
+    return SIDECAR_NAME in names
+
+
+def has_istio_init(pod_body: dict[str, Any]) -> bool:
+    """The istio-init container that sets up iptables (absent with the CNI plugin)."""
+    spec = pod_body.get("spec") or {}
+    return any(c.get("name") == ISTIO_INIT_NAME for c in spec.get("initContainers") or [])

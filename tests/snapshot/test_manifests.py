@@ -1,0 +1,189 @@
+"""Config from YAML files: exact source lines, Helm output, Lists, stdin, least data, clear errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from meshreport.errors import EXIT_INPUT, InputError
+from meshreport.snapshot import store
+from meshreport.snapshot.manifests import config_snapshot_from_files, load_paths, parse_text
+from meshreport.snapshot.reduce import has_istio_init, has_sidecar
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "manifests"
+SAMPLES = Path("/work/shared/fixtures/istio-samples")
+
+
+def by_ref(objects):
+    return {o.ref(): o for o in objects}
+
+
+def test_helm_output_keeps_exact_lines_and_skips_empty_documents():
+    objs = load_paths([str(FIX / "helm-output.yaml")])
+    refs = [o.ref() for o in objs]
+    assert refs == [
+        "ServiceAccount default/shop",
+        "Secret shop/shop-tls",
+        "Deployment shop/shop",
+        "VirtualService default/shop",
+    ]
+    lines = FIX.joinpath("helm-output.yaml").read_text().splitlines()
+    for o in objs:
+        assert o.source.file == str(FIX / "helm-output.yaml")
+        # the line the object starts on is its first key, right after the `# Source:` comment
+        assert lines[o.source.line - 1].startswith("apiVersion:")
+        assert lines[o.source.line - 2].startswith("# Source:")
+    assert [o.source.line for o in objs] == [3, 11, 24, 65]
+
+
+def test_least_data_for_secrets_env_and_noise():
+    objs = by_ref(load_paths([str(FIX / "helm-output.yaml")]))
+    secret = objs["Secret shop/shop-tls"]
+    assert set(secret.body) == {"apiVersion", "kind", "metadata", "type"}
+    dep = objs["Deployment shop/shop"]
+    meta = dep.metadata
+    assert "managedFields" not in meta
+    assert meta["annotations"] == {"team": "payments"}
+    assert meta["creationTimestamp"] == "2024-05-01T10:00:00Z"  # kept as the string the API server uses
+    env = dep.spec["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "DB_PASSWORD"}, {"name": "API_KEY"}]
+    text = json.dumps([o.body for o in objs.values()])
+    for leaked in ("hunter2", "c2VjcmV0", "last-applied", "secretKeyRef"):
+        assert leaked not in text
+
+
+def test_list_items_lines_scopes_and_pod_reduction():
+    objs = load_paths([str(FIX / "list.yaml")])
+    assert [(o.ref(), o.source.line) for o in objs] == [
+        ("Namespace shop", 4),
+        ("GatewayClass istio", 10),
+        ("Pod shop/shop-7d9f-abcde", 17),
+    ]
+    ns, gc, pod = objs
+    assert ns.namespace is None and gc.namespace is None  # cluster-scoped: no default namespace
+    assert ns.labels == {"istio-injection": "enabled"}
+    assert pod.metadata["ownerReferences"][0]["name"] == "shop-7d9f"
+    assert pod.spec["serviceAccountName"] == "shop"
+    assert [c["name"] for c in pod.spec["containers"]] == ["shop", "istio-proxy"]
+    assert pod.spec["containers"][0] == {
+        "name": "shop",
+        "image": "example/shop:1.0",
+        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+    }
+    assert set(pod.spec) == {"serviceAccountName", "containers", "initContainers"}
+    assert pod.body["status"] == {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [
+            {"name": "shop", "ready": True, "restartCount": 0},
+            {"name": "istio-proxy", "ready": True, "restartCount": 1},
+        ],
+    }
+    assert has_sidecar(pod.body) and has_istio_init(pod.body)
+    assert "hunter2" not in json.dumps(pod.body) and "shop-token" not in json.dumps(pod.body)
+
+
+def test_folder_is_recursive_sorted_and_skips_hidden_and_other_files():
+    objs = load_paths([str(FIX)])
+    files = [Path(o.source.file).relative_to(FIX).as_posix() for o in objs]
+    assert files == sorted(files)
+    assert set(files) == {"helm-output.yaml", "list.yaml", "nested/dr.json", "nested/deeper/mesh.yml"}
+    refs = by_ref(objs)
+    assert refs["Widget default/gizmo"].spec == {"size": 3}  # unknown kind kept
+    assert refs["Widget default/gizmo"].source.line == 2
+    assert refs["PeerAuthentication istio-system/default"].source.line == 9
+    assert refs["DestinationRule shop/shop"].spec["trafficPolicy"]["tls"]["mode"] == "ISTIO_MUTUAL"
+
+
+def test_stdin_and_default_namespace(monkeypatch):
+    text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\n\n\n"
+    text += "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    objs = load_paths(["-"], default_namespace="ci")
+    assert [(o.ref(), o.source.file, o.source.line) for o in objs] == [
+        ("Service ci/a", "<stdin>", 1),
+        ("Service ci/b", "<stdin>", 8),
+    ]
+    assert objs[0].metadata["namespace"] == "ci"
+
+
+def test_istio_samples_load_with_their_real_lines():
+    objs = load_paths([str(SAMPLES)])
+    kinds = {o.kind for o in objs}
+    assert {"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Service", "Deployment"} <= kinds
+    for o in objs:
+        line = Path(o.source.file).read_text().splitlines()[o.source.line - 1]
+        first_key = line.strip().lstrip("- ").split(":")[0]
+        assert first_key in o.body, (o.ref(), o.source, line)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("apiVersion: v1\nkind: Service\nmetadata:\n  name: [a\n", ":5:", "invalid YAML"),
+        ("apiVersion: v1\nkind: Service\nmetadata:\n\tname: a\n", ":4:", "invalid YAML"),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n- just\n- a list\n",
+            ":5:",
+            "not a Kubernetes object",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\nkind: Pod\nmetadata:\n  name: p\n",
+            ":6:",
+            "apiVersion",
+        ),
+        ("apiVersion: v1\nkind: Service\nmetadata: {}\n", ":1:", "metadata.name"),
+    ],
+)
+def test_bad_yaml_is_one_line_with_file_and_line(tmp_path, text, where, what):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(InputError) as e:
+        load_paths([str(f)])
+    msg = e.value.message
+    assert e.value.exit_code == EXIT_INPUT
+    assert "\n" not in msg
+    assert msg.startswith(f"{f}{where}"), msg
+    assert what in msg
+
+
+def test_missing_path_and_non_utf8_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_paths([str(tmp_path / "nope.yaml")])
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_paths([str(f)])
+
+
+def test_hidden_folder_is_ignored_but_named_file_is_not():
+    with pytest.raises(InputError, match=r"broken.yaml:\d+: invalid YAML"):
+        load_paths([str(FIX / ".hidden" / "broken.yaml")])
+
+
+def test_config_snapshot_round_trips_through_the_store(tmp_path):
+    src = tmp_path / "in"
+    shutil.copytree(FIX, src, ignore=shutil.ignore_patterns(".hidden"))
+    snap = config_snapshot_from_files([str(src)], now=1_700_000_000.0)
+    assert snap.source.kind == "files"
+    assert snap.window.end == 1_700_000_000.0 and snap.window.duration == 600
+    assert [g.phase for g in snap.gaps] == ["metrics"]
+    assert snap.namespaces == ["default", "istio-system", "shop"]
+    assert snap.collector["config"]["objects"] == len(snap.objects) == 10
+    path = tmp_path / "config.mrsnap"
+    store.write(snap, path)
+    back = store.read(path)
+    assert back.objects == snap.objects
+    assert back.gaps == snap.gaps
+    # and the objects are the ones in the files, read again independently
+    assert [o.ref() for o in back.objects] == [o.ref() for o in load_paths([str(src)])]
+
+
+def test_parse_text_json_document():
+    objs = parse_text('{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "n"}}', "x.json")
+    assert [(o.ref(), o.source) for o in objs] == [("Service n/x", objs[0].source)]
+    assert objs[0].source.line == 1 and objs[0].source.file == "x.json"
