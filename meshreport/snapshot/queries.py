@@ -202,15 +202,224 @@ def graph_key(metric: str, role: str) -> str:
     return f"graph/{metric}/{role}"
 
 
-def collection_plan(namespaces: list[str], range_s: int, *, scope: dict[str, str] | None = None) -> list[PlannedQuery]:
+# --- Appender queries (kiali-semantics.md section 2) -------------------------------------------
+#
+# Appender queries have no space before `[<D>s]` and keep Kiali's `> 0` (a quantile or ratio of
+# an idle series is NaN, and Kiali never attaches one). Each is run per namespace for two roles:
+# `incoming` and `outgoing`, and the graph appenders attach the results to edges by the
+# source/destination labels of each series.
+
+REQUEST_DURATION = "istio_request_duration_milliseconds"
+REQUEST_BYTES = "istio_request_bytes_sum"
+RESPONSE_BYTES = "istio_response_bytes_sum"
+
+#: responseTime group-by: GB_REQ without response_code, grpc_response_status, response_flags.
+GB_RT: tuple[str, ...] = GB_REQ[:-3]
+#: securityPolicy group-by: GB_MSG plus the identities and the policy (Kiali security_policy.go).
+GB_SEC: tuple[str, ...] = GB_MSG + ("source_principal", "destination_principal", "connection_security_policy")
+
+#: responseTime statistics: "avg" (from _sum/_count) and the quantiles Kiali offers.
+RESPONSE_TIME_STATS: tuple[str, ...] = ("avg", "0.5", "0.95", "0.99")
+APPENDER_ROLES: tuple[str, ...] = ("incoming", "outgoing")
+#: securityPolicy runs one query per metric (Kiali ORs them into one; separate queries keep
+#: each result attributable and are evaluated the same way offline).
+SECURITY_METRICS: tuple[str, ...] = (REQUESTS, REQUEST_MESSAGES, RESPONSE_MESSAGES, TCP_SENT, TCP_RECEIVED)
+THROUGHPUT_KINDS: dict[str, tuple[str, Matcher]] = {
+    "request": (REQUEST_BYTES, Matcher("reporter", "=", "source")),
+    "response": (RESPONSE_BYTES, Matcher("reporter", "=", "destination")),
+}
+
+
+def _sc(scope: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((scope or {}).items()))
+
+
+def response_time_queries(
+    namespace: str, range_s: int, *, scope: dict[str, str] | None = None
+) -> list[tuple[str, str, Query]]:
+    """Kiali's responseTime queries: [(stat, role, query)], destination telemetry first.
+
+    incoming: `reporter="destination",destination_service_namespace="<ns>"`;
+    outgoing: `reporter="source",source_workload_namespace="<ns>"`. Quantiles use
+    `histogram_quantile(q, sum(rate(..._bucket{F}[<D>s])) by (le,GB_RT)) > 0`; avg is
+    `sum(rate(..._sum{F}[<D>s])) by (GB_RT) / sum(rate(..._count{F}[<D>s])) by (GB_RT) > 0`.
+    """
+    sc = _sc(scope)
+    filters = {
+        "incoming": (Matcher("reporter", "=", "destination"), Matcher("destination_service_namespace", "=", namespace)),
+        "outgoing": (Matcher("reporter", "=", "source"), Matcher("source_workload_namespace", "=", namespace)),
+    }
+    out: list[tuple[str, str, Query]] = []
+    for stat in RESPONSE_TIME_STATS:
+        for role in APPENDER_ROLES:
+            f = filters[role]
+            q: Query
+            if stat == "avg":
+                num = RateQuery(f"{REQUEST_DURATION}_sum", f, GB_RT, range_s, space=False, rounded=False)
+                den = RateQuery(f"{REQUEST_DURATION}_count", f, GB_RT, range_s, space=False, rounded=False)
+                q = RatioQuery(num, den, scope=sc)
+            else:
+                rate = RateQuery(f"{REQUEST_DURATION}_bucket", f, ("le",) + GB_RT, range_s, space=False, rounded=False)
+                q = QuantileQuery(float(stat), rate, scope=sc)
+            out.append((stat, role, q))
+    return out
+
+
+def security_policy_queries(
+    namespace: str, range_s: int, *, scope: dict[str, str] | None = None
+) -> list[tuple[str, str, RateQuery]]:
+    """Kiali's securityPolicy queries, one per metric: [(metric, role, query)].
+
+    Destination telemetry; incoming = sources outside the namespace calling its services,
+    outgoing = sources inside it. Grouped by GB_SEC so the mTLS share per edge is
+    rate(connection_security_policy="mutual_tls") / sum of all policies.
+    """
+    sc = _sc(scope)
+    filters = {
+        "incoming": (
+            Matcher("reporter", "=", "destination"),
+            Matcher("source_workload_namespace", "!=", namespace),
+            Matcher("destination_service_namespace", "=", namespace),
+        ),
+        "outgoing": (Matcher("reporter", "=", "destination"), Matcher("source_workload_namespace", "=", namespace)),
+    }
+    return [
+        (metric, role, RateQuery(metric, filters[role], GB_SEC, range_s, space=False, scope=sc))
+        for metric in SECURITY_METRICS
+        for role in APPENDER_ROLES
+    ]
+
+
+def throughput_queries(
+    namespace: str, range_s: int, *, scope: dict[str, str] | None = None
+) -> list[tuple[str, str, RateQuery]]:
+    """Kiali's throughput queries: [(request|response, role, query)], bytes/s grouped by GB_MSG.
+
+    request bytes are source-reported, response bytes destination-reported (Kiali throughput.go).
+    """
+    sc = _sc(scope)
+    out: list[tuple[str, str, RateQuery]] = []
+    for kind, (metric, reporter) in THROUGHPUT_KINDS.items():
+        filters = {
+            "incoming": (
+                reporter,
+                Matcher("source_workload_namespace", "!=", namespace),
+                Matcher("destination_service_namespace", "=", namespace),
+            ),
+            "outgoing": (reporter, Matcher("source_workload_namespace", "=", namespace)),
+        }
+        for role in APPENDER_ROLES:
+            out.append((kind, role, RateQuery(metric, filters[role], GB_MSG, range_s, space=False, scope=sc)))
+    return out
+
+
+def response_time_key(stat: str, role: str) -> str:
+    return f"appender/responseTime/{stat}/{role}"
+
+
+def security_policy_key(metric: str, role: str) -> str:
+    return f"appender/securityPolicy/{metric}/{role}"
+
+
+def throughput_key(kind: str, role: str) -> str:
+    return f"appender/throughput/{kind}/{role}"
+
+
+# --- Trends (range queries for sparklines) ----------------------------------------------------
+
+#: Trend series are per destination workload and service: sum over workloads for a service
+#: total, or over services for a workload total.
+TREND_BY: tuple[str, ...] = (
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_service_namespace",
+    "destination_service_name",
+)
+#: Kiali's HTTP error classes: no response (code 0), 4xx and 5xx (3xx is not an error).
+ERROR_CODES = "0|4..|5.."
+#: Candidate steps; the one giving closest to 100 points (within 50-200) is used.
+NICE_STEPS: tuple[int, ...] = (
+    15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+)  # fmt: skip
+TREND_KEYS: tuple[str, ...] = ("trend/requests", "trend/errors", "trend/p95")
+
+
+def trend_step(range_s: float, scrape_interval: float = 15.0) -> int:
+    """A step giving about 50-200 points over the window (closest to 100), never below the scrape interval."""
+    fits = [s for s in NICE_STEPS if s >= scrape_interval and 50 <= range_s / s <= 200]
+    if fits:
+        return min(fits, key=lambda s: (abs(range_s / s - 100), s))
+    return max(int(scrape_interval), int(round(range_s / 100)) or 1)
+
+
+def trend_rate_range(step: int, scrape_interval: float = 15.0) -> int:
+    """Rate range of each trend point: max(step + scrape, 4 x scrape), Grafana's $__rate_interval.
+
+    At least four scrapes so every point has the two samples rate() needs, and a little more than
+    the step so consecutive points overlap instead of missing samples between them.
+    """
+    return int(max(step + scrape_interval, 4 * scrape_interval))
+
+
+def range_bounds(window_start: float, window_end: float, step: int) -> tuple[float, float]:
+    """(start, end) of a trend range query: points at window_end - k*step, none before window_start + step.
+
+    The end is the window end (as for instant queries); the first point is the earliest one whose
+    step lies wholly inside the window.
+    """
+    n = int((window_end - window_start) // step)
+    return window_end - (n - 1) * step, window_end
+
+
+def trend_queries(namespace: str, rate_s: int, *, scope: dict[str, str] | None = None) -> list[tuple[str, Query]]:
+    """Trend queries for one namespace (destination telemetry of its workloads): [(key, query)].
+
+    trend/requests: requests/s; trend/errors: error requests/s (HTTP 0, 4xx, 5xx), the error
+    ratio is errors / requests at the same timestamp; trend/p95: p95 latency in ms. Requests and
+    errors keep zero points (idle form) so a quiet hour reads as 0, not as missing.
+    """
+    sc = _sc(scope)
+    f = (Matcher("reporter", "=", "destination"), Matcher("destination_workload_namespace", "=", namespace))
+    errors = f + (Matcher("response_code", "=~", ERROR_CODES),)
+    bucket = RateQuery(f"{REQUEST_DURATION}_bucket", f, ("le",) + TREND_BY, rate_s, space=False, rounded=False)
+    return [
+        ("trend/requests", RateQuery(REQUESTS, f, TREND_BY, rate_s, idle=True, space=False, scope=sc)),
+        ("trend/errors", RateQuery(REQUESTS, errors, TREND_BY, rate_s, idle=True, space=False, scope=sc)),
+        ("trend/p95", QuantileQuery(0.95, bucket, scope=sc)),
+    ]
+
+
+def collection_plan(
+    namespaces: list[str],
+    range_s: int,
+    *,
+    scope: dict[str, str] | None = None,
+    scrape_interval: float = 15.0,
+    appenders: bool = True,
+    trends: bool = True,
+) -> list[PlannedQuery]:
     """Every query one collection runs: per namespace and metric, never per service.
 
     Graph queries are collected in their idle-inclusive form (no `> 0`), so one snapshot can
     answer both `--include-idle-edges` and the default; the `> 0` filter is applied offline.
+    Appender queries are instant queries at the window end like the graph; trend queries are
+    range queries at `trend_step()` over `range_bounds()`.
     """
     plan: list[PlannedQuery] = []
+    step = trend_step(range_s, scrape_interval)
+    rate_s = trend_rate_range(step, scrape_interval)
     for ns in namespaces:
         for metric in GRAPH_METRICS:
             for role, q in graph_queries(ns, range_s, metric=metric, idle=True, scope=scope):
                 plan.append(PlannedQuery(graph_key(metric, role), ns, q))
+        if appenders:
+            for stat, role, q in response_time_queries(ns, range_s, scope=scope):
+                plan.append(PlannedQuery(response_time_key(stat, role), ns, q))
+            for metric, role, q in security_policy_queries(ns, range_s, scope=scope):
+                plan.append(PlannedQuery(security_policy_key(metric, role), ns, q))
+            for kind, role, q in throughput_queries(ns, range_s, scope=scope):
+                plan.append(PlannedQuery(throughput_key(kind, role), ns, q))
+        if trends:
+            for key, q in trend_queries(ns, rate_s, scope=scope):
+                plan.append(PlannedQuery(key, ns, q, kind="range", step=step))
     return plan

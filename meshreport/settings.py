@@ -1,0 +1,444 @@
+"""One Settings object for every command: config file, `MESHREPORT_*` environment and flags.
+
+Precedence is flag > environment > config file > default, decided per setting, so a CronJob can
+keep its connection in a mounted file and a person can still override one value on the command
+line. Every setting is declared once in `SETTINGS` (key, type, default, doc); the environment
+variable name is derived from the key (`prometheus.auth.token` -> `MESHREPORT_PROMETHEUS_AUTH_TOKEN`)
+so the three sources cannot drift apart. Sections other modules own (`health:`, `validation:`,
+...) are handed over raw through `Settings.section()`.
+
+Secrets (`secret=True`) are never part of `redacted()`, which is the only view of the settings
+that may be logged or written into a snapshot.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshreport.errors import InputError, UsageError
+
+ENV_PREFIX = "MESHREPORT_"
+CONFIG_ENV = "MESHREPORT_CONFIG"
+REDACTED = "***"
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. `kind` is str, int, bool, duration (seconds), list (of str) or map (str->str)."""
+
+    key: str
+    kind: str
+    default: Any
+    doc: str
+    flag: str | None = None
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.key.upper().replace(".", "_")
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "prometheus.url",
+        "str",
+        None,
+        "Prometheus HTTP API base URL (Prometheus, Thanos, Mimir, Cortex, "
+        "VictoriaMetrics). Credentials in the URL are accepted but never recorded.",
+        "--prometheus",
+    ),
+    Setting(
+        "prometheus.auth.type",
+        "str",
+        None,
+        "none, basic or bearer. When unset it follows from what is "
+        "given: a token or token file means bearer, a username means basic.",
+        "--prometheus-auth-type",
+    ),
+    Setting("prometheus.auth.token", "str", None, "Bearer token.", "--prometheus-token", secret=True),
+    Setting(
+        "prometheus.auth.token_file",
+        "str",
+        None,
+        "File holding the bearer token (e.g. a projected service-account token); read when collection starts.",
+        "--prometheus-token-file",
+    ),
+    Setting("prometheus.auth.username", "str", None, "Basic auth user name.", "--prometheus-username"),
+    Setting("prometheus.auth.password", "str", None, "Basic auth password.", "--prometheus-password", secret=True),
+    Setting(
+        "prometheus.auth.ca_file",
+        "str",
+        None,
+        "PEM file with the CA bundle to verify Prometheus' certificate.",
+        "--prometheus-ca-file",
+    ),
+    Setting(
+        "prometheus.auth.cert_file", "str", None, "Client certificate (PEM) for mutual TLS.", "--prometheus-cert-file"
+    ),
+    Setting("prometheus.auth.key_file", "str", None, "Client key (PEM) for mutual TLS.", "--prometheus-key-file"),
+    Setting(
+        "prometheus.auth.insecure_skip_verify",
+        "bool",
+        False,
+        "Do not verify Prometheus' TLS certificate (a warning is printed once).",
+        "--prometheus-insecure-skip-verify",
+    ),
+    Setting(
+        "prometheus.custom_headers",
+        "map",
+        {},
+        "Headers added to every request, e.g. X-Scope-OrgID for a Mimir/Cortex tenant. Values are treated as secrets.",
+        "--prometheus-header",
+        secret=True,
+    ),
+    Setting(
+        "prometheus.query_scope",
+        "map",
+        {},
+        "Label matchers injected into every query (Kiali's "
+        "query_scope), e.g. mesh_id or cluster on a shared multi-cluster Prometheus.",
+        "--query-scope",
+    ),
+    Setting(
+        "prometheus.timeout",
+        "duration",
+        30.0,
+        "Per-query timeout (also sent to Prometheus as `timeout`).",
+        "--prometheus-timeout",
+    ),
+    Setting(
+        "prometheus.retries",
+        "int",
+        2,
+        "Retries of a failed query (timeouts, 5xx, 429, connection errors) before it becomes a gap.",
+        "--prometheus-retries",
+    ),
+    Setting(
+        "prometheus.retry_backoff",
+        "duration",
+        1.0,
+        "First backoff between retries; doubles each time.",
+        "--prometheus-retry-backoff",
+    ),
+    Setting("prometheus.concurrency", "int", 8, "Queries run at the same time.", "--concurrency"),
+    Setting(
+        "prometheus.scrape_interval",
+        "duration",
+        None,
+        "Scrape interval to assume when Prometheus does "
+        "not tell it through /api/v1/status/config (Thanos, Mimir, VictoriaMetrics). Default: read it, "
+        "else 15s.",
+        "--scrape-interval",
+    ),
+    Setting("window", "duration", 86400.0, "Length of the report window, e.g. 1h, 24h, 7d.", "--window"),
+    Setting("end", "str", None, "End of the window: RFC 3339 or unix seconds. Default: now.", "--end"),
+    Setting(
+        "namespaces", "list", [], "Namespaces to collect (comma-separated in flag and environment).", "--namespaces"
+    ),
+    Setting(
+        "all_namespaces",
+        "bool",
+        False,
+        "Collect every namespace Prometheus has Istio metrics for in the window.",
+        "--all-namespaces",
+    ),
+    Setting(
+        "max_gaps",
+        "int",
+        None,
+        "Exit with code 4 when collection ends with more gaps than this (the "
+        "snapshot is still written). Default: no limit.",
+        "--max-gaps",
+    ),
+]
+
+#: Sections whose every key is declared above: unknown keys there are typos and are refused.
+STRICT_SECTIONS = ("prometheus",)
+
+
+def register(setting: Setting) -> None:
+    """Declare a setting from another module (keeps one list, one precedence rule, one doc)."""
+    if any(s.key == setting.key for s in SETTINGS):
+        raise ValueError(f"setting {setting.key} is already declared")
+    SETTINGS.append(setting)
+
+
+def setting(key: str) -> Setting:
+    for s in SETTINGS:
+        if s.key == key:
+            return s
+    raise KeyError(key)
+
+
+class Settings:
+    """Resolved settings. Read values with `settings["prometheus.url"]` or `settings.get(...)`."""
+
+    def __init__(
+        self,
+        values: dict[str, Any],
+        origins: dict[str, str],
+        raw: dict[str, Any],
+        config_file: str | None = None,
+    ) -> None:
+        self._values = values
+        self._origins = origins
+        self._raw = raw
+        self.config_file = config_file
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: str | os.PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Resolve every setting. `flags` maps setting keys to values; None means "not given".
+
+        `config_file` defaults to `$MESHREPORT_CONFIG`. Flag values may already be typed (click
+        did it) or be strings; both are checked the same way.
+        """
+        env = os.environ if env is None else env
+        flags = {k: v for k, v in (flags or {}).items() if v is not None}
+        for k in flags:
+            setting(k)  # unknown keys are a programming error, not a user one
+        path = str(config_file) if config_file else (env.get(CONFIG_ENV) or None)
+        raw = _read_config(path) if path else {}
+        values: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for s in SETTINGS:
+            found, file_value = _lookup(raw, s.key)
+            if s.key in flags:
+                values[s.key] = _convert(s, flags[s.key], _flag_origin(s))
+                origins[s.key] = "flag"
+            elif env.get(s.env, "") != "":
+                values[s.key] = _convert(s, env[s.env], s.env)
+                origins[s.key] = "env"
+            elif found and file_value is not None:
+                values[s.key] = _convert(s, file_value, f"{path}: {s.key}")
+                origins[s.key] = "file"
+            else:
+                values[s.key] = copy.deepcopy(s.default)
+                origins[s.key] = "default"
+        return cls(values, origins, raw, path)
+
+    def with_flags(self, flags: Mapping[str, Any]) -> Settings:
+        """A copy where the given (non-None) flag values win, for options a command parses itself."""
+        values = dict(self._values)
+        origins = dict(self._origins)
+        for k, v in flags.items():
+            if v is None:
+                continue
+            s = setting(k)
+            values[k] = _convert(s, v, _flag_origin(s))
+            origins[k] = "flag"
+        return Settings(values, origins, self._raw, self.config_file)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+    def origin(self, key: str) -> str:
+        """Where a value came from: flag, env, file or default (shown in `--help`-style docs/logs)."""
+        return self._origins[key]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The raw config-file section `name:` (e.g. `health`, `validation`), {} when absent.
+
+        Returned as a deep copy so a caller cannot change what another one sees.
+        """
+        value = self._raw.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise UsageError(f"{self.config_file}: section {name!r} must be a mapping")
+        return copy.deepcopy(value)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in effect (for redacting messages): tokens, passwords, header values."""
+        out: list[str] = []
+        for s in SETTINGS:
+            v = self._values.get(s.key)
+            if not s.secret or v in (None, "", {}):
+                continue
+            out.extend(str(x) for x in v.values()) if isinstance(v, dict) else out.append(str(v))
+        return [x for x in out if x]
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings safe to log or record: secrets become `***`, URL credentials are removed."""
+        out: dict[str, Any] = {}
+        for s in SETTINGS:
+            v = self._values.get(s.key)
+            if s.secret and v not in (None, "", {}):
+                v = {k: REDACTED for k in v} if isinstance(v, dict) else REDACTED
+            elif s.key == "prometheus.url" and v:
+                v = strip_credentials(v)
+            out[s.key] = v
+        return out
+
+
+def strip_credentials(url: str) -> str:
+    """`https://user:pw@host/p?x=1` -> `https://host/p`: what a snapshot or log may show."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def parse_duration(text: str | float | int, what: str = "duration") -> float:
+    """`90s`, `30m`, `24h`, `7d`, `1w`, `1h30m` or plain seconds -> seconds (float)."""
+    if isinstance(text, bool):
+        raise UsageError(f"{what}: expected a duration like 30s, 24h or 7d, got {text!r}")
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        t = str(text).strip()
+        try:
+            seconds = float(t)
+        except ValueError:
+            pos, seconds = 0, 0.0
+            for m in _DURATION_RE.finditer(t):
+                if m.start() != pos:
+                    break
+                seconds += float(m.group(1)) * _UNIT_S[m.group(2)]
+                pos = m.end()
+            if pos != len(t) or not t:
+                raise UsageError(f"{what}: expected a duration like 30s, 24h or 7d, got {text!r}") from None
+    if seconds < 0:
+        raise UsageError(f"{what}: must not be negative, got {text!r}")
+    return seconds
+
+
+def _flag_origin(s: Setting) -> str:
+    return s.flag or s.key
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such config file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read config file: {e.strerror}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InputError(f"{path}: config file is not valid YAML{where}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: config file must be a YAML mapping at the top level")
+    _check_strict(doc, path)
+    return doc
+
+
+def _check_strict(doc: dict[str, Any], path: str) -> None:
+    known = {s.key for s in SETTINGS}
+    for section in STRICT_SECTIONS:
+        if section in doc and doc[section] is not None:
+            for key in _leaf_keys(doc[section], section, known):
+                if key not in known:
+                    raise UsageError(f"{path}: unknown setting {key!r} (see docs/configuration.md)")
+
+
+def _leaf_keys(node: Any, prefix: str, known: set[str]) -> list[str]:
+    if prefix in known or not isinstance(node, dict):
+        return [prefix]
+    out: list[str] = []
+    for k, v in node.items():
+        out.extend(_leaf_keys(v, f"{prefix}.{k}", known))
+    return out
+
+
+def _lookup(raw: dict[str, Any], key: str) -> tuple[bool, Any]:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(s: Setting, value: Any, origin: str) -> Any:
+    """Check and convert one value; errors name where the value came from (never its content if secret)."""
+    shown = REDACTED if s.secret else repr(value)
+    try:
+        if s.kind == "str":
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            return str(value)
+        if s.kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            n = int(value)
+            if n < 0:
+                raise ValueError
+            return n
+        if s.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            t = str(value).strip().lower()
+            if t in _TRUE:
+                return True
+            if t in _FALSE:
+                return False
+            raise ValueError
+        if s.kind == "duration":
+            return parse_duration(value, origin)
+        if s.kind == "list":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return [str(x).strip() for x in items if str(x).strip()]
+        if s.kind == "map":
+            return _to_map(value)
+    except UsageError:
+        raise
+    except (ValueError, TypeError):
+        raise UsageError(f"{origin}: invalid {s.kind} value {shown}") from None
+    raise AssertionError(f"unknown setting kind {s.kind}")
+
+
+def _to_map(value: Any) -> dict[str, str]:
+    """A mapping, or `k=v,k2=v2` (environment), or a list of `k=v` / `Name: value` (repeated flags)."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out: dict[str, str] = {}
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        sep = min((i for i in (item.find("="), item.find(":")) if i > 0), default=-1)
+        if sep < 0:
+            raise ValueError(item)
+        out[item[:sep].strip()] = item[sep + 1 :].strip()
+    return out
