@@ -1,0 +1,372 @@
+"""Cross-object lookups, built once per run, so no check scans all objects per object.
+
+`Context` is what every rule receives: `ctx.index` (this module's MeshIndex), `ctx.mesh`
+(MeshConfig) and `ctx.memo(key, builder)` for module-specific lookups built once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from meshreport.snapshot.model import ConfigObject
+from meshreport.validation.hosts import (
+    DEFAULT_DOMAIN,
+    expand_name_ns,
+    export_scope,
+    fqdn,
+    host_matches,
+    is_wildcard,
+    selector_matches,
+    service_host,
+    suffixes,
+    visible,
+)
+from meshreport.validation.meshconfig import MeshConfig
+
+T = TypeVar("T")
+
+# Kinds whose pod template describes the workload's pods (for file inputs without Pods).
+TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
+INJECT_LABEL = "sidecar.istio.io/inject"
+AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
+DATAPLANE_MODE = "istio.io/dataplane-mode"
+
+
+@dataclass(frozen=True)
+class Port:
+    """A Service or ServiceEntry port, normalised (`number` is the service port)."""
+
+    number: int
+    name: str = ""
+    protocol: str = ""
+    target_port: Any = None
+    app_protocol: str = ""
+
+
+@dataclass
+class HostTarget:
+    """A Service or ServiceEntry that defines a host, with where it is visible."""
+
+    obj: ConfigObject
+    host: str
+    export_to: tuple[str, ...]
+    ports: list[Port]
+
+    @property
+    def kind(self) -> str:
+        return self.obj.kind
+
+    @property
+    def namespace(self) -> str | None:
+        return self.obj.namespace
+
+    def visible_from(self, ns: str | None) -> bool:
+        return ns is None or visible(self.export_to, self.obj.namespace, ns)
+
+
+@dataclass
+class Workload:
+    """A pod, a controller's pod template, or a WorkloadEntry: something selectors match."""
+
+    obj: ConfigObject
+    namespace: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    is_pod: bool
+    sidecar: bool  # has an istio-proxy container (pod) or would be injected (template)
+    ambient: bool
+    in_mesh: bool  # istioctl's definition (authz analyzer)
+    service_account: str = "default"
+    containers: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MeshIndex:
+    """The common lookups; every table is built in one pass over the objects."""
+
+    def __init__(self, objects: Iterable[ConfigObject], mesh: MeshConfig, domain: str = DEFAULT_DOMAIN) -> None:
+        self.mesh = mesh
+        self.domain = domain
+        self.objects: list[ConfigObject] = list(objects)
+        self.by_kind: dict[str, list[ConfigObject]] = defaultdict(list)
+        self._by_key: dict[tuple[str, str | None, str], ConfigObject] = {}
+        self._by_kind_ns: dict[tuple[str, str | None], list[ConfigObject]] = defaultdict(list)
+        for o in self.objects:
+            self.by_kind[o.kind].append(o)
+            self._by_key[(o.kind, o.namespace, o.name)] = o
+            self._by_kind_ns[(o.kind, o.namespace)].append(o)
+
+        self.namespace_labels: dict[str, dict[str, str]] = {
+            o.name: dict(o.labels) for o in self.by_kind.get("Namespace", [])
+        }
+        self.has_namespace_objects = bool(self.namespace_labels)
+        # Namespaces known to exist: declared ones plus those any object lives in.
+        self.namespace_names: set[str] = set(self.namespace_labels) | {o.namespace for o in self.objects if o.namespace}
+
+        self._build_hosts()
+        self._build_workloads()
+        self.service_accounts: set[tuple[str | None, str]] = {
+            (o.namespace, o.name) for o in self.by_kind.get("ServiceAccount", [])
+        }
+        self.secrets: set[tuple[str | None, str]] = {(o.namespace, o.name) for o in self.by_kind.get("Secret", [])}
+
+        self._drs_by_host: dict[str, list[ConfigObject]] = defaultdict(list)
+        self._wild_drs: list[tuple[str, ConfigObject]] = []
+        for dr in self.by_kind.get("DestinationRule", []):
+            h = self.fqdn(str(dr.spec.get("host") or ""), dr.namespace)
+            if is_wildcard(h):
+                self._wild_drs.append((h, dr))
+            else:
+                self._drs_by_host[h].append(dr)
+
+        self._vss_by_host: dict[str, list[ConfigObject]] = defaultdict(list)
+        for vs in self.by_kind.get("VirtualService", []):
+            for h in vs.spec.get("hosts") or ():
+                self._vss_by_host[self.fqdn(str(h), vs.namespace)].append(vs)
+
+    # -- generic ------------------------------------------------------------------------------
+
+    def of_kind(self, kind: str) -> list[ConfigObject]:
+        return self.by_kind.get(kind, [])
+
+    def in_namespace(self, kind: str, namespace: str | None) -> list[ConfigObject]:
+        return self._by_kind_ns.get((kind, namespace), [])
+
+    def get(self, kind: str, namespace: str | None, name: str) -> ConfigObject | None:
+        return self._by_key.get((kind, namespace, name))
+
+    def fqdn(self, host: str, namespace: str | None) -> str:
+        return fqdn(host, namespace, self.domain)
+
+    def namespace_exists(self, ns: str) -> bool:
+        return ns in self.namespace_names
+
+    # -- hosts: Services and ServiceEntries -------------------------------------------------------
+
+    def _build_hosts(self) -> None:
+        self._hosts: dict[str, list[HostTarget]] = defaultdict(list)  # exact host -> targets
+        self._by_suffix: dict[str, list[HostTarget]] = defaultdict(list)  # for wildcard queries
+        self._wild: dict[str, list[HostTarget]] = defaultdict(list)  # `*.x` targets by `x`
+        self._any_host: list[HostTarget] = []  # ServiceEntry host `*`
+        self.services_by_ns: dict[str | None, list[ConfigObject]] = defaultdict(list)
+        default_svc = self.mesh.default_service_export_to
+        for svc in self.by_kind.get("Service", []):
+            self.services_by_ns[svc.namespace].append(svc)
+            exp = svc.annotations.get("networking.istio.io/exportTo")
+            export = export_scope([x.strip() for x in exp.split(",")] if exp else None, default_svc)
+            ports = [
+                Port(
+                    number=_int(p.get("port")),
+                    name=str(p.get("name") or ""),
+                    protocol=str(p.get("protocol") or "TCP"),
+                    target_port=p.get("targetPort", p.get("port")),
+                    app_protocol=str(p.get("appProtocol") or ""),
+                )
+                for p in svc.spec.get("ports") or ()
+                if isinstance(p, dict)
+            ]
+            self._add_host(
+                HostTarget(svc, service_host(svc.name, svc.namespace or "default", self.domain), export, ports)
+            )
+        for se in self.by_kind.get("ServiceEntry", []):
+            export = export_scope(se.spec.get("exportTo"), default_svc)
+            ports = [
+                Port(
+                    number=_int(p.get("number")),
+                    name=str(p.get("name") or ""),
+                    protocol=str(p.get("protocol") or ""),
+                    target_port=p.get("targetPort"),
+                )
+                for p in se.spec.get("ports") or ()
+                if isinstance(p, dict)
+            ]
+            for h in se.spec.get("hosts") or ():
+                self._add_host(HostTarget(se, self.fqdn(str(h), se.namespace), export, ports))
+
+    def _add_host(self, t: HostTarget) -> None:
+        if t.host == "*":
+            self._any_host.append(t)
+        elif t.host.startswith("*."):
+            self._wild[t.host[2:]].append(t)
+        else:
+            self._hosts[t.host].append(t)
+            for s in suffixes(t.host):
+                self._by_suffix[s].append(t)
+
+    def resolve_host(self, host: str, from_ns: str | None = None) -> list[HostTarget]:
+        """Services/ServiceEntries defining `host` (already normalised; wildcards both ways),
+        visible from `from_ns` when given. `name.ns` is also tried as `name.ns.svc.<domain>` (Kiali)."""
+        h = host.lower()
+        found: list[HostTarget] = []
+        if h == "*":
+            found = [t for ts in self._hosts.values() for t in ts] + [t for ts in self._wild.values() for t in ts]
+        elif h.startswith("*."):
+            found = list(self._by_suffix.get(h[2:], ()))
+            for s in [h[2:], *suffixes(h[2:])]:
+                found.extend(self._wild.get(s, ()))
+        else:
+            found = list(self._hosts.get(h, ()))
+            for s in suffixes(h):
+                found.extend(self._wild.get(s, ()))
+            if not found:
+                alt = expand_name_ns(h, self.domain)
+                if alt:
+                    found = list(self._hosts.get(alt, ()))
+        found.extend(self._any_host)
+        if from_ns is not None:
+            found = [t for t in found if t.visible_from(from_ns)]
+        return found
+
+    def host_exists(self, host: str, from_ns: str | None = None) -> bool:
+        return bool(self.resolve_host(host, from_ns))
+
+    def service(self, namespace: str | None, name: str) -> ConfigObject | None:
+        return self.get("Service", namespace, name)
+
+    # -- workloads and pods -------------------------------------------------------------------------
+
+    def _build_workloads(self) -> None:
+        self.workloads: list[Workload] = []
+        self._wl_by_ns: dict[str | None, list[Workload]] = defaultdict(list)
+        self._wl_by_label: dict[tuple[str, str], list[Workload]] = defaultdict(list)
+        self._wl_by_ns_label: dict[tuple[str | None, str, str], list[Workload]] = defaultdict(list)
+        for o in self.objects:
+            w = self._workload(o)
+            if w is None:
+                continue
+            self.workloads.append(w)
+            self._wl_by_ns[w.namespace].append(w)
+            for k, v in w.labels.items():
+                self._wl_by_label[(k, v)].append(w)
+                self._wl_by_ns_label[(w.namespace, k, v)].append(w)
+
+    def _workload(self, o: ConfigObject) -> Workload | None:
+        if o.kind == "Pod":
+            pod_spec, meta, is_pod = o.spec, o.metadata, True
+        elif o.kind in TEMPLATE_KINDS:
+            tmpl = o.spec.get("template") or {}
+            if o.kind == "CronJob":
+                tmpl = ((o.spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+            pod_spec, meta, is_pod = tmpl.get("spec") or {}, tmpl.get("metadata") or {}, False
+        elif o.kind == "WorkloadEntry":
+            return Workload(
+                obj=o,
+                namespace=o.namespace,
+                labels=dict(o.spec.get("labels") or {}),
+                annotations={},
+                is_pod=False,
+                sidecar=True,
+                ambient=False,
+                in_mesh=True,
+                service_account=str(o.spec.get("serviceAccount") or "default"),
+            )
+        else:
+            return None
+        labels = dict(meta.get("labels") or {})
+        annotations = dict(meta.get("annotations") or {})
+        containers = [c for c in pod_spec.get("containers") or () if isinstance(c, dict)]
+        inits = [c for c in pod_spec.get("initContainers") or () if isinstance(c, dict)]
+        has_proxy = any(c.get("name") == "istio-proxy" for c in containers + inits)
+        ns_inj = self.namespace_injection(o.namespace)
+        inject = str(labels.get(INJECT_LABEL, annotations.get(INJECT_LABEL, ""))).lower()
+        if is_pod:
+            sidecar = has_proxy
+        else:
+            sidecar = has_proxy or inject == "true" or (ns_inj in ("enabled", "rev") and inject != "false")
+        ambient = annotations.get(AMBIENT_REDIRECTION) == "enabled" or (
+            ns_inj == "ambient" and not sidecar and labels.get(DATAPLANE_MODE) != "none"
+        )
+        in_mesh = sidecar or inject != "" or ns_inj == "enabled" or ambient
+        return Workload(
+            obj=o,
+            namespace=o.namespace,
+            labels=labels,
+            annotations=annotations,
+            is_pod=is_pod,
+            sidecar=sidecar,
+            ambient=ambient,
+            in_mesh=in_mesh,
+            service_account=str(pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"),
+            containers=containers,
+        )
+
+    def namespace_injection(self, ns: str | None) -> str | None:
+        """`enabled`, `disabled`, `rev` (istio.io/rev set), `ambient`, or None (no label)."""
+        labels = self.namespace_labels.get(ns or "", {})
+        inj = labels.get("istio-injection")
+        if inj == "enabled":
+            return "enabled"
+        if inj == "disabled":
+            return "disabled"
+        if labels.get("istio.io/rev"):
+            return "rev"
+        if labels.get(DATAPLANE_MODE) == "ambient":
+            return "ambient"
+        return None
+
+    def workloads_in(self, namespace: str | None) -> list[Workload]:
+        return self._wl_by_ns.get(namespace, [])
+
+    def workloads_matching(self, selector: Mapping[str, str] | None, namespace: str | None = None) -> list[Workload]:
+        """Workloads whose labels match `selector` (matchLabels), in `namespace` or anywhere (None).
+        An empty selector matches every workload of the namespace."""
+        if not selector:
+            return list(self._wl_by_ns.get(namespace, [])) if namespace is not None else list(self.workloads)
+        items = list(selector.items())
+        if namespace is None:
+            cands = [self._wl_by_label.get((k, str(v)), []) for k, v in items]
+        else:
+            cands = [self._wl_by_ns_label.get((namespace, k, str(v)), []) for k, v in items]
+        smallest = min(cands, key=len)
+        return [w for w in smallest if selector_matches({k: str(v) for k, v in items}, w.labels)]
+
+    # -- Istio objects ----------------------------------------------------------------------------
+
+    def gateway(self, namespace: str | None, name: str) -> ConfigObject | None:
+        return self.get("Gateway", namespace, name)
+
+    def destination_rules_for(self, host: str) -> list[ConfigObject]:
+        """DRs whose (normalised) host is `host` or a wildcard covering it."""
+        h = host.lower()
+        out = list(self._drs_by_host.get(h, ()))
+        out.extend(dr for pattern, dr in self._wild_drs if host_matches(h, pattern))
+        return out
+
+    def virtual_services_for(self, host: str) -> list[ConfigObject]:
+        return self._vss_by_host.get(host.lower(), [])
+
+
+class Context:
+    """What every rule receives: the index, the mesh config, and a per-run memo."""
+
+    def __init__(
+        self,
+        objects: Iterable[ConfigObject],
+        mesh: MeshConfig | None = None,
+        *,
+        cluster: str = "Kubernetes",
+        domain: str = DEFAULT_DOMAIN,
+    ) -> None:
+        objs = list(objects)
+        self.mesh = mesh if mesh is not None else MeshConfig.from_objects(objs)
+        self.cluster = cluster
+        self.index = MeshIndex(objs, self.mesh, domain)
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, builder: Callable[[Context], T]) -> T:
+        """Build a module-specific lookup once per run (key it by module, e.g. `gateway.by_port`)."""
+        if key not in self._memo:
+            self._memo[key] = builder(self)
+        return self._memo[key]
+
+    def fqdn(self, host: str, namespace: str | None) -> str:
+        return self.index.fqdn(host, namespace)
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0

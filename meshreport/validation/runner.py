@@ -1,0 +1,63 @@
+"""Run every rule over every object of its kinds, once per cluster, with one shared Context."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from meshreport.snapshot.model import ConfigObject
+from meshreport.validation.hosts import DEFAULT_DOMAIN
+from meshreport.validation.index import Context
+from meshreport.validation.meshconfig import MeshConfig
+from meshreport.validation.model import SEVERITIES, Finding
+from meshreport.validation.registry import rules_for
+
+
+def validate(
+    objects: Iterable[ConfigObject],
+    mesh_config: MeshConfig | None = None,
+    *,
+    cluster: str | None = None,
+    domain: str = DEFAULT_DOMAIN,
+) -> list[Finding]:
+    """All findings (none suppressed yet; see suppress.py), sorted like istioctl.
+
+    Objects are grouped by their cluster and each group gets its own index: cross-object
+    references never cross clusters. `cluster` overrides the objects' cluster name.
+    """
+    groups: dict[str, list[ConfigObject]] = defaultdict(list)
+    for o in objects:
+        groups[cluster or o.cluster].append(o)
+    seen: set[tuple] = set()
+    out: list[Finding] = []
+    for cl, objs in groups.items():
+        ctx = Context(objs, mesh_config, cluster=cl, domain=domain)
+        for obj in objs:
+            for r in rules_for(obj.kind):
+                try:
+                    hits = list(r.check(obj, ctx))
+                except Exception as e:  # a bug in a rule: say which rule and object
+                    raise RuntimeError(f"rule {r.code} ({r.name}) failed on {obj.ref()}: {e}") from e
+                for h in hits:
+                    sev = h.severity or r.severity
+                    if sev not in SEVERITIES:
+                        raise ValueError(f"rule {r.code} ({r.name}) yielded severity {sev!r}")
+                    f = Finding(
+                        code=r.code,
+                        severity=sev,
+                        kind=obj.kind,
+                        name=obj.name,
+                        namespace=obj.namespace,
+                        cluster=cl,
+                        message=h.message,
+                        equivalents=r.equivalents,
+                        source=obj.source,
+                        path=h.path,
+                        doc=r.doc,
+                    )
+                    key = (f.code, f.resource_key, f.message, f.path)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(f)
+    out.sort(key=Finding.sort_key)
+    return out
