@@ -1,0 +1,488 @@
+"""Health as Kiali computes it: request health from error ratios, workload status from replicas.
+
+Reference: kiali-semantics.md section 3. Everything here is a pure function of plain data, so the
+graph's health appender and the report's tables compute the same status from the same numbers.
+
+- Request health: per direction (inbound/outbound) and protocol, the error ratio of the codes a
+  tolerance matches, compared with that tolerance's degraded/failure percentages. Tolerances come
+  from the first matching rate rule (user rules, then Kiali's defaults) or from the object's
+  `health.kiali.io/rate` annotation, which replaces them entirely.
+- Workload status: desired/current/available replicas and synced proxies (rules 1-7).
+- Entity health: workload = worst(status, requests); app = worst(requests, each workload's
+  status); service = requests only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from meshreport.errors import UsageError
+
+FAILURE = "Failure"
+DEGRADED = "Degraded"
+NOT_READY = "Not Ready"
+HEALTHY = "Healthy"
+NA = "NA"
+
+#: Kiali's merge priority (models/health_status.go): the higher one wins.
+PRIORITY = {FAILURE: 4, DEGRADED: 3, NOT_READY: 2, HEALTHY: 1, NA: 0}
+
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+DIRECTIONS = (INBOUND, OUTBOUND)
+
+RATE_ANNOTATION = "health.kiali.io/rate"
+
+#: {direction: {protocol: {code: rate}}}, Kiali's `requests` shape.
+Requests = dict[str, dict[str, dict[str, float]]]
+
+
+def worst(*statuses: str) -> str:
+    """The status with the highest priority (NA when none given)."""
+    return max(statuses, key=PRIORITY.__getitem__, default=NA)
+
+
+# --- tolerances and rate rules ---------------------------------------------------------------
+
+
+def _anchor(pattern: str) -> str:
+    """Kiali anchors every health regex with ^ and $ unless already there; empty means any."""
+    if pattern == "":
+        pattern = ".*"
+    if not pattern.startswith("^"):
+        pattern = "^" + pattern
+    if not pattern.endswith("$"):
+        pattern = pattern + "$"
+    return pattern
+
+
+def code_pattern(code: str) -> str:
+    """A tolerance code as a regex: every X/x is a digit (`5XX` -> `^5\\d\\d$`)."""
+    return _anchor(code.replace("X", "\\d").replace("x", "\\d"))
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """One tolerance: codes matching `code` over all codes of `protocol` in `direction`.
+
+    The strings are the user's patterns as written; matching uses the anchored forms.
+    """
+
+    code: str
+    degraded: float
+    failure: float
+    protocol: str = ""
+    direction: str = ""
+
+    def applies(self, direction: str, protocol: str) -> bool:
+        return bool(
+            _compile(_anchor(self.direction)).search(direction) and _compile(_anchor(self.protocol)).search(protocol)
+        )
+
+    def matches_code(self, code: str) -> bool:
+        return bool(_compile(code_pattern(self.code)).search(code))
+
+    def status(self, ratio: float) -> str:
+        """Kiali's ascending threshold check on an error percentage."""
+        if ratio <= 0:
+            return HEALTHY
+        if ratio >= self.failure:
+            return FAILURE
+        if ratio >= self.degraded:
+            return DEGRADED
+        return HEALTHY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "protocol": self.protocol,
+            "direction": self.direction,
+            "degraded": self.degraded,
+            "failure": self.failure,
+        }
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """A `health_config.rate` entry: which objects it covers and their tolerances."""
+
+    tolerances: tuple[Tolerance, ...]
+    namespace: str = ""
+    kind: str = ""
+    name: str = ""
+
+    def applies(self, namespace: str, kind: str, name: str) -> bool:
+        return bool(
+            _compile(_anchor(self.namespace)).search(namespace)
+            and _compile(_anchor(self.kind)).search(kind)
+            and _compile(_anchor(self.name)).search(name)
+        )
+
+
+#: Kiali's default rule (config.go AddHealthDefault), always appended after the user's rules.
+DEFAULT_RULE = RateRule(
+    tolerances=(
+        Tolerance(code="5XX", protocol="http", direction=".*", degraded=0, failure=10),
+        Tolerance(code="4XX", protocol="http", direction=".*", degraded=10, failure=20),
+        Tolerance(code="^[1-9]$|^1[0-6]$", protocol="grpc", direction=".*", degraded=0, failure=10),
+        Tolerance(code="^-$", protocol="http|grpc", direction=".*", degraded=0, failure=10),
+    )
+)
+
+_RULE_KEYS = {"namespace", "kind", "name", "tolerance"}
+_TOLERANCE_KEYS = {"code", "protocol", "direction", "degraded", "failure"}
+
+
+def rules_from_config(section: Mapping[str, Any] | None) -> list[RateRule]:
+    """The config file's `health:` section (Kiali's `health_config` shape) as rules.
+
+    `{rate: [{namespace, kind, name, tolerance: [{code, protocol, direction, degraded, failure}]}]}`;
+    Kiali's default rule is appended last. A bad rule raises UsageError with one line naming it.
+    """
+    if section is None:
+        return [DEFAULT_RULE]
+    if not isinstance(section, Mapping):
+        raise UsageError("config health: must be a mapping with a 'rate' list")
+    unknown = set(section) - {"rate"}
+    if unknown:
+        raise UsageError(f"config health: unknown key(s) {', '.join(sorted(map(str, unknown)))} (expected 'rate')")
+    raw_rules = section.get("rate") or []
+    if not isinstance(raw_rules, list):
+        raise UsageError("config health.rate: must be a list of rules")
+    rules = [_rule_from(r, f"health.rate[{i}]") for i, r in enumerate(raw_rules)]
+    return rules + [DEFAULT_RULE]
+
+
+def _rule_from(raw: Any, where: str) -> RateRule:
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"config {where}: must be a mapping with namespace/kind/name/tolerance")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise UsageError(f"config {where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    fields = {k: _regex_field(raw.get(k), f"{where}.{k}") for k in ("namespace", "kind", "name")}
+    tols = raw.get("tolerance") or []
+    if not isinstance(tols, list):
+        raise UsageError(f"config {where}.tolerance: must be a list")
+    tolerances = tuple(_tolerance_from(t, f"{where}.tolerance[{j}]") for j, t in enumerate(tols))
+    return RateRule(tolerances=tolerances, **fields)
+
+
+def _tolerance_from(raw: Any, where: str) -> Tolerance:
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"config {where}: must be a mapping with code/protocol/direction/degraded/failure")
+    unknown = set(raw) - _TOLERANCE_KEYS
+    if unknown:
+        raise UsageError(f"config {where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    code = raw.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)  # YAML reads `code: 404` as a number
+    code = _regex_field(code, f"{where}.code", transform=code_pattern)
+    thresholds = {}
+    for k in ("degraded", "failure"):
+        v = raw.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise UsageError(f"config {where}.{k}: must be a percentage >= 0, got {v!r}")
+        thresholds[k] = float(v)
+    return Tolerance(
+        code=code,
+        protocol=_regex_field(raw.get("protocol"), f"{where}.protocol"),
+        direction=_regex_field(raw.get("direction"), f"{where}.direction"),
+        **thresholds,
+    )
+
+
+def _regex_field(value: Any, where: str, transform=_anchor) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UsageError(f"config {where}: must be a string (a regular expression), got {value!r}")
+    try:
+        re.compile(transform(value))
+    except re.error as e:
+        raise UsageError(f"config {where}: bad regular expression {value!r}: {e}") from None
+    return value
+
+
+def parse_rate_annotation(value: str | None) -> tuple[Tolerance, ...]:
+    """Tolerances from a `health.kiali.io/rate` annotation; invalid parts are skipped.
+
+    Format `code,degraded,failure,protocol,direction` with `;` between tolerances. A part needs
+    exactly 5 fields, numeric thresholds with degraded <= failure, and valid regexes.
+    """
+    if not value:
+        return ()
+    out = []
+    for part in value.split(";"):
+        fields = [f.strip() for f in part.split(",")]
+        if len(fields) != 5:
+            continue
+        code, degraded, failure, protocol, direction = fields
+        try:
+            d, f = float(degraded), float(failure)
+            re.compile(code_pattern(code))
+            re.compile(_anchor(protocol))
+            re.compile(_anchor(direction))
+        except (ValueError, re.error):
+            continue
+        if d != d or f != f or d < 0 or d > f:  # NaN, negative, or inverted thresholds
+            continue
+        out.append(Tolerance(code=code, degraded=d, failure=f, protocol=protocol, direction=direction))
+    return tuple(out)
+
+
+def resolve_tolerances(
+    rules: Iterable[RateRule],
+    namespace: str,
+    kind: str,
+    name: str,
+    annotations: Mapping[str, str] | None = None,
+) -> tuple[Tolerance, ...]:
+    """The tolerances for one object: a valid annotation wins, else the first matching rule."""
+    if annotations:
+        from_annotation = parse_rate_annotation(annotations.get(RATE_ANNOTATION))
+        if from_annotation:
+            return from_annotation
+    rules = list(rules) or [DEFAULT_RULE]
+    for rule in rules:
+        if rule.applies(namespace, kind, name):
+            return rule.tolerances
+    return rules[-1].tolerances
+
+
+# --- request health --------------------------------------------------------------------------
+
+
+@dataclass
+class RequestHealth:
+    """The status of one object's traffic and the error ratio (percent) that decided it."""
+
+    status: str
+    error_ratio: float = 0.0
+
+
+def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
+    """Kiali's health calculator: worst status over (direction, protocol, tolerance).
+
+    Directions are never summed together. Traffic with no applicable tolerance is Healthy; no
+    traffic at all is NA. A rule without tolerances falls back to the 4xx+5xx ratio over both
+    directions (>= 10% Failure, >= 0.1% Degraded).
+    """
+    if not tolerances:
+        return _fallback_health(requests)
+    seen_traffic = False
+    best = RequestHealth(NA, 0.0)
+    for direction in DIRECTIONS:
+        for protocol, codes in (requests.get(direction) or {}).items():
+            total = sum(codes.values())
+            if total <= 0:
+                continue
+            seen_traffic = True
+            for tol in tolerances:
+                if not tol.applies(direction, protocol):
+                    continue
+                errors = sum(v for c, v in codes.items() if tol.matches_code(c))
+                ratio = errors / total * 100.0
+                status = tol.status(ratio)
+                if PRIORITY[status] > PRIORITY[best.status] or (status == best.status and ratio > best.error_ratio):
+                    best = RequestHealth(status, ratio)
+    if not seen_traffic:
+        return RequestHealth(NA, 0.0)
+    if best.status == NA:
+        return RequestHealth(HEALTHY, 0.0)
+    return best
+
+
+_HTTP_ERROR = re.compile(r"^[45]\d\d$")
+
+
+def _fallback_health(requests: Requests) -> RequestHealth:
+    total = errors = 0.0
+    for direction in DIRECTIONS:
+        for codes in (requests.get(direction) or {}).values():
+            for code, v in codes.items():
+                total += v
+                if _HTTP_ERROR.match(code):
+                    errors += v
+    if total <= 0:
+        return RequestHealth(NA, 0.0)
+    ratio = errors / total * 100.0
+    if ratio >= 10:
+        return RequestHealth(FAILURE, ratio)
+    if ratio >= 0.1:
+        return RequestHealth(DEGRADED, ratio)
+    return RequestHealth(HEALTHY, ratio)
+
+
+def edge_status(
+    protocol: str,
+    codes: Mapping[str, float],
+    source_tolerances: tuple[Tolerance, ...],
+    dest_tolerances: tuple[Tolerance, ...],
+) -> str:
+    """Edge health (section 3.6): the source's outbound and the dest's inbound tolerances.
+
+    NA when the edge carries no traffic; Healthy when no tolerance matches the protocol.
+    """
+    total = sum(codes.values())
+    if total <= 0:
+        return NA
+    status = HEALTHY
+    for direction, tolerances in ((OUTBOUND, source_tolerances), (INBOUND, dest_tolerances)):
+        for tol in tolerances:
+            if tol.applies(direction, protocol):
+                errors = sum(v for c, v in codes.items() if tol.matches_code(c))
+                status = worst(status, tol.status(errors / total * 100.0))
+    return status
+
+
+def add_request(requests: Requests, direction: str, protocol: str, code: str, rate: float) -> None:
+    """Accumulate one rate into a `requests` structure."""
+    codes = requests.setdefault(direction, {}).setdefault(protocol, {})
+    codes[code] = codes.get(code, 0.0) + rate
+
+
+# --- workload status -------------------------------------------------------------------------
+
+
+def workload_status(desired: int, current: int, available: int, synced_proxies: int = -1) -> str:
+    """Kiali's WorkloadStatusHealth, rules 1-7 in order."""
+    if desired == 0:
+        return NOT_READY
+    if desired > 0 and current > 0 and available > 0 and (current < desired or available < desired):
+        return DEGRADED
+    if desired > 0 and available == 0:
+        return FAILURE
+    if desired == available and available != current:
+        return FAILURE  # pending pods
+    if synced_proxies >= 0 and synced_proxies < desired:
+        return DEGRADED  # unsynced proxies
+    if desired == current == available:
+        return HEALTHY
+    return DEGRADED
+
+
+@dataclass
+class WorkloadStatus:
+    """Replica counts of one workload; `synced_proxies` is -1 when not checked (no sidecar)."""
+
+    name: str
+    desired_replicas: int
+    current_replicas: int
+    available_replicas: int
+    synced_proxies: int = -1
+
+    @property
+    def status(self) -> str:
+        return workload_status(
+            self.desired_replicas, self.current_replicas, self.available_replicas, self.synced_proxies
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "desiredReplicas": self.desired_replicas,
+            "currentReplicas": self.current_replicas,
+            "availableReplicas": self.available_replicas,
+            "syncedProxies": self.synced_proxies,
+        }
+
+
+# --- entity health ---------------------------------------------------------------------------
+
+
+@dataclass
+class Health:
+    """The health of one app, workload or service, with the inputs that produced it.
+
+    `requests` is Kiali's {direction: {protocol: {code: rate}}}; `workload_statuses` holds the
+    one workload's status (kind workload) or every backing workload's (kind app).
+    """
+
+    kind: str
+    status: str
+    requests: Requests = field(default_factory=dict)
+    request_status: str = NA
+    error_ratio: float = 0.0
+    workload_statuses: list[WorkloadStatus] = field(default_factory=list)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Kiali's healthData shape, plus the computed `status`."""
+        d: dict[str, Any] = {
+            "requests": {
+                INBOUND: self.requests.get(INBOUND, {}),
+                OUTBOUND: self.requests.get(OUTBOUND, {}),
+                "healthAnnotations": dict(self.annotations),
+            }
+        }
+        if self.kind == "workload":
+            d["workloadStatus"] = self.workload_statuses[0].to_dict() if self.workload_statuses else None
+        elif self.kind == "app":
+            d["workloadStatuses"] = [w.to_dict() for w in self.workload_statuses]
+        d["status"] = {"status": self.status, "errorRatio": self.error_ratio}
+        return d
+
+
+def _health_annotations(annotations: Mapping[str, str] | None) -> dict[str, str]:
+    if annotations and RATE_ANNOTATION in annotations:
+        return {RATE_ANNOTATION: annotations[RATE_ANNOTATION]}
+    return {}
+
+
+def workload_health(
+    requests: Requests,
+    status: WorkloadStatus | None,
+    tolerances: tuple[Tolerance, ...],
+    annotations: Mapping[str, str] | None = None,
+) -> Health:
+    """Workload = worst(workload status, request status)."""
+    rh = request_health(requests, tolerances)
+    overall = worst(rh.status, status.status) if status is not None else rh.status
+    return Health(
+        kind="workload",
+        status=overall,
+        requests=requests,
+        request_status=rh.status,
+        error_ratio=rh.error_ratio,
+        workload_statuses=[status] if status is not None else [],
+        annotations=_health_annotations(annotations),
+    )
+
+
+def app_health(requests: Requests, statuses: Iterable[WorkloadStatus], tolerances: tuple[Tolerance, ...]) -> Health:
+    """App = worst(request status, each backing workload's status)."""
+    statuses = list(statuses)
+    rh = request_health(requests, tolerances)
+    overall = worst(rh.status, *(w.status for w in statuses))
+    return Health(
+        kind="app",
+        status=overall,
+        requests=requests,
+        request_status=rh.status,
+        error_ratio=rh.error_ratio,
+        workload_statuses=statuses,
+    )
+
+
+def service_health(
+    requests: Requests, tolerances: tuple[Tolerance, ...], annotations: Mapping[str, str] | None = None
+) -> Health:
+    """Service = request status only."""
+    rh = request_health(requests, tolerances)
+    return Health(
+        kind="service",
+        status=rh.status,
+        requests=requests,
+        request_status=rh.status,
+        error_ratio=rh.error_ratio,
+        annotations=_health_annotations(annotations),
+    )
