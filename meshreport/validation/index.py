@@ -31,6 +31,7 @@ T = TypeVar("T")
 # Kinds whose pod template describes the workload's pods (for file inputs without Pods).
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
 INJECT_LABEL = "sidecar.istio.io/inject"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 DATAPLANE_MODE = "istio.io/dataplane-mode"
 
@@ -83,6 +84,14 @@ class Workload:
     containers: list[dict[str, Any]] = field(default_factory=list)
 
 
+def rule_kind(obj: ConfigObject) -> str:
+    """The kind rules register for: Gateway API `Gateway` is `K8sGateway` (Kiali's name), so it never
+    runs Istio Gateway rules; every other kind is its own name. Findings still show `obj.kind`."""
+    if obj.kind == "Gateway" and obj.group == GATEWAY_API_GROUP:
+        return "K8sGateway"
+    return obj.kind
+
+
 class MeshIndex:
     """The common lookups; every table is built in one pass over the objects."""
 
@@ -94,9 +103,10 @@ class MeshIndex:
         self._by_key: dict[tuple[str, str | None, str], ConfigObject] = {}
         self._by_kind_ns: dict[tuple[str, str | None], list[ConfigObject]] = defaultdict(list)
         for o in self.objects:
-            self.by_kind[o.kind].append(o)
-            self._by_key[(o.kind, o.namespace, o.name)] = o
-            self._by_kind_ns[(o.kind, o.namespace)].append(o)
+            k = rule_kind(o)
+            self.by_kind[k].append(o)
+            self._by_key[(k, o.namespace, o.name)] = o
+            self._by_kind_ns[(k, o.namespace)].append(o)
 
         self.namespace_labels: dict[str, dict[str, str]] = {
             o.name: dict(o.labels) for o in self.by_kind.get("Namespace", [])
@@ -127,6 +137,8 @@ class MeshIndex:
                 self._vss_by_host[self.fqdn(str(h), vs.namespace)].append(vs)
 
     # -- generic ------------------------------------------------------------------------------
+
+    # Kinds below are rule kinds (see `rule_kind`): Istio `Gateway` vs Gateway API `K8sGateway`.
 
     def of_kind(self, kind: str) -> list[ConfigObject]:
         return self.by_kind.get(kind, [])
@@ -325,7 +337,18 @@ class MeshIndex:
     # -- Istio objects ----------------------------------------------------------------------------
 
     def gateway(self, namespace: str | None, name: str) -> ConfigObject | None:
+        """An Istio (networking.istio.io) Gateway."""
         return self.get("Gateway", namespace, name)
+
+    def k8s_gateway(self, namespace: str | None, name: str) -> ConfigObject | None:
+        """A Gateway API (gateway.networking.k8s.io) Gateway."""
+        return self.get("K8sGateway", namespace, name)
+
+    @property
+    def has_workloads(self) -> bool:
+        """False when the input holds no pods, controllers or WorkloadEntries at all: checks that need
+        workloads (selectors, subsets) cannot judge and stay silent rather than flag everything."""
+        return bool(self.workloads)
 
     def destination_rules_for(self, host: str) -> list[ConfigObject]:
         """DRs whose (normalised) host is `host` or a wildcard covering it."""

@@ -52,7 +52,10 @@ def rule(
     doc: str,
     equivalents: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
-    """Register a check. The function yields `Hit`s for the object it is given."""
+    """Register a check. The function yields `Hit`s for the object it is given.
+
+    `kinds` are object kinds, except that a Gateway API Gateway is `K8sGateway` (index.rule_kind).
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"rule {code}: severity must be one of {SEVERITIES}, not {severity!r}")
     if not doc.strip() or not title.strip():

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import DEFAULT_DOMAIN
-from meshreport.validation.index import Context
+from meshreport.validation.index import Context, rule_kind
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import SEVERITIES, Finding
 from meshreport.validation.registry import rules_for
@@ -33,7 +33,7 @@ def validate(
     for cl, objs in groups.items():
         ctx = Context(objs, mesh_config, cluster=cl, domain=domain)
         for obj in objs:
-            for r in rules_for(obj.kind):
+            for r in rules_for(rule_kind(obj)):
                 try:
                     hits = list(r.check(obj, ctx))
                 except Exception as e:  # a bug in a rule: say which rule and object

@@ -136,3 +136,23 @@ def test_memo_builds_once():
     assert ctx.memo("k", lambda c: calls.append(1) or 42) == 42
     assert ctx.memo("k", lambda c: calls.append(1) or 43) == 42
     assert calls == [1]
+
+
+def test_gateway_api_gateway_has_its_own_rule_kind():
+    objs = objects(
+        """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: gw, namespace: ns1}
+        spec: {gatewayClassName: istio, listeners: []}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw, namespace: ns1}
+        spec: {selector: {istio: ingressgateway}, servers: []}
+        """
+    )
+    idx = Context(objs).index
+    assert idx.gateway("ns1", "gw").group == "networking.istio.io"
+    assert idx.k8s_gateway("ns1", "gw").group == "gateway.networking.k8s.io"
+    assert [o.group for o in idx.of_kind("K8sGateway")] == ["gateway.networking.k8s.io"]
