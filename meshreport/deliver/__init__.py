@@ -1,0 +1,1 @@
+"""Getting reports to people: atomic publishing (publish.py), later email and retention."""

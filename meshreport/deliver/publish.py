@@ -1,0 +1,70 @@
+"""Atomic output: build into a temporary folder next to the target, then swap it in by renames.
+
+A run that fails half way leaves the last good report exactly as it was. The temporary folder
+lives in the target's parent so the final rename never crosses a file system. A marker file
+tells our reports apart from folders we must not replace (a typo in `-o` must not delete data).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from meshreport.errors import UsageError
+
+MARKER = ".meshreport-report"
+
+
+def _check_target(target: Path) -> None:
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise UsageError(f"{target}: exists and is not a folder; choose another output folder")
+    if (target / MARKER).is_file() or not any(target.iterdir()):
+        return
+    raise UsageError(
+        f"{target}: folder exists and is not a meshreport report; refusing to replace it "
+        "(choose an empty or new output folder)"
+    )
+
+
+@contextmanager
+def publish_dir(target: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on normal exit it replaces `target`, on error it is removed."""
+    target = Path(target).absolute()
+    _check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        yield staging
+        (staging / MARKER).write_text("This folder was written by meshreport and is replaced on the next run.\n")
+        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a report is meant to be shared
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Move the old report aside, rename the new one in, then delete the old one.
+
+    Between the two renames the target name is briefly absent; it is never half written.
+    If the second rename fails, the old report is moved back.
+    """
+    old: Path | None = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old.rmdir()
+        os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

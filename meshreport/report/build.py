@@ -1,0 +1,63 @@
+"""Write a whole report (pictures, site, PDF) from a snapshot and its traffic graph into a folder.
+
+No querying and no publishing here: `meshreport.commands.render.render_report` wraps this
+in an atomic publish, and a live source can call it with a freshly collected snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meshreport.graph.model import TrafficGraph
+from meshreport.report import topology
+from meshreport.report.model import ReportModel, build_model
+from meshreport.report.pdf import write_pdf
+from meshreport.report.site import environment, write_site
+from meshreport.snapshot.model import Snapshot
+
+
+@dataclass
+class ReportFiles:
+    """What was written, relative paths under the output folder."""
+
+    index: Path
+    pdf: Path | None
+    pages: list[Path] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)
+    engines: dict[str, str] = field(default_factory=dict)
+
+
+def write_pictures(model: ReportModel, graph: TrafficGraph, out_dir: Path) -> tuple[list[Path], dict[str, str]]:
+    """One SVG for the mesh and one per namespace, laid out by the real Graphviz."""
+    written: list[Path] = []
+    engines: dict[str, str] = {}
+    for ref in model.images():
+        pic = (
+            topology.mesh_picture(graph) if ref.namespace is None else topology.namespace_picture(graph, ref.namespace)
+        )
+        path = out_dir / ref.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(topology.render_svg(pic))
+        written.append(path)
+        engines[ref.path] = pic.engine + (" (namespaces)" if pic.aggregated else "")
+    return written, engines
+
+
+def write_report(
+    snapshot: Snapshot,
+    graph: TrafficGraph,
+    out_dir: Path,
+    *,
+    pdf: bool = True,
+    title: str = "Service mesh report",
+    now: float | None = None,
+) -> ReportFiles:
+    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = build_model(snapshot, graph, title=title, now=now)
+    images, engines = write_pictures(model, graph, out_dir)
+    env = environment()
+    pages = write_site(model, out_dir, env)
+    pdf_path = write_pdf(model, out_dir, env) if pdf else None
+    return ReportFiles(index=out_dir / "index.html", pdf=pdf_path, pages=pages, images=images, engines=engines)

@@ -1,0 +1,605 @@
+"""ReportModel: everything a page needs, computed once from the snapshot and the traffic graph.
+
+Templates only format what is here (no arithmetic in jinja), so the HTML site and the PDF show
+the same numbers. Later features add content through `Section`s (see `section_builder`) and
+through the optional fields (`health`, `findings`) without touching existing code paths.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshreport import __version__
+from meshreport.graph.model import Edge, Node, TrafficGraph
+from meshreport.report import format as fmt
+from meshreport.snapshot.model import Diagnostic, Snapshot
+
+#: Status levels, worst first; also the CSS classes and the picture colours.
+LEVELS = ("failure", "degraded", "healthy", "idle", "tcp")
+LEVEL_TEXT = {
+    "failure": "Failure",
+    "degraded": "Degraded",
+    "healthy": "Healthy",
+    "idle": "No traffic",
+    "tcp": "TCP (no error classes)",
+}
+LEVEL_HELP = {
+    "failure": "error share at or above the failure threshold",
+    "degraded": "error share at or above the degraded threshold",
+    "healthy": "requests, no error class above its threshold",
+    "idle": "no requests in the window",
+    "tcp": "TCP bytes; TCP has no error classes",
+}
+_KIALI_HEALTH = {"Failure": "failure", "Degraded": "degraded", "Healthy": "healthy", "Not Ready": "idle", "NA": "idle"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """One Kiali request-health tolerance: an error class and its thresholds in percent.
+
+    Kiali's rule: ratio <= 0 is healthy; ratio >= failure is Failure; ratio >= degraded is
+    Degraded. `degraded=0` therefore means "any error of this class degrades".
+    """
+
+    error_class: str  # http5xx | http4xx | httpNoResponse | grpcErr | grpcNoResponse
+    degraded: float
+    failure: float
+
+
+#: Kiali's default tolerances (kiali-semantics.md 3.2), used when no health appender ran.
+DEFAULT_TOLERANCES = (
+    Tolerance("http5xx", 0.0, 10.0),
+    Tolerance("http4xx", 10.0, 20.0),
+    Tolerance("httpNoResponse", 0.0, 10.0),
+    Tolerance("grpcErr", 0.0, 10.0),
+    Tolerance("grpcNoResponse", 0.0, 10.0),
+)
+
+
+def edge_status(edge: Edge, tolerances: Iterable[Tolerance] = DEFAULT_TOLERANCES) -> str:
+    """The edge's level: the health appender's verdict when it ran, else Kiali's default rule."""
+    verdict = edge.metadata.get("healthStatus")
+    if verdict in _KIALI_HEALTH and edge.total > 0:
+        return _KIALI_HEALTH[verdict]
+    if edge.total <= 0:
+        return "idle"
+    if edge.protocol == "tcp":
+        return "tcp"
+    worst = "healthy"
+    for tol in tolerances:
+        if not tol.error_class.startswith(edge.protocol):
+            continue
+        ratio = edge.rates.get(tol.error_class, 0.0) / edge.total * 100.0
+        if ratio <= 0:
+            continue
+        level = "failure" if ratio >= tol.failure else "degraded" if ratio >= tol.degraded else "healthy"
+        worst = min(worst, level, key=LEVELS.index)
+    return worst
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One figure on an overview card."""
+
+    label: str
+    value: str
+    hint: str = ""
+    level: str = ""
+
+
+@dataclass(frozen=True)
+class WindowView:
+    start: str
+    end: str
+    duration: str
+    start_iso: str
+    end_iso: str
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """What a health appender decided for a node, reduced to what a table shows."""
+
+    level: str
+    text: str
+    detail: str = ""
+
+
+@dataclass
+class NodeRow:
+    id: str
+    name: str
+    node_type: str
+    kind: str
+    namespace: str
+    version: str
+    req_in: float
+    req_out: float
+    req_in_text: str
+    req_out_text: str
+    error_pct: float | None
+    error_text: str
+    level: str
+    tcp_text: str
+    flags: list[str] = field(default_factory=list)
+    page: str | None = None
+    health: HealthView | None = None
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    name: str
+    namespace: str
+    kind: str
+    page: str | None
+
+
+@dataclass
+class EdgeRow:
+    source: NodeRef
+    dest: NodeRef
+    protocol: str
+    rate: float
+    rate_text: str
+    errors: float
+    errors_text: str
+    error_pct: float
+    error_text: str
+    level: str
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A topology picture: where the SVG goes (relative to the site root) and what it shows."""
+
+    path: str
+    alt: str
+    namespace: str | None  # None: the whole mesh
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class GapRow:
+    phase: str
+    what: str
+    reason: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """A config-validation finding as a table shows it (filled in by the validation feature)."""
+
+    severity: str
+    code: str
+    object_ref: str
+    message: str
+    namespace: str | None = None
+    source: str = ""
+    mapped: str = ""  # e.g. "KIA1101, IST0101"
+
+
+@dataclass
+class Section:
+    """An add-on block of content with its own partial template under `templates/sections/`.
+
+    `placement` is `index` (the overview page), `namespace` (that namespace's page; set
+    `namespace`), or `page` (its own page `<id>.html`, linked from the navigation).
+    """
+
+    id: str
+    title: str
+    template: str
+    data: Any
+    placement: str = "index"
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class NamespaceSummary:
+    """One row of the overview's namespace table (fixed columns for every namespace)."""
+
+    rate_text: str
+    error_text: str
+    level: str
+    workloads: int
+    services: int
+    gaps: int
+
+
+@dataclass
+class NamespaceSection:
+    name: str
+    page: str
+    image: ImageRef
+    summary: NamespaceSummary
+    stats: list[Stat]
+    nodes: list[NodeRow]
+    edges: list[EdgeRow]
+    findings: list[FindingRow] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class ReportModel:
+    title: str
+    window: WindowView
+    source: str
+    generated_at: str
+    version: str
+    graph_type: str
+    stats: list[Stat]
+    mesh_image: ImageRef
+    busiest_edges: list[EdgeRow]
+    busiest_tcp_edges: list[EdgeRow]
+    error_edges: list[EdgeRow]
+    namespaces: list[NamespaceSection]
+    gaps: list[GapRow]
+    diagnostics: list[Diagnostic]
+    legend: list[tuple[str, str, str]]
+    has_health: bool = False
+    findings: list[FindingRow] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    pages: list[Section] = field(default_factory=list)
+
+    def images(self) -> list[ImageRef]:
+        return [self.mesh_image] + [ns.image for ns in self.namespaces]
+
+
+@dataclass
+class ModelInput:
+    """What section builders get: the inputs and the model built so far."""
+
+    snapshot: Snapshot
+    graph: TrafficGraph
+    model: ReportModel
+
+
+SectionBuilder = Callable[[ModelInput], Iterable[Section]]
+_SECTION_BUILDERS: list[SectionBuilder] = []
+
+
+def section_builder(fn: SectionBuilder) -> SectionBuilder:
+    """Register a function that contributes sections; adding a feature touches no other code."""
+    if fn not in _SECTION_BUILDERS:
+        _SECTION_BUILDERS.append(fn)
+    return fn
+
+
+TOP_EDGES = 10
+GRAPH_TYPE_TEXT = {
+    "app": "app graph",
+    "versionedApp": "versioned app graph",
+    "workload": "workload graph",
+    "service": "service graph",
+}
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a namespace name (names come from the cluster)."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "_"
+    return s[:100]
+
+
+def generated_at(now: float | None = None) -> str:
+    """Wall clock, or SOURCE_DATE_EPOCH for byte-stable output (reproducible builds, goldens)."""
+    if now is None:
+        env = os.environ.get("SOURCE_DATE_EPOCH", "")
+        now = float(env) if env.isdigit() else time.time()
+    return fmt.timestamp(now)
+
+
+def build_model(
+    snapshot: Snapshot,
+    graph: TrafficGraph,
+    *,
+    title: str = "Service mesh report",
+    now: float | None = None,
+    builders: Iterable[SectionBuilder] | None = None,
+) -> ReportModel:
+    """Compute every number and text the pages show, once."""
+    namespaces = _report_namespaces(snapshot, graph)
+    pages = {ns: f"namespaces/{slug(ns)}.html" for ns in namespaces}
+    rows = {nid: _node_row(n, pages.get(n.namespace)) for nid, n in graph.nodes.items()}
+    refs = {nid: NodeRef(r.name, r.namespace, r.kind, r.page) for nid, r in rows.items()}
+    edges = [_edge_row(e, refs) for e in _sorted_edges(graph) if e.source in refs and e.dest in refs]
+    req_edges = [r for r in edges if r.protocol != "tcp"]
+    w = snapshot.window
+
+    model = ReportModel(
+        title=title,
+        window=WindowView(
+            start=fmt.timestamp(w.start),
+            end=fmt.timestamp(w.end),
+            duration=fmt.duration(w.duration),
+            start_iso=fmt.iso(w.start),
+            end_iso=fmt.iso(w.end),
+        ),
+        source=_source_text(snapshot),
+        generated_at=generated_at(now),
+        version=__version__,
+        graph_type=GRAPH_TYPE_TEXT.get(graph.graph_type, graph.graph_type),
+        stats=_mesh_stats(snapshot, graph, namespaces),
+        mesh_image=ImageRef("img/mesh.svg", "Traffic topology of the whole mesh", None, "Whole mesh"),
+        busiest_edges=sorted([r for r in req_edges if r.rate > 0], key=lambda r: -r.rate)[:TOP_EDGES],
+        busiest_tcp_edges=sorted([r for r in edges if r.protocol == "tcp" and r.rate > 0], key=lambda r: -r.rate)[
+            :TOP_EDGES
+        ],
+        error_edges=sorted([r for r in req_edges if r.errors > 0], key=lambda r: (-r.errors, -r.error_pct))[:TOP_EDGES],
+        namespaces=[],
+        gaps=[GapRow(g.phase, g.what, g.reason, g.namespace or "") for g in snapshot.gaps],
+        diagnostics=list(snapshot.diagnostics),
+        legend=[(lvl, LEVEL_TEXT[lvl], LEVEL_HELP[lvl]) for lvl in LEVELS],
+        has_health=any(n.health is not None for n in graph.nodes.values()),
+    )
+    for ns in namespaces:
+        ns_rows = sorted(
+            (r for r in rows.values() if r.namespace == ns), key=lambda r: (_KIND_ORDER.get(r.node_type, 9), r.name)
+        )
+        ns_edges = [r for r in edges if r.source.namespace == ns or r.dest.namespace == ns]
+        ns_edges.sort(key=lambda r: (r.protocol == "tcp", -r.rate))
+        model.namespaces.append(
+            NamespaceSection(
+                name=ns,
+                page=pages[ns],
+                image=ImageRef(f"img/ns-{slug(ns)}.svg", f"Traffic topology of namespace {ns}", ns, ns),
+                summary=_namespace_summary(snapshot, graph, ns),
+                stats=_namespace_stats(snapshot, graph, ns),
+                nodes=ns_rows,
+                edges=ns_edges,
+            )
+        )
+    _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)
+    return model
+
+
+def _apply_sections(model: ReportModel, inp: ModelInput, builders: Iterable[SectionBuilder]) -> None:
+    by_ns = {ns.name: ns for ns in model.namespaces}
+    for build in builders:
+        for sec in build(inp):
+            if sec.placement == "namespace":
+                if sec.namespace in by_ns:
+                    by_ns[sec.namespace].sections.append(sec)
+            elif sec.placement == "page":
+                model.pages.append(sec)
+            else:
+                model.sections.append(sec)
+
+
+def _report_namespaces(snapshot: Snapshot, graph: TrafficGraph) -> list[str]:
+    """The namespaces asked for, in the order asked; a graph may know them when a snapshot does not."""
+    out: list[str] = []
+    for ns in list(snapshot.namespaces) + list(graph.namespaces):
+        if ns not in out:
+            out.append(ns)
+    return out
+
+
+_KIND_ORDER = {"app": 0, "workload": 0, "service": 1, "aggregate": 2, "unknown": 3}
+
+
+def node_kind(node: Node) -> str:
+    """The human name of a node's kind, as the legend and tables call it."""
+    md = node.metadata
+    if node.node_type == "unknown":
+        return "unknown source"
+    if node.node_type == "service":
+        if md.get("isEgressCluster"):
+            return "egress"
+        if md.get("isServiceEntry"):
+            return "service entry"
+        return "service"
+    if node.node_type == "aggregate":
+        return "operation"
+    if md.get("isGateway"):
+        return "gateway"
+    return node.node_type
+
+
+_FLAG_TEXT = (
+    ("isRoot", "entry point"),
+    ("isGateway", "gateway"),
+    ("isOutOfMesh", "no sidecar"),
+    ("isOutside", "other namespace"),
+    ("isDead", "dead"),
+    ("isIdle", "idle"),
+    ("hasVS", "VirtualService"),
+    ("hasCB", "circuit breaker"),
+    ("hasTrafficShifting", "traffic shifting"),
+    ("hasFaultInjection", "fault injection"),
+    ("hasMirroring", "mirroring"),
+)
+
+
+def _node_row(node: Node, page: str | None) -> NodeRow:
+    req_in = node.rate("httpIn") + node.rate("grpcIn")
+    req_out = node.rate("httpOut") + node.rate("grpcOut")
+    err_in = sum(node.rate(k) for k in ("httpIn4xx", "httpIn5xx", "httpInNoResponse", "grpcInErr", "grpcInNoResponse"))
+    err_pct = err_in / req_in * 100.0 if req_in > 0 else None
+    tcp = []
+    if node.rate("tcpIn"):
+        tcp.append(f"in {fmt.byte_rate(node.rate('tcpIn'))}")
+    if node.rate("tcpOut"):
+        tcp.append(f"out {fmt.byte_rate(node.rate('tcpOut'))}")
+    health = _health_view(node.health)
+    return NodeRow(
+        id=node.id,
+        name=node.label,
+        node_type=node.node_type,
+        kind=node_kind(node),
+        namespace=node.namespace,
+        version=node.version,
+        req_in=req_in,
+        req_out=req_out,
+        req_in_text=fmt.rate(req_in) if req_in else "–",
+        req_out_text=fmt.rate(req_out) if req_out else "–",
+        error_pct=err_pct,
+        error_text=fmt.pct(err_pct),
+        level=health.level if health else _node_level(node, req_in),
+        tcp_text=", ".join(tcp) or "–",
+        flags=[text for key, text in _FLAG_TEXT if node.metadata.get(key)],
+        page=page,
+        health=health,
+    )
+
+
+def _node_level(node: Node, req_in: float) -> str:
+    """Inbound request health with Kiali's default tolerances (the same rule as for edges)."""
+    if req_in <= 0:
+        return "tcp" if node.rate("tcpIn") > 0 else "idle"
+    probe = Edge("", "", "http")
+    probe.rates = {
+        "http": req_in,
+        "http5xx": node.rate("httpIn5xx"),
+        "http4xx": node.rate("httpIn4xx"),
+        "httpNoResponse": node.rate("httpInNoResponse") + node.rate("grpcInNoResponse"),
+    }
+    level = edge_status(probe)
+    if node.rate("grpcInErr") > 0:
+        g = Edge("", "", "grpc")
+        g.rates = {"grpc": req_in, "grpcErr": node.rate("grpcInErr")}
+        level = min(level, edge_status(g), key=LEVELS.index)
+    return level
+
+
+def _health_view(health: Any) -> HealthView | None:
+    """Duck-typed: a health object with `status` (Kiali's strings) or a plain status string."""
+    if health is None:
+        return None
+    status = getattr(health, "status", health)
+    status = str(getattr(status, "value", status))
+    ratio = getattr(health, "error_ratio", None)
+    detail = f"error ratio {fmt.pct(ratio)}" if isinstance(ratio, (int, float)) else ""
+    return HealthView(_KIALI_HEALTH.get(status, "idle"), status, detail)
+
+
+def _sorted_edges(graph: TrafficGraph) -> list[Edge]:
+    return sorted(graph.edges.values(), key=lambda e: e.key)
+
+
+def _edge_row(edge: Edge, refs: dict[str, NodeRef]) -> EdgeRow:
+    tcp = edge.protocol == "tcp"
+    return EdgeRow(
+        source=refs[edge.source],
+        dest=refs[edge.dest],
+        protocol=edge.protocol,
+        rate=edge.total,
+        rate_text=fmt.byte_rate(edge.total) if tcp else fmt.req_rate(edge.total),
+        errors=edge.errors,
+        errors_text="–" if tcp else fmt.req_rate(edge.errors),
+        error_pct=edge.error_pct,
+        error_text="–" if tcp else fmt.pct(edge.error_pct),
+        level=edge_status(edge),
+    )
+
+
+def _request_totals(graph: TrafficGraph, namespace: str | None = None) -> tuple[float, float]:
+    """Requests and errors counted once: edges leaving a service node repeat the traffic that
+    reached it (service node injection), so only edges from non-service nodes are summed."""
+    total = errors = 0.0
+    for e in graph.edges.values():
+        src = graph.nodes.get(e.source)
+        dst = graph.nodes.get(e.dest)
+        if e.protocol == "tcp" or src is None or dst is None or src.node_type == "service":
+            continue
+        if namespace is not None and namespace not in (src.namespace, dst.namespace):
+            continue
+        total += e.total
+        errors += e.errors
+    return total, errors
+
+
+def _error_level(total: float, errors: float) -> str:
+    if total <= 0:
+        return "idle"
+    pct = errors / total * 100
+    return "failure" if pct >= 10 else "degraded" if pct > 0 else "healthy"
+
+
+def _mesh_stats(snapshot: Snapshot, graph: TrafficGraph, namespaces: list[str]) -> list[Stat]:
+    total, errors = _request_totals(graph)
+    kinds = [n.node_type for n in graph.nodes.values()]
+    tcp = sum(e.total for e in graph.edges.values() if e.protocol == "tcp")
+    stats = [
+        Stat("Namespaces", str(len(namespaces))),
+        Stat("Request rate", fmt.req_rate(total), "each request counted once"),
+        Stat(
+            "Error share",
+            fmt.pct(errors / total * 100 if total else None),
+            "4xx, 5xx, gRPC errors, no response",
+            _error_level(total, errors),
+        ),
+        Stat("TCP traffic", fmt.byte_rate(tcp)),
+        Stat(
+            "Graph nodes",
+            str(len(kinds)),
+            f"{sum(k in ('app', 'workload') for k in kinds)} apps/workloads, {kinds.count('service')} services",
+        ),
+        Stat("Graph edges", str(len(graph.edges))),
+    ]
+    stats += _config_stats(snapshot, None)
+    stats.append(
+        Stat(
+            "Gaps",
+            str(len(snapshot.gaps)),
+            "data that could not be collected" if snapshot.gaps else "collection complete",
+            "degraded" if snapshot.gaps else "healthy",
+        )
+    )
+    return stats
+
+
+def _namespace_stats(snapshot: Snapshot, graph: TrafficGraph, ns: str) -> list[Stat]:
+    total, errors = _request_totals(graph, ns)
+    nodes = [n for n in graph.nodes.values() if n.namespace == ns]
+    stats = [
+        Stat("Request rate", fmt.req_rate(total), "to, from and within the namespace"),
+        Stat("Error share", fmt.pct(errors / total * 100 if total else None), "", _error_level(total, errors)),
+        Stat("Graph nodes", str(len(nodes))),
+    ]
+    stats += _config_stats(snapshot, ns)
+    gaps = sum(1 for g in snapshot.gaps if g.namespace == ns)
+    if gaps:
+        stats.append(Stat("Gaps", str(gaps), "data that could not be collected", "degraded"))
+    return stats
+
+
+def _namespace_summary(snapshot: Snapshot, graph: TrafficGraph, ns: str) -> NamespaceSummary:
+    total, errors = _request_totals(graph, ns)
+    kinds = [n.node_type for n in graph.nodes.values() if n.namespace == ns]
+    return NamespaceSummary(
+        rate_text=fmt.req_rate(total),
+        error_text=fmt.pct(errors / total * 100 if total else None),
+        level=_error_level(total, errors),
+        workloads=sum(k in ("app", "workload") for k in kinds),
+        services=kinds.count("service"),
+        gaps=sum(1 for g in snapshot.gaps if g.namespace == ns),
+    )
+
+
+_CONFIG_KINDS = (("Deployment", "Deployments"), ("Service", "Services"), ("Pod", "Pods"))
+_ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
+
+
+def _config_stats(snapshot: Snapshot, ns: str | None) -> list[Stat]:
+    objs = [o for o in snapshot.objects if ns is None or o.namespace == ns]
+    if not objs:
+        return []
+    out = [Stat(label, str(sum(o.kind == kind for o in objs))) for kind, label in _CONFIG_KINDS]
+    out.append(Stat("Istio config", str(sum(o.group in _ISTIO_GROUPS for o in objs)), "objects"))
+    return out
+
+
+def _source_text(snapshot: Snapshot) -> str:
+    s = snapshot.source
+    parts = [s.description or s.kind]
+    if s.prometheus_url:
+        parts.append(f"Prometheus {s.prometheus_url}")
+    if s.clusters:
+        parts.append("clusters " + ", ".join(s.clusters))
+    return "; ".join(parts)

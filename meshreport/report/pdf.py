@@ -1,0 +1,57 @@
+"""report.pdf: the site's content laid out for A4 by WeasyPrint (no JavaScript, no network).
+
+The print document references the SVG pictures already written into the output folder; a
+URL fetcher that only serves files under that folder (and data: URIs) keeps the render
+offline and stops a crafted reference from reading anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import jinja2
+import weasyprint
+
+from meshreport.report.model import ReportModel
+from meshreport.report.site import environment, render_page
+from meshreport.resources import templates_dir
+
+PDF_NAME = "report.pdf"
+
+
+class LocalOnlyFetcher(weasyprint.URLFetcher):
+    """Serve `file:` URLs under the allowed folders and `data:` URIs; refuse everything else."""
+
+    def __init__(self, *roots: Path) -> None:
+        super().__init__(allowed_protocols=("file", "data"))
+        self.roots = [r.resolve() for r in roots]
+
+    def fetch(self, url, headers=None):
+        if url.startswith("file:"):
+            path = Path(unquote(urlparse(url).path)).resolve()
+            if not any(path == r or r in path.parents for r in self.roots):
+                raise ValueError(f"refusing to read {path}: outside the report folder")
+        return super().fetch(url, headers)
+
+
+def print_html(model: ReportModel, env: jinja2.Environment | None = None) -> str:
+    return render_page(env or environment(), "print.html", model, root="", active="print")
+
+
+def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> Path:
+    """Render the print document with `out_dir` as base (pictures) and the templates' print.css."""
+    out_dir = out_dir.resolve()
+    html = print_html(model, env)
+    css = weasyprint.CSS(filename=str(templates_dir() / "print.css"))
+    # WeasyPrint logs every unsupported CSS property at WARNING; they are expected, not news.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    doc = weasyprint.HTML(
+        string=html,
+        base_url=out_dir.as_uri() + "/",
+        url_fetcher=LocalOnlyFetcher(out_dir, templates_dir()),
+    )
+    target = out_dir / PDF_NAME
+    doc.write_pdf(str(target), stylesheets=[css])
+    return target

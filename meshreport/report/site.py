@@ -1,0 +1,56 @@
+"""The static HTML site: index.html, one page per namespace, add-on pages and the shared CSS.
+
+jinja2 autoescaping is on for every template: names and label values come from the cluster.
+Pictures are referenced with <img>, so nothing inside an SVG can run in the page.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+
+from meshreport.report.model import ReportModel
+from meshreport.report.topology import legend_shapes
+from meshreport.resources import templates_dir
+
+STYLESHEETS = ("report.css",)
+
+
+def environment() -> jinja2.Environment:
+    """One jinja2 environment for the site and the PDF; autoescape on, undefined is an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render_page(env: jinja2.Environment, template: str, model: ReportModel, *, root: str, active: str, **extra) -> str:
+    return env.get_template(template).render(model=model, root=root, active=active, shapes=legend_shapes(), **extra)
+
+
+def write_site(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> list[Path]:
+    """Write the HTML pages and stylesheet into `out_dir`; returns the files written."""
+    env = env or environment()
+    written: list[Path] = []
+
+    def put(rel: str, text: str) -> None:
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    for css in STYLESHEETS:
+        shutil.copyfile(templates_dir() / css, out_dir / css)
+        written.append(out_dir / css)
+    put("index.html", render_page(env, "index.html", model, root="", active="index"))
+    for ns in model.namespaces:
+        put(ns.page, render_page(env, "namespace.html", model, root="../", active=ns.page, ns=ns))
+    for page in model.pages:
+        put(f"{page.id}.html", render_page(env, "page.html", model, root="", active=page.id, page=page))
+    return written

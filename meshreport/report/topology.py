@@ -1,0 +1,279 @@
+"""Topology pictures: DOT built from the traffic graph, laid out by the real Graphviz.
+
+Every label comes from the cluster, so each one goes through `_text()`: python-graphviz treats a
+string that starts with `<` and ends with `>` as an HTML-like label, and Graphviz itself reads
+backslash escapes and `&` entities in labels. Nodes get short synthetic ids (n0, n1, ...), so
+no cluster value is ever used as a DOT identifier.
+
+Big-graph strategy (setup-recipes.md section 3): `dot` up to DOT_MAX_NODES nodes; above that a
+whole-mesh picture becomes one node per namespace, and a single big namespace is drawn with
+`sfdp` and straight edges (dot fails at about 2000 nodes).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import graphviz
+
+from meshreport.errors import InputError
+from meshreport.graph.model import Edge, Node, TrafficGraph
+from meshreport.report import format as fmt
+from meshreport.report.model import DEFAULT_TOLERANCES, LEVELS, edge_status, node_kind
+
+FONT = "DejaVu Sans"
+DOT_MAX_NODES = 300
+
+#: Colours per level (PatternFly palette, as Kiali uses).
+COLORS = {
+    "failure": "#c9190b",
+    "degraded": "#f0ab00",
+    "healthy": "#3e8635",
+    "idle": "#8a8d90",
+    "tcp": "#0066cc",
+}
+
+#: (shape, fill, border, extra style) per node kind; the legend in the report shows the same.
+SHAPES: dict[str, tuple[str, str, str, str]] = {
+    "app": ("ellipse", "#e7f1fa", "#2b9af3", ""),
+    "workload": ("box", "#e7f1fa", "#2b9af3", "rounded"),
+    "gateway": ("box", "#f2f0fc", "#6753ac", "rounded"),
+    "service": ("triangle", "#f0f0f0", "#4f5255", ""),
+    "service entry": ("diamond", "#fdf7e7", "#c58c00", ""),
+    "egress": ("octagon", "#fdf7e7", "#c58c00", ""),
+    "unknown source": ("circle", "#ffffff", "#6a6e73", "dashed"),
+    "operation": ("pentagon", "#f0f0f0", "#4f5255", ""),
+    "namespace": ("box3d", "#e7f1fa", "#2b9af3", ""),
+}
+
+
+class GraphvizMissingError(InputError):
+    """Graphviz's `dot` is not installed; exit code 5 like every other missing input."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A DOT graph and the Graphviz engine that should lay it out."""
+
+    dot: graphviz.Digraph
+    engine: str
+    nodes: int
+    aggregated: bool = False
+
+    @property
+    def source(self) -> str:
+        return self.dot.source
+
+
+def _text(value: str) -> str:
+    """A plain-text Graphviz label part: backslashes doubled, `&` kept literal."""
+    return value.replace("\\", "\\\\").replace("&", "&amp;")
+
+
+def _label(*lines: str) -> graphviz.quoting.NoHtml:
+    """Join escaped lines with DOT's centred line break, never as an HTML-like label."""
+    return graphviz.nohtml("\\n".join(_text(line) for line in lines if line))
+
+
+def _new_digraph(name: str, engine: str) -> graphviz.Digraph:
+    g = graphviz.Digraph(name=name, engine=engine)
+    g.attr("graph", fontname=FONT, fontsize="11", bgcolor="white", pad="0.2", outputorder="edgesfirst")
+    if engine == "dot":
+        g.attr("graph", rankdir="LR", nodesep="0.3", ranksep="0.7", newrank="true")
+    else:
+        g.attr("graph", overlap="prism", splines="false", K="1.2")
+    g.attr("node", fontname=FONT, fontsize="10", style="filled", penwidth="1.4", margin="0.12,0.05")
+    g.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6", penwidth="1.2")
+    return g
+
+
+def _node_attrs(node: Node, level: str | None, outside: bool) -> dict[str, str]:
+    kind = node_kind(node)
+    shape, fill, border, extra = SHAPES.get(kind, SHAPES["workload"])
+    styles = ["filled"] + ([extra] if extra else []) + (["dashed"] if outside and "dashed" != extra else [])
+    attrs = {"shape": shape, "fillcolor": fill, "color": border, "style": ",".join(styles)}
+    if level in ("failure", "degraded", "healthy"):
+        attrs["color"] = COLORS[level]
+        attrs["penwidth"] = "2.2"
+    if shape == "triangle":
+        attrs["margin"] = "0.02,0.02"
+    if shape in ("circle",):
+        attrs["fixedsize"] = "false"
+    return attrs
+
+
+def _node_lines(node: Node, graph_type: str) -> list[str]:
+    if node.node_type == "unknown":
+        return ["unknown"]
+    if node.node_type == "app" and node.version and graph_type == "versionedApp":
+        return [node.app or node.workload, node.version]
+    return [node.label]
+
+
+def _edge_attrs(edge: Edge) -> dict[str, str]:
+    level = edge_status(edge, DEFAULT_TOLERANCES)
+    if edge.protocol == "tcp":
+        lines = [fmt.byte_rate(edge.total)]
+    else:
+        lines = [f"{fmt.rate(edge.total)} rps"]
+        if edge.errors > 0:
+            lines.append(f"{fmt.pct(edge.error_pct)} err")
+    width = 1.0 + min(2.5, math.log10(1 + edge.total) / 1.5) if edge.protocol != "tcp" else 1.4
+    attrs = {
+        "label": _label(*lines),
+        "color": COLORS[level],
+        "fontcolor": COLORS[level] if level in ("failure", "degraded") else "#383838",
+        "penwidth": f"{width:.1f}",
+    }
+    if edge.protocol == "tcp":
+        attrs["style"] = "dashed"
+    if edge.total <= 0:
+        attrs["style"] = "dotted"
+    return attrs
+
+
+def _add_nodes(g, graph: TrafficGraph, ids: dict[str, str], nodes: Iterable[Node], focus: str | None, clusters: bool):
+    by_ns: dict[str, list[Node]] = {}
+    for n in nodes:
+        by_ns.setdefault(n.namespace, []).append(n)
+    for i, (ns, members) in enumerate(sorted(by_ns.items())):
+        boxed = clusters and ns not in ("", "unknown")
+        target = g.subgraph(name=f"cluster_{i}") if boxed else _Same(g)
+        with target as sub:
+            if boxed:
+                outside = focus is not None and ns != focus
+                sub.attr(
+                    label=_label(ns if not outside else f"{ns} (other namespace)"),
+                    style="rounded,dashed" if outside else "rounded",
+                    color="#b8bbbe",
+                    fontcolor="#4f5255",
+                    labeljust="l",
+                )
+            for n in sorted(members, key=lambda n: (n.node_type, n.label)):
+                level = _health_level(n)
+                outside = focus is not None and n.namespace != focus
+                sub.node(ids[n.id], label=_label(*_node_lines(n, graph.graph_type)), **_node_attrs(n, level, outside))
+
+
+class _Same:
+    """Context manager that yields the graph itself (a node outside any cluster)."""
+
+    def __init__(self, g: graphviz.Digraph) -> None:
+        self.g = g
+
+    def __enter__(self) -> graphviz.Digraph:
+        return self.g
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _health_level(node: Node) -> str | None:
+    h = node.health
+    if h is None:
+        return None
+    status = str(getattr(getattr(h, "status", h), "value", getattr(h, "status", h)))
+    return {"Failure": "failure", "Degraded": "degraded", "Healthy": "healthy"}.get(status)
+
+
+def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focus: str | None = None) -> Picture:
+    """The picture of `node_ids` (default: all nodes) and the edges between them."""
+    nodes = [n for nid, n in graph.nodes.items() if node_ids is None or nid in node_ids]
+    engine = "dot" if len(nodes) <= DOT_MAX_NODES else "sfdp"
+    g = _new_digraph("mesh" if focus is None else "namespace", engine)
+    ids = {n.id: f"n{i}" for i, n in enumerate(sorted(nodes, key=lambda n: n.id))}
+    _add_nodes(g, graph, ids, nodes, focus, clusters=engine == "dot")
+    for e in sorted(graph.edges.values(), key=lambda e: e.key):
+        if e.source in ids and e.dest in ids:
+            g.edge(ids[e.source], ids[e.dest], **_edge_attrs(e))
+    if not nodes:
+        g.node("empty", label="no traffic in this window", shape="plaintext", style="")
+    return Picture(g, engine, len(nodes))
+
+
+def namespace_picture(graph: TrafficGraph, namespace: str) -> Picture:
+    """A namespace's nodes plus their direct neighbours from elsewhere (drawn dashed)."""
+    own = {nid for nid, n in graph.nodes.items() if n.namespace == namespace}
+    near = set(own)
+    for e in graph.edges.values():
+        if e.source in own or e.dest in own:
+            near.update((e.source, e.dest))
+    if len(near) > DOT_MAX_NODES:
+        near = own
+    return graph_picture(graph, near, focus=namespace)
+
+
+def mesh_picture(graph: TrafficGraph) -> Picture:
+    """The whole mesh; above DOT_MAX_NODES with several namespaces, one node per namespace."""
+    namespaces = {n.namespace for n in graph.nodes.values()}
+    if len(graph.nodes) > DOT_MAX_NODES and len(namespaces) > 1:
+        return namespace_aggregate_picture(graph)
+    return graph_picture(graph)
+
+
+def namespace_aggregate_picture(graph: TrafficGraph) -> Picture:
+    """One node per namespace, one edge per (namespace, namespace, protocol) with summed rates."""
+    counts: dict[str, int] = {}
+    for n in graph.nodes.values():
+        counts[n.namespace] = counts.get(n.namespace, 0) + 1
+    agg: dict[tuple[str, str, str], Edge] = {}
+    for e in graph.edges.values():
+        src, dst = graph.nodes.get(e.source), graph.nodes.get(e.dest)
+        if src is None or dst is None or src.node_type == "service":
+            continue  # service-node edges repeat traffic already counted
+        key = (src.namespace, dst.namespace, e.protocol)
+        a = agg.setdefault(key, Edge(*key))
+        for k, v in e.rates.items():
+            a.rates[k] = a.rates.get(k, 0.0) + v
+    engine = "dot" if len(counts) <= DOT_MAX_NODES else "sfdp"
+    g = _new_digraph("namespaces", engine)
+    ids = {ns: f"n{i}" for i, ns in enumerate(sorted(counts))}
+    shape, fill, border, _ = SHAPES["namespace"]
+    for ns, nid in ids.items():
+        g.node(
+            nid,
+            label=_label(ns or "unknown", f"{counts[ns]} nodes"),
+            shape=shape,
+            fillcolor=fill,
+            color=border,
+        )
+    for (s, d, _p), e in sorted(agg.items()):
+        g.edge(ids[s], ids[d], **_edge_attrs(e))
+    return Picture(g, engine, len(counts), aggregated=True)
+
+
+def render_svg(picture: Picture) -> bytes:
+    """Lay out with the real Graphviz; a failed `dot` layout falls back to `sfdp`."""
+    try:
+        return picture.dot.pipe(format="svg", engine=picture.engine)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissingError(
+            "Graphviz is not installed (no 'dot' on PATH); install it, e.g. 'apt-get install graphviz'"
+        ) from None
+    except (subprocess.CalledProcessError, graphviz.CalledProcessError):
+        if picture.engine == "sfdp":
+            raise
+        picture.dot.attr("graph", overlap="prism", splines="false")
+        return picture.dot.pipe(format="svg", engine="sfdp")
+
+
+def legend_shapes() -> list[tuple[str, str]]:
+    """(kind, shape) pairs in the order the report's legend lists them."""
+    return [(kind, shape) for kind, (shape, *_rest) in SHAPES.items()]
+
+
+__all__ = [
+    "COLORS",
+    "DOT_MAX_NODES",
+    "LEVELS",
+    "GraphvizMissingError",
+    "Picture",
+    "graph_picture",
+    "mesh_picture",
+    "namespace_aggregate_picture",
+    "namespace_picture",
+    "render_svg",
+]
