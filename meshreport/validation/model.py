@@ -44,6 +44,7 @@ class Finding:
     path: str | None = None
     doc: str = ""
     suppressed: str | None = None  # why it is suppressed; None when active
+    rule: str = ""  # the registered check's name (several rules may share one code)
 
     @property
     def origin(self) -> str:

@@ -54,6 +54,7 @@ def validate(
                         source=obj.source,
                         path=h.path,
                         doc=r.doc,
+                        rule=r.name,
                     )
                     key = (f.code, f.resource_key, f.message, f.path)
                     if key not in seen:
