@@ -1,0 +1,95 @@
+"""Appender registry and Kiali's selection rules (kiali-semantics.md section 2).
+
+Order is fixed and matters (serviceEntry before deadNode, outsider before istio, trafficGenerator
+last). `extensions`, `outsider` and `trafficGenerator` always run, whatever the list says.
+Modules are imported lazily so a missing optional module (health) does not break the graph.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from meshreport.errors import UsageError
+from meshreport.graph.appenders.base import Appender, AppenderContext
+
+NAMESPACE_ORDER = (
+    "serviceEntry",
+    "deadNode",
+    "workloadEntry",
+    "responseTime",
+    "securityPolicy",
+    "throughput",
+    "aggregateNode",
+    "idleNode",
+    "meshCheck",
+)
+FINALIZER_ORDER = ("extensions", "outsider", "istio", "ambient", "health", "labeler", "trafficGenerator")
+ALWAYS = frozenset({"extensions", "outsider", "trafficGenerator"})
+ALIASES = {"sidecarsCheck": "meshCheck"}
+
+#: name -> (module, class). Kiali names not listed (aggregateNode, ambient, labeler, extensions)
+#: are accepted and do nothing: meshreport has no operation nodes, Ambient or extensions support.
+IMPLEMENTED: dict[str, tuple[str, str]] = {
+    "serviceEntry": ("meshreport.graph.appenders.service_entry", "ServiceEntryAppender"),
+    "deadNode": ("meshreport.graph.appenders.dead_node", "DeadNodeAppender"),
+    "workloadEntry": ("meshreport.graph.appenders.workload_entry", "WorkloadEntryAppender"),
+    "responseTime": ("meshreport.graph.appenders.response_time", "ResponseTimeAppender"),
+    "securityPolicy": ("meshreport.graph.appenders.security_policy", "SecurityPolicyAppender"),
+    "throughput": ("meshreport.graph.appenders.throughput", "ThroughputAppender"),
+    "idleNode": ("meshreport.graph.appenders.idle_node", "IdleNodeAppender"),
+    "meshCheck": ("meshreport.graph.appenders.mesh_check", "MeshCheckAppender"),
+    "outsider": ("meshreport.graph.appenders.outsider", "OutsiderAppender"),
+    "istio": ("meshreport.graph.appenders.istio", "IstioAppender"),
+    "health": ("meshreport.graph.appenders.health", "HealthAppender"),
+    "trafficGenerator": ("meshreport.graph.appenders.traffic_generator", "TrafficGeneratorAppender"),
+}
+KNOWN = frozenset(NAMESPACE_ORDER) | frozenset(FINALIZER_ORDER) | frozenset(ALIASES)
+
+
+def selected_names(names: list[str] | None) -> list[str]:
+    """Kiali's ParseAppenders: None = every appender; a list = those plus the always-on ones.
+
+    Unknown names are a usage error ("Invalid appender [x]"), as in Kiali's HTTP 400.
+    """
+    if names is None:
+        wanted = set(NAMESPACE_ORDER) | set(FINALIZER_ORDER)
+    else:
+        wanted = set(ALWAYS)
+        for raw in names:
+            name = raw.strip()
+            if not name:
+                continue
+            if name not in KNOWN:
+                raise UsageError(f"Invalid appender [{name}]")
+            wanted.add(ALIASES.get(name, name))
+    return [n for n in NAMESPACE_ORDER + FINALIZER_ORDER if n in wanted]
+
+
+def load(name: str) -> Appender | None:
+    """An instance of the named appender, or None when it is not implemented or not installed."""
+    spec = IMPLEMENTED.get(name)
+    if spec is None:
+        return None
+    module_name, cls_name = spec
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name == module_name:
+            return None
+        raise
+    return getattr(module, cls_name)()
+
+
+def select(names: list[str] | None) -> tuple[list[Appender], list[Appender]]:
+    """(namespace appenders, finalizers) to run, in Kiali's order."""
+    ns_apps: list[Appender] = []
+    finals: list[Appender] = []
+    for name in selected_names(names):
+        a = load(name)
+        if a is None:
+            continue
+        (finals if a.finalizer else ns_apps).append(a)
+    return ns_apps, finals
+
+
+__all__ = ["Appender", "AppenderContext", "select", "selected_names", "load", "NAMESPACE_ORDER", "FINALIZER_ORDER"]

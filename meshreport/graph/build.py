@@ -1,0 +1,219 @@
+"""Snapshot series -> traffic graph, with Kiali's semantics (kiali-semantics.md 1.1-1.8, 2).
+
+Per namespace: read that namespace's graph queries in Kiali's order, turn each series into
+nodes and an edge, run the namespace appenders; merge the namespace graphs; run the finalizers;
+reduce to a service graph when asked. Pure: reads only the snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from meshreport.errors import UsageError
+from meshreport.graph import appenders as registry
+from meshreport.graph.appenders.base import AppenderContext
+from meshreport.graph.config_index import ConfigIndex
+from meshreport.graph.merge import GraphMerger
+from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
+from meshreport.graph.service_graph import reduce_to_service_graph
+from meshreport.graph.telemetry import resolve
+from meshreport.graph.traffic import NodeFactory, add_series, response_code
+from meshreport.snapshot.model import Snapshot
+from meshreport.snapshot.queries import (
+    GRAPH_ROLES,
+    REQUEST_MESSAGES,
+    REQUESTS,
+    RESPONSE_MESSAGES,
+    TCP_RECEIVED,
+    TCP_SENT,
+    graph_key,
+)
+
+RATE_HTTP = ("requests", "none")
+RATE_GRPC = ("requests", "sent", "received", "total", "none")
+RATE_TCP = ("sent", "received", "total", "none")
+RESPONSE_TIMES = ("avg", "50", "95", "99")
+THROUGHPUTS = ("request", "response")
+BOX_BY = ("app", "namespace", "cluster")
+
+
+@dataclass
+class GraphOptions:
+    """Kiali's graph request options (graph/options.go), with the API's defaults."""
+
+    graph_type: str = "versionedApp"  # app | versionedApp | workload | service
+    namespaces: list[str] | None = None  # None = snapshot.namespaces
+    inject_service_nodes: bool = False
+    include_idle_edges: bool = False
+    rate_http: str = "requests"
+    rate_grpc: str = "requests"
+    rate_tcp: str = "sent"
+    appenders: list[str] | None = None  # None = all (Kiali API default); [] = none
+    response_time: str = "95"  # avg|50|95|99
+    throughput: str = "response"  # request|response
+    box_by: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        """Bad values are the user's mistake: one clear line, exit code 2."""
+        checks = (
+            ("graph type", self.graph_type, GRAPH_TYPES),
+            ("rate_http", self.rate_http, RATE_HTTP),
+            ("rate_grpc", self.rate_grpc, RATE_GRPC),
+            ("rate_tcp", self.rate_tcp, RATE_TCP),
+            ("response_time", self.response_time, RESPONSE_TIMES),
+            ("throughput", self.throughput, THROUGHPUTS),
+        )
+        for what, value, allowed in checks:
+            if value not in allowed:
+                raise UsageError(f"invalid {what} [{value}]: expected one of {', '.join(allowed)}")
+        for b in self.box_by:
+            if b not in BOX_BY:
+                raise UsageError(f"invalid box_by [{b}]: expected one of {', '.join(BOX_BY)}")
+        registry.selected_names(self.appenders)
+
+    @property
+    def injects(self) -> bool:
+        """Service graphs are built from service-injected workload graphs."""
+        return self.inject_service_nodes or self.graph_type == "service"
+
+    @property
+    def build_type(self) -> str:
+        return "workload" if self.graph_type == "service" else self.graph_type
+
+
+def graph_metrics(options: GraphOptions) -> list[tuple[str, str]]:
+    """[(metric, kind)] to read, in Kiali's order; kind is requests|grpc|tcp.
+
+    TCP is deliberately swapped: rate `sent` reads istio_tcp_received_bytes_total (istio#32399).
+    """
+    out: list[tuple[str, str]] = []
+    if options.rate_http == "requests" or options.rate_grpc == "requests":
+        out.append((REQUESTS, "requests"))
+    if options.rate_grpc in ("sent", "total"):
+        out.append((REQUEST_MESSAGES, "grpc"))
+    if options.rate_grpc in ("received", "total"):
+        out.append((RESPONSE_MESSAGES, "grpc"))
+    if options.rate_tcp in ("sent", "total"):
+        out.append((TCP_RECEIVED, "tcp"))
+    if options.rate_tcp in ("received", "total"):
+        out.append((TCP_SENT, "tcp"))
+    return out
+
+
+def build_namespace_graph(
+    snapshot: Snapshot, namespace: str, options: GraphOptions, ctx: AppenderContext | None = None
+) -> TrafficGraph:
+    """One namespace's traffic map (Kiali buildNamespaceTrafficMap + populateTrafficMap)."""
+    graph = TrafficGraph(
+        graph_type=options.graph_type,
+        timestamp=snapshot.window.end,
+        duration=snapshot.window.duration_s,
+        namespaces=[namespace],
+    )
+    nodes = NodeFactory(options.build_type)
+    lookup = ctx.query if ctx is not None else snapshot.query
+    enabled = set()
+    if options.rate_http == "requests":
+        enabled.add("http")
+    if options.rate_grpc == "requests":
+        enabled.add("grpc")
+    idle = options.include_idle_edges
+    inject = options.injects
+    build_type = options.build_type
+    for metric, kind in graph_metrics(options):
+        for role in GRAPH_ROLES:
+            result = lookup(graph_key(metric, role), namespace)
+            if result is None:
+                continue
+            for s in result.series:
+                value = s.value
+                if value is None or math.isnan(value):
+                    value = 0.0
+                if not idle and not value > 0:
+                    continue
+                labels = s.labels
+                if kind == "requests":
+                    protocol = labels.get("request_protocol")
+                    if protocol is None or "response_code" not in labels or "response_flags" not in labels:
+                        continue
+                    if protocol not in enabled:
+                        continue
+                    code = response_code(labels, protocol)
+                    flags = labels["response_flags"]
+                elif kind == "tcp":
+                    if "response_flags" not in labels:
+                        continue
+                    protocol, code, flags = "tcp", "-", labels["response_flags"]
+                else:
+                    protocol, code, flags = "grpc", "-", ""
+                ends = resolve(labels, build_type, inject)
+                if ends is None:
+                    continue
+                add_series(graph, nodes, ends, metric, protocol, value, code, flags, errors=kind == "requests")
+    return graph
+
+
+def accessible_namespaces(snapshot: Snapshot, index: ConfigIndex) -> frozenset[str]:
+    """Namespaces whose config was readable: any with collected objects, plus requested ones
+    without a recorded config gap (a namespace may simply be empty)."""
+    blocked = {g.namespace for g in snapshot.gaps if g.phase == "config" and g.namespace}
+    all_blocked = any(g.phase == "config" and not g.namespace for g in snapshot.gaps) and not snapshot.objects
+    names = set(index.namespaces_seen)
+    if not all_blocked:
+        names |= {ns for ns in snapshot.namespaces if ns not in blocked}
+    return frozenset(names)
+
+
+def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> TrafficGraph:
+    """The traffic graph for the snapshot's window, Kiali's namespace graph semantics."""
+    o = options or GraphOptions()
+    o.validate()
+    namespaces = list(o.namespaces) if o.namespaces is not None else list(snapshot.namespaces)
+    index = ConfigIndex.from_snapshot(snapshot)
+    ctx = AppenderContext.create(
+        snapshot,
+        o,
+        index=index,
+        graph_type=o.build_type,
+        inject_service_nodes=o.injects,
+        requested=frozenset(namespaces),
+        accessible=accessible_namespaces(snapshot, index),
+    )
+    ns_appenders, finalizers = registry.select(o.appenders)
+    graph = TrafficGraph(
+        graph_type=o.graph_type,
+        timestamp=snapshot.window.end,
+        duration=snapshot.window.duration_s,
+        namespaces=namespaces,
+        options=_options_dict(o),
+    )
+    merger = GraphMerger(graph)
+    for ns in namespaces:
+        ns_graph = build_namespace_graph(snapshot, ns, o, ctx)
+        ns_ctx = ctx.for_namespace(ns)
+        for a in ns_appenders:
+            a.apply(ns_graph, ns_ctx)
+        merger.merge(ns_graph, ns)
+    for a in finalizers:
+        a.apply(graph, ctx)
+    for e in graph.edges.values():
+        e.seen.clear()  # only needed while building; keeps big graphs light
+    if o.graph_type == "service":
+        graph = reduce_to_service_graph(graph)
+    return graph
+
+
+def _options_dict(o: GraphOptions) -> dict:
+    return {
+        "graphType": o.graph_type,
+        "injectServiceNodes": o.injects,
+        "includeIdleEdges": o.include_idle_edges,
+        "rateHttp": o.rate_http,
+        "rateGrpc": o.rate_grpc,
+        "rateTcp": o.rate_tcp,
+        "appenders": None if o.appenders is None else list(o.appenders),
+        "responseTime": o.response_time,
+        "throughputType": o.throughput,
+        "boxBy": list(o.box_by),
+    }

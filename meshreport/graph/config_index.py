@@ -1,0 +1,298 @@
+"""Cross-object lookups the appenders need, built once per graph from `snapshot.objects`.
+
+Appenders ask "which workload is `reviews-v1` in `bookinfo`", "which pods back it", "which
+DestinationRules name this service". Answering by scanning all objects per node would make a
+10,000-workload graph quadratic, so everything is indexed here in one pass.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshreport.snapshot.model import ConfigObject, Snapshot
+
+IDENTITY_DOMAIN = "svc.cluster.local"
+SIDECAR_CONTAINER = "istio-proxy"
+APP_LABELS = ("service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
+VERSION_LABELS = ("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
+CONTROLLER_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "ReplicationController", "DeploymentConfig")
+CONTROL_PLANE_NAMESPACES = frozenset({"istio-system"})
+
+
+def label_value(labels: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    """Kiali's canonical app/version label lookup: the first key present wins."""
+    for k in keys:
+        if k in labels:
+            return labels[k]
+    return None
+
+
+def fqdn(host: str, namespace: str | None) -> str:
+    """Istio short-name expansion: `reviews` -> `reviews.<ns>.svc.cluster.local`, `a.b` -> `a.b.svc...`.
+
+    Equivalent to Kiali's FilterByHost matching when both sides are expanded the same way.
+    """
+    parts = host.split(".")
+    if len(parts) == 1:
+        return f"{host}.{namespace}.{IDENTITY_DOMAIN}"
+    if len(parts) == 2:
+        return f"{host}.{IDENTITY_DOMAIN}"
+    if len(parts) == 3 and parts[2] == "svc":
+        return f"{host}.cluster.local"
+    return host
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}.{IDENTITY_DOMAIN}"
+
+
+def _pod_has_sidecar(pod: ConfigObject) -> bool:
+    spec = pod.spec
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if isinstance(c, dict) and c.get("name") == SIDECAR_CONTAINER:
+            return True
+    return "sidecar.istio.io/status" in pod.annotations
+
+
+@dataclass
+class WorkloadInfo:
+    """A workload as Kiali sees it: a controller (or a bare pod) with its pods and labels."""
+
+    cluster: str
+    namespace: str
+    name: str
+    kind: str
+    #: Pod template labels (pod labels for bare pods): app/version and gateway selectors use these.
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    obj: ConfigObject | None = None
+    pods: list[ConfigObject] = field(default_factory=list)
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def app(self) -> str | None:
+        return label_value(self.labels, APP_LABELS)
+
+    @property
+    def version(self) -> str | None:
+        return label_value(self.labels, VERSION_LABELS)
+
+    @property
+    def pod_count(self) -> int:
+        """Pods found; without collected pods, the controller's status or spec replica count."""
+        if self.pods:
+            return len(self.pods)
+        if self.obj is None:
+            return 0
+        status = self.obj.body.get("status") or {}
+        for key in ("replicas", "currentNumberScheduled", "active"):
+            if isinstance(status.get(key), int):
+                return status[key]
+        if self.kind == "CronJob":
+            return 0
+        replicas = self.obj.spec.get("replicas", 1)
+        return replicas if isinstance(replicas, int) else 1
+
+    @property
+    def has_sidecar(self) -> bool:
+        """All pods carry istio-proxy; with no pods collected, whether injection is configured."""
+        if self.pods:
+            return all(_pod_has_sidecar(p) for p in self.pods)
+        inject = self.annotations.get("sidecar.istio.io/inject") or self.labels.get("sidecar.istio.io/inject")
+        if inject is not None:
+            return inject == "true"
+        ns = self.namespace_labels
+        return ns.get("istio-injection") == "enabled" or "istio.io/rev" in ns
+
+    @property
+    def is_ambient(self) -> bool:
+        if self.has_sidecar:
+            return False
+        mode = self.labels.get("istio.io/dataplane-mode") or self.namespace_labels.get("istio.io/dataplane-mode")
+        return mode == "ambient"
+
+    @property
+    def is_waypoint(self) -> bool:
+        return self.labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller"
+
+    @property
+    def is_gateway(self) -> bool:
+        lb = self.labels
+        return (
+            lb.get("operator.istio.io/component") in ("IngressGateways", "EgressGateways")
+            or lb.get("istio") in ("ingressgateway", "egressgateway")
+            or "gateway.networking.k8s.io/gateway-name" in lb
+        )
+
+
+def _owner(obj: ConfigObject) -> tuple[str, str] | None:
+    for ref in obj.metadata.get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("kind") and ref.get("name"):
+            return ref["kind"], ref["name"]
+    return None
+
+
+def _template(obj: ConfigObject) -> dict[str, Any]:
+    spec = obj.spec
+    if obj.kind == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return (spec.get("template") or {}).get("metadata") or {}
+
+
+class ConfigIndex:
+    """Workloads, pods, services and Istio objects keyed the way appenders look them up."""
+
+    def __init__(self, objects: list[ConfigObject]) -> None:
+        self.namespace_labels: dict[str, dict[str, str]] = {}
+        self.namespaces_seen: set[str] = set()
+        self.workloads: dict[tuple[str, str], list[WorkloadInfo]] = defaultdict(list)
+        self.workloads_by_ns: dict[str, list[WorkloadInfo]] = defaultdict(list)
+        self.services: dict[tuple[str, str], ConfigObject] = {}
+        self.services_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
+        self.service_entries: list[ConfigObject] = []
+        self.workload_entries_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
+        self.virtual_services: list[ConfigObject] = []
+        self.destination_rules_by_host: dict[str, list[ConfigObject]] = defaultdict(list)
+        self.virtual_services_by_dest: dict[str, list[ConfigObject]] = defaultdict(list)
+        self.gateways: list[ConfigObject] = []
+        self.k8s_gateways: dict[tuple[str, str], ConfigObject] = {}
+        self._build(objects)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> ConfigIndex:
+        return cls(snapshot.objects)
+
+    def _build(self, objects: list[ConfigObject]) -> None:
+        by_kind: dict[str, list[ConfigObject]] = defaultdict(list)
+        for o in objects:
+            by_kind[o.kind].append(o)
+            if o.namespace:
+                self.namespaces_seen.add(o.namespace)
+        for o in by_kind["Namespace"]:
+            self.namespace_labels[o.name] = o.labels
+            self.namespaces_seen.add(o.name)
+
+        wl_by_key: dict[tuple[str, str, str], WorkloadInfo] = {}
+
+        def add(o: ConfigObject, labels: dict[str, str], annotations: dict[str, str]) -> WorkloadInfo:
+            ns = o.namespace or ""
+            w = WorkloadInfo(o.cluster, ns, o.name, o.kind, labels, annotations, obj=o)
+            w.namespace_labels = self.namespace_labels.get(ns, {})
+            wl_by_key[(ns, o.kind, o.name)] = w
+            self.workloads[(ns, o.name)].append(w)
+            self.workloads_by_ns[ns].append(w)
+            return w
+
+        for kind in CONTROLLER_KINDS:
+            for o in by_kind[kind]:
+                t = _template(o)
+                add(o, t.get("labels") or {}, t.get("annotations") or {})
+        # ReplicaSets / Jobs owned by a controller are not workloads themselves: map them to it.
+        parent: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for kind, owner_kind in (("ReplicaSet", "Deployment"), ("Job", "CronJob")):
+            for o in by_kind[kind]:
+                own = _owner(o)
+                if own is not None and own[0] in (owner_kind, "DeploymentConfig"):
+                    parent[(o.namespace or "", kind, o.name)] = own
+                else:
+                    t = _template(o)
+                    add(o, t.get("labels") or {}, t.get("annotations") or {})
+        for pod in by_kind["Pod"]:
+            ns = pod.namespace or ""
+            own = _owner(pod)
+            target: tuple[str, str] | None = None
+            if own is not None:
+                kind, name = own
+                if kind in ("ReplicaSet", "Job"):
+                    if (ns, kind, name) in parent:
+                        target = parent[(ns, kind, name)]
+                    elif (ns, kind, name) in wl_by_key:
+                        target = (kind, name)
+                    elif kind == "ReplicaSet":
+                        h = pod.labels.get("pod-template-hash")
+                        base = name[: -len(h) - 1] if h and name.endswith("-" + h) else name.rsplit("-", 1)[0]
+                        target = ("Deployment", base)
+                    else:
+                        target = (kind, name)
+                else:
+                    target = (kind, name)
+            w = wl_by_key.get((ns, target[0], target[1])) if target else None
+            if w is None:
+                if target is not None and target[0] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+                    # Controller not collected: the pods still define the workload.
+                    w = WorkloadInfo(pod.cluster, ns, target[1], target[0], pod.labels, pod.annotations)
+                    w.namespace_labels = self.namespace_labels.get(ns, {})
+                    wl_by_key[(ns, target[0], target[1])] = w
+                    self.workloads[(ns, target[1])].append(w)
+                    self.workloads_by_ns[ns].append(w)
+                elif target is None:
+                    w = add(pod, pod.labels, pod.annotations)
+                else:
+                    continue
+            w.pods.append(pod)
+
+        self.app_workloads: dict[tuple[str, str], list[WorkloadInfo]] = defaultdict(list)
+        for ws in self.workloads_by_ns.values():
+            for w in ws:
+                app = w.app
+                if app:
+                    self.app_workloads[(w.namespace, app)].append(w)
+
+        for o in by_kind["Service"]:
+            self.services[(o.namespace or "", o.name)] = o
+            self.services_by_ns[o.namespace or ""].append(o)
+        self.service_entries = by_kind["ServiceEntry"]
+        for o in by_kind["WorkloadEntry"]:
+            self.workload_entries_by_ns[o.namespace or ""].append(o)
+        for o in by_kind["DestinationRule"]:
+            host = o.spec.get("host")
+            if isinstance(host, str) and host:
+                self.destination_rules_by_host[fqdn(host, o.namespace)].append(o)
+        for o in by_kind["VirtualService"]:
+            if o.group and o.group != "networking.istio.io":
+                continue
+            self.virtual_services.append(o)
+            for host in sorted(vs_destination_hosts(o)):
+                self.virtual_services_by_dest[host].append(o)
+        for o in by_kind["Gateway"]:
+            if o.group == "gateway.networking.k8s.io":
+                self.k8s_gateways[(o.namespace or "", o.name)] = o
+            else:
+                self.gateways.append(o)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def workload(self, cluster: str, namespace: str, name: str) -> WorkloadInfo | None:
+        found = self.workloads.get((namespace, name))
+        if not found:
+            return None
+        for w in found:
+            if w.cluster == cluster:
+                return w
+        return found[0]
+
+    def app_workloads_for(self, namespace: str, app: str, version: str = "") -> list[WorkloadInfo]:
+        """Workloads whose app label is `app` (and version label `version` when given)."""
+        ws = self.app_workloads.get((namespace, app), [])
+        if version:
+            return [w for w in ws if w.version == version]
+        return ws
+
+    def service(self, namespace: str, name: str) -> ConfigObject | None:
+        return self.services.get((namespace, name))
+
+
+def vs_destination_hosts(vs: ConfigObject) -> set[str]:
+    """Expanded hosts of every http/tcp/tls route destination of a VirtualService."""
+    hosts: set[str] = set()
+    for kind in ("http", "tcp", "tls"):
+        for route in vs.spec.get(kind) or []:
+            if not isinstance(route, dict):
+                continue
+            for dest in route.get("route") or []:
+                host = ((dest or {}).get("destination") or {}).get("host")
+                if isinstance(host, str) and host:
+                    hosts.add(fqdn(host, vs.namespace))
+    return hosts

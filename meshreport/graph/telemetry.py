@@ -1,0 +1,112 @@
+"""How one Istio series names its two ends (kiali-semantics.md 1.5 steps 2-5, 8).
+
+The graph builder and the appenders that read their own queries (responseTime, securityPolicy,
+throughput) must resolve a series to the same node ids, or their values land on no edge. So
+label checks, bad-telemetry rules, destination fix-ups and the injection decision live here once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
+from meshreport.graph.model import is_ok
+
+#: Labels every graph series must carry (empty values allowed), Kiali's "expected TS labels".
+REQUIRED = (
+    "source_workload_namespace",
+    "source_workload",
+    "source_canonical_service",
+    "source_canonical_revision",
+    "destination_service_namespace",
+    "destination_service",
+    "destination_service_name",
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_canonical_service",
+    "destination_canonical_revision",
+)
+
+EGRESS_GATEWAY_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
+
+#: The raw `(cluster, svcNs, svc, wlNs, wl, app, version)` a node is created from.
+Raw = tuple[str, str, str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class Ends:
+    """The resolved ends of one series.
+
+    `source`/`dest` are raw node tuples; `service` is the raw tuple of the injected service node
+    (None when no injection happens); `dest_service` is (cluster, namespace, name) for the
+    destServices set, or None when the destination service name is not OK; `host` is the
+    `destination_service` label.
+    """
+
+    source: Raw
+    dest: Raw
+    service: Raw | None
+    dest_service: tuple[str, str, str] | None
+    host: str
+
+
+def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | None:
+    """Kiali's per-series checks and fix-ups; None means the series is skipped."""
+    for k in REQUIRED:
+        if k not in labels:
+            return None
+    g = labels.__getitem__
+    src_cluster_present = "source_cluster" in labels
+    dst_cluster_present = "destination_cluster" in labels
+    src_cluster = labels.get("source_cluster") or "unknown"
+    dst_cluster = labels.get("destination_cluster") or "unknown"
+    src_ns, src_wl = g("source_workload_namespace"), g("source_workload")
+    src_app, src_ver = g("source_canonical_service"), g("source_canonical_revision")
+    dst_svc_ns, dst_svc, dst_svc_name = (
+        g("destination_service_namespace"),
+        g("destination_service"),
+        g("destination_service_name"),
+    )
+    dst_wl_ns, dst_wl = g("destination_workload_namespace"), g("destination_workload")
+    dst_app, dst_ver = g("destination_canonical_service"), g("destination_canonical_revision")
+
+    # Bad source telemetry.
+    if is_ok(src_ns):
+        if not is_ok(src_wl) and not is_ok(src_app):
+            return None
+        if src_cluster_present and not is_ok(src_cluster):
+            return None
+
+    # Destination fix-ups: the egress gateway as a workload, and istio#29373 (missing dest cluster).
+    if dst_svc == EGRESS_GATEWAY_HOST and dst_svc_name == EGRESS_GATEWAY_HOST:
+        dst_cluster = src_cluster
+        dst_svc_ns = dst_wl_ns = "istio-system"
+        dst_svc_name = dst_wl = dst_app = "istio-egressgateway"
+        dst_ver = "latest"
+    elif not is_ok(dst_cluster) and is_ok(src_cluster) and is_ok(dst_svc_ns):
+        dst_cluster = src_cluster
+
+    # Bad destination telemetry.
+    if not is_ok(dst_wl) and dst_svc == dst_svc_name and _IP.match(dst_svc):
+        return None
+    if dst_cluster_present and is_ok(dst_svc_ns) and not is_ok(dst_cluster):
+        return None
+
+    source: Raw = (src_cluster, src_ns, "", src_ns, src_wl, src_app, src_ver)
+    dest: Raw = (dst_cluster, dst_svc_ns, dst_svc_name, dst_wl_ns, dst_wl, dst_app, dst_ver)
+    service: Raw | None = None
+    if inject and is_ok(dst_svc_name) and dst_svc_name != PASSTHROUGH_CLUSTER:
+        resolved = node_id(*dest, graph_type)
+        if resolved is not None and resolved[1] != "service":
+            service = (dst_cluster, dst_svc_ns, dst_svc_name, "", "", "", "")
+    dest_service = (dst_cluster, dst_svc_ns, dst_svc_name) if is_ok(dst_svc_name) else None
+    return Ends(source, dest, service, dest_service, dst_svc)
+
+
+def hops(ends: Ends) -> list[tuple[Raw, Raw]]:
+    """The (source, dest) node pairs a series contributes to: one, or two with an injected service."""
+    if ends.service is None:
+        return [(ends.source, ends.dest)]
+    return [(ends.source, ends.service), (ends.service, ends.dest)]
