@@ -1,0 +1,311 @@
+"""Evaluate planned queries offline against a synthetic mesh's raw series.
+
+This is the ground truth for tests: it answers every query class of queries.py (RateQuery,
+QuantileQuery, RatioQuery; instant and range) the way Prometheus would, given counters that
+grow at constant per-second rates (mesh.py). Prometheus semantics reproduced here:
+
+- label matchers `=`, `!=`, `=~`, `!~` on PromQL string bodies (Go escapes unescaped), regexes
+  fully anchored, a missing label matches as the empty string; query-scope matchers;
+- `rate()` of a constant-rate counter is that rate over any range; `sum by (...)` keeps only
+  the non-empty grouping labels;
+- `> 0` keeps series whose value is greater than 0 (NaN is dropped);
+- `round(v, 0.001)` = floor(v * 1000 + 0.5) / 1000 (Go's implementation);
+- `histogram_quantile` with Prometheus' bucket interpolation (sorted, coalesced, monotonic);
+- `a / b` one-to-one on identical label sets (x/0 = +Inf, 0/0 = NaN);
+- range queries: one point at every `step` from start to end (equal values: rates are steady).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from meshreport.snapshot.mesh import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, le_label
+from meshreport.snapshot.model import QueryResult, Series, Window
+from meshreport.snapshot.queries import Matcher, PlannedQuery, QuantileQuery, Query, RateQuery, RatioQuery
+
+Vector = list[tuple[dict[str, str], float]]
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"', "'": "'"}
+
+
+def unescape(body: str) -> str:
+    """PromQL double-quoted string body -> its value (Go strconv.Unquote rules)."""
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        if i + 1 >= len(body):
+            raise ValueError(f"trailing backslash in {body!r}")
+        n = body[i + 1]
+        if n in _ESCAPES:
+            out.append(_ESCAPES[n])
+            i += 2
+        elif n in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[n]
+            out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+            i += 2 + width
+        elif n in "01234567":
+            out.append(chr(int(body[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            raise ValueError(f"unknown escape \\{n} in {body!r}")
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _regex(value: str) -> re.Pattern[str]:
+    return re.compile(unescape(value))
+
+
+def matches(m: Matcher, actual: str) -> bool:
+    """One matcher against one label value ('' when the label is absent)."""
+    if m.op == "=":
+        return actual == unescape(m.value)
+    if m.op == "!=":
+        return actual != unescape(m.value)
+    if m.op == "=~":
+        return _regex(m.value).fullmatch(actual) is not None
+    if m.op == "!~":
+        return _regex(m.value).fullmatch(actual) is None
+    raise ValueError(f"unknown matcher operator {m.op!r}")
+
+
+_FRAGMENT = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_fragment(fragment: str) -> tuple[Matcher, ...]:
+    """Matchers from a raw selector fragment such as Kiali's `app!="ztunnel",`."""
+    out = []
+    pos = 0
+    fragment = fragment.strip()
+    while pos < len(fragment):
+        m = _FRAGMENT.match(fragment, pos)
+        if not m:
+            raise ValueError(f"cannot parse selector fragment {fragment!r}")
+        out.append(Matcher(m.group(1), m.group(2), m.group(3)))
+        pos = m.end()
+    return tuple(out)
+
+
+def round_to(v: float, to: float = 0.001) -> float:
+    """PromQL round(v, to): Go's math.Floor(v*(1/to)+0.5) / (1/to)."""
+    if math.isnan(v) or math.isinf(v):
+        return v
+    inv = 1.0 / to
+    return math.floor(v * inv + 0.5) / inv
+
+
+def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus' bucketQuantile over (upper bound, cumulative count) pairs."""
+    if math.isnan(q):
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    buckets = sorted(buckets, key=lambda b: b[0])
+    if not buckets or not math.isinf(buckets[-1][0]):
+        return math.nan
+    coalesced: list[list[float]] = []
+    for ub, c in buckets:
+        if coalesced and coalesced[-1][0] == ub:
+            coalesced[-1][1] += c
+        else:
+            coalesced.append([ub, c])
+    for i in range(1, len(coalesced)):  # ensureMonotonic
+        if coalesced[i][1] < coalesced[i - 1][1]:
+            coalesced[i][1] = coalesced[i - 1][1]
+    if len(coalesced) < 2:
+        return math.nan
+    observations = coalesced[-1][1]
+    if observations == 0:
+        return math.nan
+    rank = q * observations
+    b = next(i for i, (_, c) in enumerate(coalesced) if c >= rank)
+    if b == len(coalesced) - 1:
+        return coalesced[-2][0]
+    if b == 0 and coalesced[0][0] <= 0:
+        return coalesced[0][0]
+    start, end, count = 0.0, coalesced[b][0], coalesced[b][1]
+    if b > 0:
+        start = coalesced[b - 1][0]
+        count -= coalesced[b - 1][1]
+        rank -= coalesced[b - 1][1]
+    return start + (end - start) * (rank / count)
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a)
+    return a / b
+
+
+class Evaluator:
+    """Answers queries over a fixed set of raw series; build once, query many times."""
+
+    def __init__(self, series: Iterable[Raw]) -> None:
+        self._by_metric: dict[str, list[Raw]] = {}
+        for s in series:
+            self._by_metric.setdefault(s.metric, []).append(s)
+        self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
+
+    # -- selection -----------------------------------------------------------------------
+
+    def _family(self, metric: str) -> tuple[str, str]:
+        """(stored metric, part): part is `value`, `bucket`, `sum` or `count`."""
+        for fam in HISTOGRAMS + SUMMARIES:
+            for part in ("bucket", "sum", "count"):
+                if metric == f"{fam}_{part}" and not (part == "bucket" and fam in SUMMARIES):
+                    return fam, part
+        return metric, "value"
+
+    def _eq_index(self, metric: str, label: str) -> dict[str, list[int]]:
+        key = (metric, label)
+        idx = self._index.get(key)
+        if idx is None:
+            idx = {}
+            for i, s in enumerate(self._by_metric.get(metric, ())):
+                idx.setdefault(s.get(label), []).append(i)
+            self._index[key] = idx
+        return idx
+
+    def select(self, metric: str, matchers: tuple[Matcher, ...]) -> list[Raw]:
+        rows = self._by_metric.get(metric, [])
+        eq = [m for m in matchers if m.op == "="]
+        rest = [m for m in matchers if m.op != "="]
+        if eq:
+            cands: set[int] | None = None
+            for m in eq:
+                ids = self._eq_index(metric, m.label).get(unescape(m.value), [])
+                cands = set(ids) if cands is None else cands.intersection(ids)
+                if not cands:
+                    return []
+            picked = [rows[i] for i in sorted(cands or ())]
+        else:
+            picked = rows
+        return [s for s in picked if all(matches(m, s.get(m.label)) for m in rest)]
+
+    # -- expressions ---------------------------------------------------------------------
+
+    def sum_rate(self, q: RateQuery, scope: tuple[tuple[str, str], ...] = ()) -> Vector:
+        """`sum(rate(metric{...}[r])) by (...)` for steady counters."""
+        fam, part = self._family(q.metric)
+        matchers = tuple(Matcher(k, "=", v) for k, v in scope) + parse_fragment(q.prefix) + q.matchers
+        rows = self.select(fam, matchers)
+        by = tuple(q.by)
+        if part == "bucket":
+            return self._sum_buckets(rows, by)
+        groups: dict[tuple[str, ...], float] = {}
+        for s in rows:
+            key = tuple(s.get(label) for label in by)
+            v = s.sum_rate if part == "sum" else s.count_rate if part == "count" else s.value
+            groups[key] = groups.get(key, 0.0) + v  # type: ignore[operator]
+        return [(_labels(by, key), v) for key, v in groups.items()]
+
+    def _sum_buckets(self, rows: list[Raw], by: tuple[str, ...]) -> Vector:
+        has_le = "le" in by
+        rest = tuple(label for label in by if label != "le")
+        groups: dict[tuple[str, ...], list[float]] = {}
+        for s in rows:
+            key = tuple(s.get(label) for label in rest)
+            acc = groups.get(key)
+            vec = s.value  # cumulative bucket rates, aligned with DURATION_BUCKETS
+            if acc is None:
+                groups[key] = list(vec)  # type: ignore[arg-type]
+            else:
+                for i, x in enumerate(vec):  # type: ignore[arg-type]
+                    acc[i] += x
+        out: Vector = []
+        for key, vec in groups.items():
+            labels = _labels(rest, key)
+            if has_le:
+                for bound, v in zip(DURATION_BUCKETS, vec, strict=True):
+                    out.append(({**labels, "le": le_label(bound)}, v))
+            else:
+                out.append((labels, sum(vec)))
+        return out
+
+    def vector(self, q: Query, scope: tuple[tuple[str, str], ...] = ()) -> Vector:
+        """The expression before `> 0` and round()."""
+        if isinstance(q, RateQuery):
+            return self.sum_rate(q, scope)
+        if isinstance(q, QuantileQuery):
+            groups: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+            for labels, v in self.sum_rate(q.rate, scope):
+                if "le" not in labels:
+                    continue
+                rest = tuple(sorted((k, x) for k, x in labels.items() if k != "le"))
+                groups.setdefault(rest, []).append((float(labels["le"]), v))
+            return [(dict(k), bucket_quantile(q.quantile, b)) for k, b in groups.items()]
+        if isinstance(q, RatioQuery):
+            den = {_key(labels): v for labels, v in self.sum_rate(q.den, scope)}
+            out: Vector = []
+            for labels, v in self.sum_rate(q.num, scope):
+                d = den.get(_key(labels))
+                if d is not None:
+                    out.append((labels, _div(v, d)))
+            return out
+        raise TypeError(f"cannot evaluate {type(q).__name__}")
+
+    def instant(self, q: Query) -> Vector:
+        """The full query as its promql() renders it: filter, scope, rounding."""
+        vec = self.vector(q, tuple(q.scope))
+        if not q.idle:
+            vec = [(labels, v) for labels, v in vec if v > 0]
+        if q.rounded:
+            vec = [(labels, round_to(v)) for labels, v in vec]
+        vec.sort(key=lambda lv: _key(lv[0]))
+        return vec
+
+    def run(self, planned: PlannedQuery, window: Window) -> QueryResult:
+        """One planned query as a QueryResult, evaluated the way the collector runs it:
+        instant at the window end, or range from the window start to its end at `step`."""
+        q = planned.query
+        vec = self.instant(q)
+        if planned.kind == "range":
+            step = float(planned.step or 60)
+            times = range_times(window.start, window.end, step)
+            series = [Series(labels=labels, points=[(t, v) for t in times]) for labels, v in vec]
+            return QueryResult(
+                key=planned.key,
+                promql=q.promql(),
+                namespace=planned.namespace,
+                kind="range",
+                time=window.end,
+                series=series,
+                start=window.start,
+                step=step,
+            )
+        return QueryResult(
+            key=planned.key,
+            promql=q.promql(),
+            namespace=planned.namespace,
+            kind="instant",
+            time=window.end,
+            series=[Series(labels=labels, value=v) for labels, v in vec],
+        )
+
+
+def range_times(start: float, end: float, step: float) -> list[float]:
+    """Prometheus' range-query evaluation times: start, start+step, ... while <= end."""
+    n = int(math.floor((end - start) / step + 1e-9))
+    return [start + i * step for i in range(n + 1)]
+
+
+def _labels(by: tuple[str, ...], key: tuple[str, ...]) -> dict[str, str]:
+    return {label: v for label, v in zip(by, key, strict=True) if v != ""}
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
