@@ -442,3 +442,37 @@ def _to_map(value: Any) -> dict[str, str]:
             raise ValueError(item)
         out[item[:sep].strip()] = item[sep + 1 :].strip()
     return out
+
+
+def parse_end(text: str | float | int, what: str = "--end") -> float:
+    """RFC 3339 (`2024-01-01T02:00:00Z`, with offset) or unix seconds -> unix seconds."""
+    from datetime import datetime, timezone
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    t = str(text).strip()
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(t[:-1] + "+00:00" if t.endswith(("Z", "z")) else t)
+    except ValueError:
+        raise UsageError(f"{what}: expected RFC 3339 (2024-01-01T00:00:00Z) or unix seconds, got {t!r}") from None
+    if dt.tzinfo is None:
+        raise UsageError(f"{what}: {t!r} has no time zone; add Z or an offset like +02:00")
+    return dt.astimezone(timezone.utc).timestamp()
+
+
+def resolve_window(settings: Settings, now: float | None = None):
+    """The Window the settings ask for: `window` long, ending at `end` (default: now, whole seconds)."""
+    import time
+
+    from meshreport.snapshot.model import Window
+
+    duration = settings["window"]
+    if duration < 1:
+        raise UsageError("--window must be at least 1s")
+    end_text = settings["end"]
+    end = parse_end(end_text) if end_text else float(int(time.time() if now is None else now))
+    return Window(start=end - float(int(round(duration))), end=end)

@@ -1,0 +1,100 @@
+"""`meshreport snapshot`: collect a window from Prometheus (and, later, config) into a `.mrsnap` file.
+
+Thin: options -> Settings -> collect metrics -> merge config -> write -> exit code. Config
+collection (Kubernetes API or YAML files) plugs in at `collect_config()`; until then the
+snapshot records a config gap so the report says why it has no findings.
+"""
+
+from __future__ import annotations
+
+import click
+
+from meshreport.cli import cli
+from meshreport.commands._prometheus_options import prometheus_options
+from meshreport.errors import GapsError
+from meshreport.progress import Progress
+from meshreport.settings import Settings, resolve_window
+from meshreport.snapshot import store
+from meshreport.snapshot.model import Gap, Snapshot, Window
+from meshreport.snapshot.prometheus import collect
+
+#: `what` of the placeholder gap written while config collection does not exist.
+CONFIG_NOT_COLLECTED = "config"
+
+
+@cli.command(
+    "snapshot",
+    help="Collect a window of Istio metrics from Prometheus into a snapshot file.\n\n"
+    "Example: meshreport snapshot --prometheus http://prometheus.istio-system:9090 --window 24h "
+    "--all-namespaces -o mesh.mrsnap\n\n"
+    "Failed queries are recorded as gaps in the snapshot; with --max-gaps N more than N gaps "
+    "exit with code 4 (the snapshot is still written). Unreachable Prometheus or 401/403: exit 5. "
+    "A window shorter than twice the scrape interval: exit 2.",
+)
+@prometheus_options
+@click.option("-o", "--output", required=True, metavar="FILE", help="Snapshot file to write (.mrsnap).")
+@click.option("--max-gaps", type=int, default=None, metavar="N", help="Exit 4 when more than N gaps [no limit].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output (warnings still shown).")
+def snapshot_cmd(settings: Settings, output: str, max_gaps: int | None, quiet: bool) -> None:
+    settings = settings.with_flags({"max_gaps": max_gaps})
+    progress = Progress(quiet=quiet)
+    window = resolve_window(settings)
+    metrics = collect(settings, window, progress=progress)
+    snap = merge_config(metrics, collect_config(settings, window, progress))
+    store.write(snap, output)
+    if not quiet:
+        click.echo(
+            f"meshreport: wrote {output}: {len(snap.namespaces)} namespaces, {len(snap.queries)} queries, "
+            f"{len(snap.gaps)} gaps",
+            err=True,
+        )
+    check_gaps(snap, settings["max_gaps"])
+
+
+def collect_config(settings: Settings, window: Window, progress: Progress) -> Snapshot | None:
+    """The seam for config collection (`--from-files` / kubeconfig): return a config-only snapshot.
+
+    None means "not collected"; `merge_config` then records a config gap.
+    """
+    return None
+
+
+def merge_config(metrics: Snapshot, config: Snapshot | None) -> Snapshot:
+    """Fold a config-only snapshot (objects, its gaps, diagnostics, facts) into the metrics snapshot."""
+    if config is None:
+        metrics.gaps.append(
+            Gap(
+                phase="config",
+                what=CONFIG_NOT_COLLECTED,
+                reason="config not collected: this snapshot holds metrics only, so no validation findings",
+            )
+        )
+        return metrics
+    metrics.objects.extend(config.objects)
+    metrics.gaps.extend(config.gaps)
+    metrics.diagnostics.extend(config.diagnostics)
+    metrics.source.kind = "mixed"
+    metrics.source.clusters = sorted(set(metrics.source.clusters) | set(config.source.clusters))
+    metrics.source.versions.update(config.source.versions)
+    for ns in config.namespaces:
+        if ns not in metrics.namespaces:
+            metrics.namespaces.append(ns)
+    metrics.collector["config"] = config.collector
+    return metrics
+
+
+def counted_gaps(snap: Snapshot) -> list[Gap]:
+    """Gaps that count against --max-gaps: everything except the 'config not collected' placeholder,
+    which is a choice of what to collect, not data that went missing."""
+    return [g for g in snap.gaps if not (g.phase == "config" and g.what == CONFIG_NOT_COLLECTED)]
+
+
+def check_gaps(snap: Snapshot, max_gaps: int | None) -> None:
+    gaps = counted_gaps(snap)
+    if max_gaps is not None and len(gaps) > max_gaps:
+        first = gaps[0]
+        where = f" in {first.namespace}" if first.namespace else ""
+        raise GapsError(
+            f"collection incomplete: {len(gaps)} gaps, more than --max-gaps {max_gaps} "
+            f"(first: {first.what}{where}: {first.reason}); the snapshot was still written"
+        )
