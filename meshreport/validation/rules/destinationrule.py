@@ -1,0 +1,403 @@
+"""DestinationRule rules: host and subsets against services and workloads, TLS origination, mTLS consistency."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from meshreport.snapshot.model import ConfigObject
+from meshreport.validation.hosts import hosts_overlap, suffixes
+from meshreport.validation.index import Context
+from meshreport.validation.model import Hit
+from meshreport.validation.registry import rule
+from meshreport.validation.rules._common import dicts, export_to_hits
+
+DR = ("DestinationRule",)
+MTLS_MODES = ("ISTIO_MUTUAL", "MUTUAL")
+
+
+def _host(obj: ConfigObject, ctx: Context) -> str:
+    return ctx.fqdn(str(obj.spec.get("host") or ""), obj.namespace)
+
+
+def _mesh_wide_host(host: str, ctx: Context) -> bool:
+    return host in ("*.local", f"*.{ctx.index.domain}", f"*.svc.{ctx.index.domain}")
+
+
+def _ns_wide_host(host: str, ctx: Context) -> str | None:
+    """`*.<ns>.svc.<domain>` -> ns."""
+    tail = f".svc.{ctx.index.domain}"
+    if host.startswith("*.") and host.endswith(tail):
+        ns = host[2 : -len(tail)]
+        return ns if ns and "." not in ns else None
+    return None
+
+
+def _tls_mode(obj: ConfigObject) -> str | None:
+    tls = (obj.spec.get("trafficPolicy") or {}).get("tls")
+    return str(tls.get("mode") or "").upper() if isinstance(tls, dict) else None
+
+
+def _has_tls(obj: ConfigObject) -> bool:
+    tp = obj.spec.get("trafficPolicy") or {}
+    return isinstance(tp.get("tls"), dict) or any(
+        isinstance(p.get("tls"), dict) for p in dicts(tp.get("portLevelSettings"))
+    )
+
+
+@rule(
+    code="IST0174",
+    kinds=DR,
+    severity="warning",
+    equivalents=("KIA0202",),
+    title="DestinationRule host not found",
+    doc="The DestinationRule's `host` matches no Service or ServiceEntry visible from the DestinationRule's "
+    "namespace (short names resolve in the DestinationRule's namespace; wildcard hosts must cover at least one). "
+    "Its traffic policy and subsets apply to nothing. Fix the host, or create or export the service.",
+)
+def dr_host_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    raw = str(obj.spec.get("host") or "")
+    if not raw:
+        return
+    host = _host(obj, ctx)
+    if _mesh_wide_host(host, ctx) or ctx.index.resolve_host(host, obj.namespace):
+        return
+    # Kiali also accepts a same-namespace workload whose `app` label is the host's short name.
+    if "." not in raw and ctx.index.workloads_matching({"app": raw}, obj.namespace):
+        return
+    yield Hit(f'Referenced host not found: "{raw}"', path="spec.host")
+
+
+def _subset_targets(obj: ConfigObject, ctx: Context) -> list[tuple[str | None, dict[str, str]]] | None:
+    """(namespace, base selector) pairs a subset's labels are matched in; None when not decidable."""
+    targets = ctx.index.resolve_host(_host(obj, ctx), obj.namespace)
+    if not targets:
+        return None
+    out: list[tuple[str | None, dict[str, str]]] = []
+    for t in targets:
+        if t.kind == "Service":
+            sel = t.obj.spec.get("selector")
+            if not sel:
+                return None  # selector-less Service: endpoints are managed by hand
+            out.append((t.namespace, {str(k): str(v) for k, v in sel.items()}))
+        else:
+            sel = (t.obj.spec.get("workloadSelector") or {}).get("labels")
+            if not sel:
+                return None  # an external ServiceEntry: its endpoints are not workloads
+            out.append((t.namespace, {str(k): str(v) for k, v in sel.items()}))
+    return out
+
+
+@rule(
+    code="IST0173",
+    kinds=DR,
+    severity="error",
+    equivalents=("KIA0203",),
+    title="DestinationRule subset selects no pods",
+    doc="A subset's labels, combined with the selector of the host's Service (or the ServiceEntry's "
+    "workloadSelector), match no pod or workload. Requests routed to the subset fail with 503 "
+    "NoHealthyUpstream. Fix the subset labels or deploy the missing version. Not checked when the input holds "
+    "no workloads at all, or when the host is a selector-less Service or an external ServiceEntry.",
+)
+def dr_subset_no_pods(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not ctx.index.has_workloads:
+        return
+    subsets = dicts(obj.spec.get("subsets"))
+    if not subsets:
+        return
+    targets = _subset_targets(obj, ctx)
+    if targets is None:
+        return
+    for i, s in enumerate(subsets):
+        labels = {str(k): str(v) for k, v in (s.get("labels") or {}).items()}
+        if not labels:
+            continue  # KIA0209
+        if not any(ctx.index.workloads_matching({**base, **labels}, ns) for ns, base in targets):
+            yield Hit(
+                f"The Subset {s.get('name')} defined in the DestinationRule does not select any pods, which may "
+                "lead to 503 UH (NoHealthyUpstream).",
+                path=f"spec.subsets[{i}].labels",
+            )
+
+
+def _ca_missing(tls: dict, obj: ConfigObject) -> bool:
+    mode = str(tls.get("mode") or "").upper()
+    if mode not in ("SIMPLE", "MUTUAL") or tls.get("caCertificates") or tls.get("insecureSkipVerify"):
+        return False
+    return not (tls.get("credentialName") and obj.spec.get("workloadSelector"))
+
+
+@rule(
+    code="IST0128",
+    kinds=DR,
+    severity="warning",
+    title="No server certificate verification (destination level)",
+    doc="The DestinationRule originates TLS (mode SIMPLE or MUTUAL) with no `caCertificates`, so the server's "
+    "certificate is not verified and a man-in-the-middle goes unnoticed. Set `caCertificates` (or "
+    "`credentialName` with a workloadSelector).",
+)
+def dr_no_ca_destination(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    tls = (obj.spec.get("trafficPolicy") or {}).get("tls")
+    if isinstance(tls, dict) and _ca_missing(tls, obj):
+        yield Hit(
+            f"DestinationRule {obj.namespace}/{obj.name} has TLS mode set to {str(tls.get('mode')).upper()} but "
+            f"no caCertificates are set to validate server identity for host: {obj.spec.get('host')}",
+            path="spec.trafficPolicy.tls",
+        )
+
+
+@rule(
+    code="IST0129",
+    kinds=DR,
+    severity="warning",
+    title="No server certificate verification (port level)",
+    doc="Like IST0128, for a `portLevelSettings` TLS setting: TLS mode SIMPLE or MUTUAL without "
+    "`caCertificates`, so the server certificate on that port is not verified.",
+)
+def dr_no_ca_port(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    for i, p in enumerate(dicts((obj.spec.get("trafficPolicy") or {}).get("portLevelSettings"))):
+        tls = p.get("tls")
+        if isinstance(tls, dict) and _ca_missing(tls, obj):
+            port = (p.get("port") or {}).get("number")
+            yield Hit(
+                f"DestinationRule {obj.namespace}/{obj.name} has TLS mode set to {str(tls.get('mode')).upper()} "
+                f"but no caCertificates are set to validate server identity for host: {obj.spec.get('host')} at "
+                f"port {port}",
+                path=f"spec.trafficPolicy.portLevelSettings[{i}].tls",
+            )
+
+
+def _dr_by_suffix(ctx: Context) -> dict[str, list[ConfigObject]]:
+    out: dict[str, list[ConfigObject]] = defaultdict(list)
+    for dr in ctx.index.of_kind("DestinationRule"):
+        h = _host(dr, ctx)
+        for s in [h.lstrip("*.")] + suffixes(h.lstrip("*.")) if h.startswith("*.") else suffixes(h):
+            out[s].append(dr)
+    return out
+
+
+def _overlapping_drs(obj: ConfigObject, ctx: Context) -> list[ConfigObject]:
+    host = _host(obj, ctx)
+    if host.startswith("*."):
+        cands = ctx.memo("destinationrule.by_suffix", _dr_by_suffix).get(host[2:], [])
+        cands = cands + [d for d in ctx.index.destination_rules_for(host) if d not in cands]
+    else:
+        cands = ctx.index.destination_rules_for(host)
+    return [d for d in cands if d is not obj and hosts_overlap(host, _host(d, ctx))]
+
+
+def _policy_wide(dr: ConfigObject, ctx: Context) -> bool:
+    h = _host(dr, ctx)
+    return _mesh_wide_host(h, ctx) or _ns_wide_host(h, ctx) is not None
+
+
+@rule(
+    code="KIA0201",
+    kinds=DR,
+    severity="warning",
+    title="More than one DestinationRule for the same host subset",
+    doc="Another DestinationRule with an overlapping host (equal, or covered by a wildcard) defines the same "
+    "subset, or one of the two defines no subsets at all. Istio merges them in an undefined order and one "
+    "definition is silently ignored. Keep one DestinationRule per host. Mesh-wide and namespace-wide "
+    "DestinationRules (`*.local`, `*.<ns>.svc.<domain>`) are exempt.",
+)
+def dr_multi_match(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if _policy_wide(obj, ctx) or not obj.spec.get("host"):
+        return
+    mine = {str(s.get("name")) for s in dicts(obj.spec.get("subsets"))}
+    for other in _overlapping_drs(obj, ctx):
+        if _policy_wide(other, ctx):
+            continue
+        theirs = {str(s.get("name")) for s in dicts(other.spec.get("subsets"))}
+        if not mine or not theirs or mine & theirs:
+            what = ", ".join(sorted(mine & theirs)) or "all subsets"
+            yield Hit(
+                f"More than one DestinationRules for the same host subset combination ({what}): also "
+                f"{other.namespace}/{other.name}",
+                path="spec.host",
+            )
+
+
+def _mutual_wide(ctx: Context) -> dict[str, list[ConfigObject]]:
+    """ISTIO_MUTUAL DestinationRules: key `mesh` for mesh-wide, the namespace for ns-wide, the host otherwise."""
+    out: dict[str, list[ConfigObject]] = defaultdict(list)
+    for dr in ctx.index.of_kind("DestinationRule"):
+        if _tls_mode(dr) != "ISTIO_MUTUAL":
+            continue
+        h = _host(dr, ctx)
+        if _mesh_wide_host(h, ctx):
+            out["mesh"].append(dr)
+        elif (ns := _ns_wide_host(h, ctx)) is not None:
+            out[f"ns:{ns}"].append(dr)
+        else:
+            out[f"host:{h}"].append(dr)
+    return out
+
+
+@rule(
+    code="KIA0204",
+    kinds=DR,
+    severity="warning",
+    title="mTLS settings of a mesh-wide or namespace-wide DestinationRule are overridden",
+    doc="This DestinationRule sets no TLS while a mesh-wide (`*.local`) or namespace-wide "
+    "(`*.<ns>.svc.<domain>`) DestinationRule, or another one for the same host, sets ISTIO_MUTUAL. A "
+    "DestinationRule for a specific host replaces the wider one completely, so traffic to this host is sent in "
+    "plain text unless auto mTLS applies. Add `trafficPolicy.tls.mode: ISTIO_MUTUAL` here.",
+)
+def dr_tls_overridden(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    host = _host(obj, ctx)
+    if not obj.spec.get("host") or host.startswith("*") or _has_tls(obj):
+        return
+    table = ctx.memo("destinationrule.mutual", _mutual_wide)
+    ns = host.split(".")[1] if host.endswith(f".svc.{ctx.index.domain}") else None
+    wider = table.get("mesh", []) + (table.get(f"ns:{ns}", []) if ns else []) + table.get(f"host:{host}", [])
+    wider = [d for d in wider if d is not obj]
+    if wider:
+        w = wider[0]
+        yield Hit(
+            f"mTLS settings of a non-local DestinationRule ({w.namespace}/{w.name}) are overridden",
+            path="spec.trafficPolicy",
+        )
+
+
+def _pa_modes(ctx: Context) -> dict[str, list[str]]:
+    """mTLS modes of selector-less PeerAuthentications: key `mesh` (root namespace) or the namespace."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for pa in ctx.index.of_kind("PeerAuthentication"):
+        if (pa.spec.get("selector") or {}).get("matchLabels"):
+            continue
+        mode = str((pa.spec.get("mtls") or {}).get("mode") or "UNSET").upper()
+        key = "mesh" if pa.namespace == ctx.mesh.root_namespace else str(pa.namespace)
+        out[key].append(mode)
+    return out
+
+
+@rule(
+    code="KIA0205",
+    kinds=DR,
+    severity="error",
+    title="Mesh-wide mTLS DestinationRule without a mesh-wide PeerAuthentication",
+    doc="A mesh-wide DestinationRule (`*.local`) makes clients send ISTIO_MUTUAL, but no mesh-wide "
+    "PeerAuthentication (root namespace, no selector) enables mTLS (STRICT or PERMISSIVE). Add one. Skipped "
+    "when auto mTLS is on (the mesh default).",
+)
+def dr_mesh_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if ctx.mesh.enable_auto_mtls or not _mesh_wide_host(_host(obj, ctx), ctx) or _tls_mode(obj) != "ISTIO_MUTUAL":
+        return
+    modes = ctx.memo("destinationrule.pa_modes", _pa_modes).get("mesh", [])
+    if not any(m in ("STRICT", "PERMISSIVE") for m in modes):
+        yield Hit("PeerAuthentication enabling mTLS at mesh level is missing", path="spec.trafficPolicy.tls.mode")
+
+
+@rule(
+    code="KIA0206",
+    kinds=DR,
+    severity="error",
+    title="Namespace-wide mTLS DestinationRule without a PeerAuthentication enabling mTLS",
+    doc="A namespace-wide DestinationRule (`*.<ns>.svc.<domain>`) sets ISTIO_MUTUAL but neither a "
+    "namespace-wide nor a mesh-wide PeerAuthentication enables mTLS (STRICT or PERMISSIVE). Add one. Skipped "
+    "when auto mTLS is on.",
+)
+def dr_ns_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    ns = _ns_wide_host(_host(obj, ctx), ctx)
+    if ctx.mesh.enable_auto_mtls or ns is None or _tls_mode(obj) != "ISTIO_MUTUAL":
+        return
+    table = ctx.memo("destinationrule.pa_modes", _pa_modes)
+    if not any(m in ("STRICT", "PERMISSIVE") for m in table.get(ns, []) + table.get("mesh", [])):
+        yield Hit("PeerAuthentication enabling namespace-wide mTLS is missing", path="spec.trafficPolicy.tls.mode")
+
+
+@rule(
+    code="KIA0207",
+    kinds=DR,
+    severity="error",
+    title="Namespace-wide DestinationRule disables mTLS while the namespace PeerAuthentication is STRICT",
+    doc="A namespace-wide DestinationRule sets tls mode DISABLE, so clients send plain text, while the "
+    "namespace's PeerAuthentication is STRICT and rejects it. Use PERMISSIVE in the PeerAuthentication or "
+    "ISTIO_MUTUAL in the DestinationRule.",
+)
+def dr_ns_disable_vs_strict(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    ns = _ns_wide_host(_host(obj, ctx), ctx)
+    if ns is None or _tls_mode(obj) != "DISABLE":
+        return
+    if "STRICT" in ctx.memo("destinationrule.pa_modes", _pa_modes).get(ns, []):
+        yield Hit(
+            "PeerAuthentication with strict mTLS is enabled for this namespace; it should be permissive",
+            path="spec.trafficPolicy.tls.mode",
+        )
+
+
+@rule(
+    code="KIA0208",
+    kinds=DR,
+    severity="error",
+    title="DestinationRule disables mTLS while the mesh-wide PeerAuthentication is STRICT",
+    doc="A mesh-wide DestinationRule sets tls mode DISABLE while the mesh-wide PeerAuthentication is STRICT; or "
+    "a namespace-wide one does, with no namespace PeerAuthentication DISABLE to match, under a STRICT mesh. "
+    "Servers reject the plain-text traffic. Make the modes agree.",
+)
+def dr_disable_vs_mesh_strict(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if _tls_mode(obj) != "DISABLE":
+        return
+    host = _host(obj, ctx)
+    table = ctx.memo("destinationrule.pa_modes", _pa_modes)
+    if "STRICT" not in table.get("mesh", []):
+        return
+    ns = _ns_wide_host(host, ctx)
+    if _mesh_wide_host(host, ctx) or (ns is not None and "DISABLE" not in table.get(ns, [])):
+        yield Hit(
+            "PeerAuthentication with strict mTLS is enabled mesh-wide; this DestinationRule disables mTLS",
+            path="spec.trafficPolicy.tls.mode",
+        )
+
+
+@rule(
+    code="KIA0209",
+    kinds=DR,
+    severity="warning",
+    title="DestinationRule subset has no labels",
+    doc="A subset without labels selects every endpoint of the host, so it is not a subset at all; usually the "
+    "labels were forgotten. Reported as info when another subset of the same DestinationRule has labels that "
+    "match workloads (Kiali's rule).",
+)
+def dr_subset_no_labels(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    subsets = dicts(obj.spec.get("subsets"))
+    other_matches: bool | None = None
+    for i, s in enumerate(subsets):
+        if s.get("labels"):
+            continue
+        if other_matches is None:
+            other_matches = any(
+                ctx.index.workloads_matching({str(k): str(v) for k, v in o["labels"].items()}, None)
+                for o in subsets
+                if isinstance(o.get("labels"), dict) and o["labels"]
+            )
+        yield Hit(
+            f"This subset ({s.get('name')}) has no labels",
+            path=f"spec.subsets[{i}]",
+            severity="info" if other_matches else None,
+        )
+
+
+@rule(
+    code="IST0106",
+    kinds=DR,
+    severity="error",
+    title="Schema validation error: DestinationRule without host",
+    doc="The DestinationRule has no `host`; Istio's validation rejects it. Set the host it applies to.",
+)
+def dr_without_host(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not str(obj.spec.get("host") or "").strip():
+        yield Hit("Schema validation error: host is required", path="spec.host")
+
+
+@rule(
+    code="KIA0005",
+    kinds=DR,
+    severity="error",
+    title="exportTo namespace not found",
+    doc="An `exportTo` entry names a namespace that does not exist (entries `.`, `*` and `~` are always valid). "
+    "The DestinationRule is not visible where it was meant to be. Fix the namespace name.",
+)
+def dr_export_to_namespace(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    yield from export_to_hits(obj, ctx)
