@@ -383,20 +383,25 @@ def _report_namespaces(snapshot: Snapshot, graph: TrafficGraph) -> list[str]:
 _KIND_ORDER = {"app": 0, "workload": 0, "service": 1, "aggregate": 2, "unknown": 3}
 
 
+def _flag(metadata: dict[str, Any], key: str) -> bool:
+    """Kiali flags are `true` or an info object (`isGateway: {ingressInfo: ...}`), even an empty one."""
+    return metadata.get(key) not in (None, False)
+
+
 def node_kind(node: Node) -> str:
     """The human name of a node's kind, as the legend and tables call it."""
     md = node.metadata
     if node.node_type == "unknown":
         return "unknown source"
     if node.node_type == "service":
-        if md.get("isEgressCluster"):
+        if _flag(md, "isEgressCluster"):
             return "egress"
-        if md.get("isServiceEntry"):
+        if _flag(md, "isServiceEntry"):
             return "service entry"
         return "service"
     if node.node_type == "aggregate":
         return "operation"
-    if md.get("isGateway"):
+    if _flag(md, "isGateway"):
         return "gateway"
     return node.node_type
 
@@ -442,7 +447,7 @@ def _node_row(node: Node, page: str | None) -> NodeRow:
         error_text=fmt.pct(err_pct),
         level=health.level if health else _node_level(node, req_in),
         tcp_text=", ".join(tcp) or "–",
-        flags=[text for key, text in _FLAG_TEXT if node.metadata.get(key)],
+        flags=[text for key, text in _FLAG_TEXT if _flag(node.metadata, key)],
         page=page,
         health=health,
     )

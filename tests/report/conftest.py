@@ -81,3 +81,13 @@ def small_graph() -> TrafficGraph:
 @pytest.fixture
 def small_snapshot() -> Snapshot:
     return build_small_snapshot()
+
+
+@pytest.fixture(scope="session")
+def small_report(tmp_path_factory):
+    """The hand-built mesh rendered once (pictures, site, PDF) for the read-only tests."""
+    from meshreport.report.build import write_report
+
+    out = tmp_path_factory.mktemp("small-report")
+    files = write_report(build_small_snapshot(), build_small_graph(), out, pdf=True, now=T0 + 7200)
+    return out, files

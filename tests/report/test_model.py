@@ -1,0 +1,116 @@
+"""ReportModel: the numbers and texts the pages show, computed from a hand-built graph."""
+
+from __future__ import annotations
+
+from conftest import EVIL, build_small_graph, build_small_snapshot
+
+from meshreport.graph.model import Edge
+from meshreport.report.model import Section, build_model, edge_status, slug
+
+
+def _edge(protocol: str, **rates: float) -> Edge:
+    e = Edge("a", "b", protocol)
+    e.rates = dict(rates)
+    return e
+
+
+def test_edge_status_follows_kiali_default_tolerances():
+    assert edge_status(_edge("http", http=100.0)) == "healthy"
+    assert edge_status(_edge("http", http=100.0, http5xx=0.05)) == "degraded"  # any 5xx degrades
+    assert edge_status(_edge("http", http=100.0, http5xx=10.0)) == "failure"  # 10 % 5xx fails
+    assert edge_status(_edge("http", http=100.0, http4xx=9.9)) == "healthy"  # 4xx below 10 %
+    assert edge_status(_edge("http", http=100.0, http4xx=10.0)) == "degraded"
+    assert edge_status(_edge("http", http=100.0, http4xx=20.0)) == "failure"
+    assert edge_status(_edge("http", http=100.0, http3xx=90.0)) == "healthy"  # 3xx is not an error
+    assert edge_status(_edge("http", http=10.0, httpNoResponse=1.0)) == "failure"
+    assert edge_status(_edge("grpc", grpc=10.0, grpcErr=0.5)) == "degraded"
+    assert edge_status(_edge("tcp", tcp=500.0)) == "tcp"
+    assert edge_status(_edge("http", http=0.0)) == "idle"
+
+
+def test_edge_status_prefers_the_health_appender_verdict():
+    e = _edge("http", http=100.0, http5xx=50.0)
+    e.metadata["healthStatus"] = "Healthy"
+    assert edge_status(e) == "healthy"
+
+
+def test_model_window_counts_and_top_edges():
+    m = build_model(build_small_snapshot(), build_small_graph(), now=1704067200.0 + 7200)
+    assert m.window.start == "2024-01-01 00:00 UTC"
+    assert m.window.end == "2024-01-01 01:00 UTC"
+    assert m.window.duration == "1h"
+    assert m.generated_at == "2024-01-01 02:00 UTC"
+    stats = {s.label: s.value for s in m.stats}
+    assert stats["Namespaces"] == "2"
+    # Requests counted once: the svc-api -> api-v1 edge repeats web -> svc-api and is not summed.
+    assert stats["Request rate"] == "68.75 req/s"
+    assert stats["Graph edges"] == "7"
+    assert stats["Gaps"] == "1"
+    assert stats["Deployments"] == "1" and stats["Istio config"] == "1"
+
+    assert [(r.source.name, r.dest.name) for r in m.busiest_edges[:2]] == [("ingress-gw", "web-v1"), ("api", "api-v1")]
+    assert m.busiest_edges[0].rate_text == "42.50 req/s"
+    assert all(r.protocol != "tcp" for r in m.busiest_edges)
+    assert [r.dest.name for r in m.busiest_tcp_edges] == ["orders-db"]
+    assert m.busiest_tcp_edges[0].rate_text == "12.3 kB/s"
+    # Most errors first: 2 req/s 5xx edges, then 0.5 req/s 4xx, then 0.01 req/s.
+    assert [r.errors for r in m.error_edges] == [2.0, 2.0, 0.5, 0.01]
+    assert m.error_edges[0].error_text == "10.0 %" and m.error_edges[0].level == "failure"
+
+
+def test_namespace_sections_tables_and_links():
+    m = build_model(build_small_snapshot(), build_small_graph())
+    assert [ns.name for ns in m.namespaces] == ["shop", "edge"]
+    shop = m.namespaces[0]
+    assert shop.page == "namespaces/shop.html"
+    assert shop.image.path == "img/ns-shop.svg"
+    names = [n.name for n in shop.nodes]
+    assert set(names) == {"web-v1", "api-v1", "orders-db", EVIL, 'say "hi" & <b>bye</b>', "api"}
+    assert names[-1] == "api"  # services after workloads
+    api = next(n for n in shop.nodes if n.name == "api-v1")
+    assert api.req_in_text == "20.00" and api.error_text == "10.0 %" and api.level == "failure"
+    assert api.tcp_text == "out 12.3 kB/s"
+    gw = next(n for n in m.namespaces[1].nodes if n.name == "ingress-gw")
+    assert gw.kind == "gateway" and "entry point" in gw.flags
+    assert shop.summary.workloads == 5 and shop.summary.services == 1
+    assert m.namespaces[1].summary.gaps == 1
+    # The unknown source belongs to no requested namespace, so it links nowhere.
+    unknown = next(r for r in m.busiest_edges if r.source.name == "unknown")
+    assert unknown.source.page is None and unknown.dest.page == "namespaces/edge.html"
+
+
+def test_health_column_appears_only_when_a_health_appender_ran():
+    g = build_small_graph()
+    assert build_model(build_small_snapshot(), g).has_health is False
+
+    class H:
+        status = "Degraded"
+        error_ratio = 4.2
+
+    g.nodes["web"].health = H()
+    m = build_model(build_small_snapshot(), g)
+    assert m.has_health is True
+    web = next(n for n in m.namespaces[0].nodes if n.name == "web-v1")
+    assert web.health.text == "Degraded" and web.health.level == "degraded" and web.level == "degraded"
+    assert web.health.detail == "error ratio 4.2 %"
+
+
+def test_section_builders_add_content_without_touching_the_model():
+    def builder(inp):
+        yield Section("extra", "Extra", "x.html", {"n": len(inp.graph.nodes)})
+        yield Section("per-ns", "Per namespace", "x.html", 1, placement="namespace", namespace="edge")
+        yield Section("own", "Own page", "x.html", 2, placement="page")
+        yield Section("lost", "No such namespace", "x.html", 3, placement="namespace", namespace="nope")
+
+    m = build_model(build_small_snapshot(), build_small_graph(), builders=[builder])
+    assert [s.id for s in m.sections] == ["extra"] and m.sections[0].data == {"n": 8}
+    assert [s.id for s in m.namespaces[1].sections] == ["per-ns"]
+    assert m.namespaces[0].sections == []
+    assert [p.id for p in m.pages] == ["own"]
+
+
+def test_slug_keeps_file_names_safe():
+    assert slug("bookinfo") == "bookinfo"
+    assert slug("../etc") == "etc"
+    assert slug("a/b c") == "a_b_c"
+    assert slug("..") == "_"

@@ -1,0 +1,123 @@
+"""Topology pictures made by the real Graphviz: shapes, colours, labels and escaping."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import EVIL, QUOTE_AMP, build_small_graph
+
+from meshreport.graph.model import Node, TrafficGraph
+from meshreport.report import topology
+from meshreport.report.topology import COLORS, GraphvizMissingError
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def _node_attrs(source: str, label: str) -> str:
+    line = next(ln for ln in source.splitlines() if f"label={label}" in ln or f'label="{label}"' in ln)
+    return line
+
+
+def test_mesh_svg_names_every_node_and_labels_edges():
+    svg = topology.render_svg(topology.mesh_picture(build_small_graph()))
+    texts = _svg_texts(svg)
+    for name in ("unknown", "ingress-gw", "web-v1", "api-v1", "orders-db", "api", "shop", "edge"):
+        assert name in texts
+    assert "42.50 rps" in texts and "1.2 % err" in texts
+    assert "20.00 rps" in texts and "10.0 % err" in texts
+    assert "12.3 kB/s" in texts  # TCP edges show bytes per second
+
+
+def test_hostile_names_are_text_in_the_svg_never_markup():
+    svg = topology.render_svg(topology.mesh_picture(build_small_graph()))
+    texts = _svg_texts(svg)
+    assert EVIL in texts
+    assert QUOTE_AMP in texts
+    raw = svg.decode()
+    assert "<script" not in raw and "<b>" not in raw
+    assert "&lt;script&gt;" in raw
+
+
+def test_dot_source_never_uses_html_like_labels_or_cluster_values_as_ids():
+    pic = topology.mesh_picture(build_small_graph())
+    src = pic.source
+    assert f'label="{EVIL}"' in src  # quoted string, not label=<...>
+    assert "label=<" not in src
+    assert 'label="say \\"hi\\" &amp; <b>bye</b>"' in src
+    ids = set(re.findall(r"^\s*(\S+) \[label", src, re.M))
+    assert ids and all(re.fullmatch(r"n\d+", i) for i in ids)
+
+
+def test_backslashes_in_names_stay_literal():
+    g = TrafficGraph("workload", 0, 60, ["ns"])
+    g.add_node(Node("a", "workload", "c", "ns", workload="back\\slash\\n"))
+    svg = topology.render_svg(topology.graph_picture(g))
+    assert "back\\slash\\n" in _svg_texts(svg)
+
+
+def test_shapes_and_colours_by_kind_and_level():
+    src = topology.mesh_picture(build_small_graph()).source
+    assert "shape=triangle" in _node_attrs(src, "api")  # service
+    assert "shape=box" in _node_attrs(src, '"web-v1"') and "rounded" in _node_attrs(src, '"web-v1"')
+    assert "shape=circle" in _node_attrs(src, "unknown") and "dashed" in _node_attrs(src, "unknown")
+    edges = [ln for ln in src.splitlines() if "->" in ln]
+    failure = [ln for ln in edges if "10.0 % err" in ln]
+    assert failure and all(COLORS["failure"] in ln for ln in failure)
+    assert any(COLORS["degraded"] in ln and "1.0 % err" in ln for ln in edges)
+    assert any(COLORS["healthy"] in ln and "3.25 rps" in ln for ln in edges)
+    assert any(COLORS["tcp"] in ln and "style=dashed" in ln for ln in edges)
+    assert 'fontname="DejaVu Sans"' in src.split("subgraph")[0]  # graph, node and edge defaults
+    assert src.count('fontname="DejaVu Sans"') >= 3
+
+
+def test_namespace_picture_shows_neighbours_dashed():
+    pic = topology.namespace_picture(build_small_graph(), "edge")
+    src = pic.source
+    assert "ingress-gw" in src and "web-v1" in src and "unknown" in src
+    assert "api-v1" not in src  # not a direct neighbour of namespace edge
+    assert "shop (other namespace)" in src
+    assert "dashed" in _node_attrs(src, '"web-v1"')
+
+
+def _big_graph(namespaces: int, per_ns: int) -> TrafficGraph:
+    g = TrafficGraph("workload", 0, 60, [f"ns-{i}" for i in range(namespaces)])
+    ids = []
+    for i in range(namespaces):
+        for j in range(per_ns):
+            n = g.add_node(Node(f"wl-{i}-{j}", "workload", "c", f"ns-{i}", workload=f"svc-{i}-{j}"))
+            ids.append(n.id)
+    for k, nid in enumerate(ids):
+        e = g.edge(nid, ids[(k + 7) % len(ids)], "http")
+        e.rates = {"http": 1.0 + k % 5, "http5xx": 0.5 if k % 11 == 0 else 0.0}
+    return g
+
+
+def test_big_mesh_becomes_a_namespace_picture():
+    g = _big_graph(namespaces=8, per_ns=50)  # 400 nodes > DOT_MAX_NODES
+    pic = topology.mesh_picture(g)
+    assert pic.aggregated and pic.engine == "dot" and pic.nodes == 8
+    texts = _svg_texts(topology.render_svg(pic))
+    assert "ns-0" in texts and "50 nodes" in texts
+
+
+def test_big_single_namespace_is_laid_out_with_sfdp():
+    g = _big_graph(namespaces=1, per_ns=topology.DOT_MAX_NODES + 20)
+    pic = topology.mesh_picture(g)
+    assert pic.engine == "sfdp" and not pic.aggregated
+    assert "cluster_" not in pic.source and "splines=false" in pic.source
+    svg = topology.render_svg(pic)
+    assert "svc-0-0" in _svg_texts(svg)
+
+
+def test_missing_graphviz_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no `dot` on it
+    with pytest.raises(GraphvizMissingError, match="Graphviz is not installed") as err:
+        topology.render_svg(topology.mesh_picture(build_small_graph()))
+    assert err.value.exit_code == 5
