@@ -1,10 +1,11 @@
-"""Workload facts from config objects: replica counts per kind, pods, sidecars, synced proxies."""
+"""Workload status inputs: replica counts per controller kind, pods, synced proxies (Kiali 3.4)."""
 
 from __future__ import annotations
 
 from meshreport import health as h
+from meshreport.graph.config_index import ConfigIndex
 from meshreport.snapshot.model import ConfigObject
-from meshreport.workloads import WorkloadIndex
+from meshreport.workloads import workload_status
 
 
 def obj(kind, name, ns, body, api="apps/v1"):
@@ -12,15 +13,13 @@ def obj(kind, name, ns, body, api="apps/v1"):
     return ConfigObject(api_version=api, kind=kind, name=name, namespace=ns, body=body)
 
 
-def deployment(name, ns="bookinfo", replicas=2, status=None, labels=None, annotations=None, sidecar=False):
+def deployment(name, ns="bookinfo", replicas=2, status=None, labels=None):
     labels = labels or {"app": name.split("-")[0], "version": "v1"}
-    containers = [{"name": "app"}] + ([{"name": "istio-proxy"}] if sidecar else [])
     body = {
-        "metadata": {"annotations": annotations or {}},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": containers}},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app"}]}},
         },
     }
     if status is not None:
@@ -28,37 +27,49 @@ def deployment(name, ns="bookinfo", replicas=2, status=None, labels=None, annota
     return obj("Deployment", name, ns, body)
 
 
-def pod(name, labels, ns="bookinfo", proxy_ready=None, owner=True):
+def pod(deploy, suffix, labels, ns="bookinfo", proxy_ready=None, ready=True):
+    """A pod owned by `deploy`'s ReplicaSet, with an istio-proxy when proxy_ready is not None."""
+    labels = {**labels, "pod-template-hash": "5d8f"}
     containers = [{"name": "app"}] + ([{"name": "istio-proxy"}] if proxy_ready is not None else [])
-    body = {"metadata": {"labels": labels}, "spec": {"containers": containers}}
-    if owner:
-        body["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "x"}]
+    status = {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
     if proxy_ready is not None:
-        body["status"] = {"containerStatuses": [{"name": "istio-proxy", "ready": proxy_ready}]}
-    return obj("Pod", name, ns, body, api="v1")
+        status["containerStatuses"] = [{"name": "istio-proxy", "ready": proxy_ready}]
+    body = {
+        "metadata": {"labels": labels, "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deploy}-5d8f"}]},
+        "spec": {"containers": containers},
+        "status": status,
+    }
+    return obj("Pod", f"{deploy}-5d8f-{suffix}", ns, body, api="v1")
+
+
+def status_of(objs, ns, name):
+    w = ConfigIndex(objs).workload("Kubernetes", ns, name)
+    assert w is not None
+    return workload_status(w)
 
 
 def test_deployment_replicas_and_synced_proxies():
     labels = {"app": "reviews", "version": "v1"}
     objs = [
         deployment("reviews-v1", status={"replicas": 2, "availableReplicas": 2}, labels=labels),
-        pod("reviews-v1-a", labels, proxy_ready=True),
-        pod("reviews-v1-b", labels, proxy_ready=False),
-        pod("other", {"app": "other"}, proxy_ready=True),
+        pod("reviews-v1", "a", labels, proxy_ready=True),
+        pod("reviews-v1", "b", labels, proxy_ready=False),
     ]
-    idx = WorkloadIndex(objs)
-    w = idx.get("bookinfo", "reviews-v1")
-    assert w is not None and w.app == "reviews" and w.version == "v1"
-    assert [p.name for p in w.pods] == ["reviews-v1-a", "reviews-v1-b"]
-    assert w.has_sidecar and w.synced_proxies == 1
-    st = w.status()
+    st = status_of(objs, "bookinfo", "reviews-v1")
     assert (st.desired_replicas, st.current_replicas, st.available_replicas, st.synced_proxies) == (2, 2, 2, 1)
-    assert st.status == h.DEGRADED  # one proxy not synced
+    assert st.status == h.DEGRADED  # one proxy not synced (rule 5)
+
+
+def test_without_sidecar_proxies_are_not_checked():
+    labels = {"app": "ratings", "version": "v1"}
+    objs = [deployment("ratings-v1", replicas=1, status={"replicas": 1, "availableReplicas": 1}, labels=labels)]
+    objs.append(pod("ratings-v1", "a", labels))
+    st = status_of(objs, "bookinfo", "ratings-v1")
+    assert st.synced_proxies == -1 and st.status == h.HEALTHY
 
 
 def test_no_status_means_no_workload_status():
-    idx = WorkloadIndex([deployment("details-v1")])
-    assert idx.get("bookinfo", "details-v1").status() is None
+    assert status_of([deployment("details-v1")], "bookinfo", "details-v1") is None
 
 
 def test_statefulset_and_daemonset_fields():
@@ -80,52 +91,32 @@ def test_statefulset_and_daemonset_fields():
             "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberAvailable": 4},
         },
     )
-    idx = WorkloadIndex([sts, ds])
-    s = idx.get("data", "db").status()
+    s = status_of([sts, ds], "data", "db")
     assert (s.desired_replicas, s.current_replicas, s.available_replicas) == (3, 3, 1)
     assert s.status == h.DEGRADED
-    d = idx.get("data", "agent").status()
+    d = status_of([sts, ds], "data", "agent")
     assert (d.desired_replicas, d.available_replicas, d.synced_proxies) == (4, 4, -1)
     assert d.status == h.HEALTHY
 
 
-def test_scaled_to_zero():
-    idx = WorkloadIndex([deployment("ratings-v1", replicas=0, status={})])
-    assert idx.get("bookinfo", "ratings-v1").status().status == h.NOT_READY
-
-
-def test_sidecar_from_namespace_injection_when_no_pods():
-    ns = ConfigObject("v1", "Namespace", "bookinfo", None, {"metadata": {"labels": {"istio-injection": "enabled"}}})
-    idx = WorkloadIndex([ns, deployment("a-v1"), deployment("b-v1", ns="plain")])
-    assert idx.get("bookinfo", "a-v1").has_sidecar
-    assert not idx.get("plain", "b-v1").has_sidecar
+def test_scaled_to_zero_is_not_ready():
+    st = status_of([deployment("ratings-v1", replicas=0, status={})], "bookinfo", "ratings-v1")
+    assert (st.desired_replicas, st.status) == (0, h.NOT_READY)
 
 
 def test_gateway_proxies_not_checked():
     labels = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
     objs = [
         deployment("istio-ingressgateway", "istio-system", 1, {"replicas": 1, "availableReplicas": 1}, labels),
-        pod("gw-1", labels, ns="istio-system", proxy_ready=False),
+        pod("istio-ingressgateway", "a", labels, ns="istio-system", proxy_ready=False),
     ]
-    w = WorkloadIndex(objs).get("istio-system", "istio-ingressgateway")
-    assert w.is_gateway and w.synced_proxies == -1 and w.status().status == h.HEALTHY
+    st = status_of(objs, "istio-system", "istio-ingressgateway")
+    assert st.synced_proxies == -1 and st.status == h.HEALTHY
 
 
-def test_owned_replicaset_is_not_a_second_workload_and_bare_pod_is_one():
-    rs = obj(
-        "ReplicaSet",
-        "reviews-v1-5d8f",
-        "bookinfo",
-        {"metadata": {"ownerReferences": [{"kind": "Deployment", "name": "reviews-v1"}]}, "spec": {}},
-    )
-    bare = pod("debug", {"app": "debug"}, proxy_ready=True, owner=False)
-    idx = WorkloadIndex([deployment("reviews-v1"), rs, bare])
-    assert sorted(w.name for w in idx) == ["debug", "reviews-v1"]
-    assert idx.get("bookinfo", "debug").kind == "Pod"
-    assert [w.name for w in idx.for_app("bookinfo", "reviews")] == ["reviews-v1"]
-
-
-def test_annotations_merge_template_and_controller():
-    d = deployment("reviews-v2", annotations={h.RATE_ANNOTATION: "5XX,1,2,http,.*"})
-    w = WorkloadIndex([d]).get("bookinfo", "reviews-v2")
-    assert w.annotations[h.RATE_ANNOTATION] == "5XX,1,2,http,.*"
+def test_pods_without_their_controller_count_themselves():
+    labels = {"app": "cart", "version": "v1"}
+    objs = [pod("cart-v1", "a", labels, ready=True), pod("cart-v1", "b", labels, ready=False)]
+    st = status_of(objs, "bookinfo", "cart-v1")
+    assert (st.desired_replicas, st.current_replicas, st.available_replicas) == (2, 2, 1)
+    assert st.status == h.DEGRADED

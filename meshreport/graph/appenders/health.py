@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from meshreport import health as h
+from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.model import Edge, Node, TrafficGraph, is_ok
-from meshreport.workloads import WorkloadIndex
+from meshreport.workloads import workload_status
 
 if TYPE_CHECKING:
     from meshreport.graph.appenders.base import AppenderContext
@@ -58,30 +59,28 @@ class HealthAppender:
 
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
         rules = self.rules or list(getattr(ctx.options, "health_rules", None) or []) or [h.DEFAULT_RULE]
-        annotate(graph, ctx.snapshot.objects, rules)
+        annotate(graph, ctx.index, rules)
 
 
-def annotate(graph: TrafficGraph, objects: Sequence[Any], rules: Sequence[h.RateRule]) -> None:
+def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule]) -> None:
     """Put health on the graph's nodes and edges (the appender's work, usable without a context)."""
-    workloads = WorkloadIndex(objects)
-    services: dict[tuple[str, str, str], dict[str, str]] = {}
-    services_any: dict[tuple[str, str], dict[str, str]] = {}
-    for o in objects:
-        if o.kind == "Service" and o.namespace:
-            services[(o.cluster, o.namespace, o.name)] = o.annotations
-            services_any.setdefault((o.namespace, o.name), o.annotations)
+    status_cache: dict[int, h.WorkloadStatus | None] = {}
+
+    def status_of(w: Any) -> h.WorkloadStatus | None:
+        if id(w) not in status_cache:
+            status_cache[id(w)] = workload_status(w)
+        return status_cache[id(w)]
+
     requests = node_requests(graph)
     tol_cache: dict[tuple, tuple[h.Tolerance, ...]] = {}
 
     def annotations_of(n: Node) -> dict[str, str]:
         if n.node_type == "service":
-            ann = services.get((n.cluster, n.namespace, n.service))
-            if ann is None:
-                ann = services_any.get((n.namespace, n.service))
-            return ann or {}
-        if n.node_type == "workload" and is_ok(n.workload):
-            w = workloads.get(n.namespace, n.workload, n.cluster)
-            return w.annotations if w is not None else {}
+            svc = index.service(n.namespace, n.service)
+            return svc.annotations if svc is not None else {}
+        if n.node_type in ("workload", "app") and is_ok(n.workload):
+            w = index.workload(n.cluster, n.namespace, n.workload)
+            return _workload_annotations(w) if w is not None else {}
         return {}
 
     def tolerances(n: Node, kind: str | None = None) -> tuple[h.Tolerance, ...]:
@@ -111,16 +110,16 @@ def annotate(graph: TrafficGraph, objects: Sequence[Any], rules: Sequence[h.Rate
         if n.node_type == "service":
             n.health = h.service_health(req, tolerances(n), ann)
         elif n.node_type == "workload":
-            w = workloads.get(n.namespace, n.workload, n.cluster) if is_ok(n.workload) else None
-            n.health = h.workload_health(req, w.status() if w else None, tolerances(n), ann)
+            w = index.workload(n.cluster, n.namespace, n.workload) if is_ok(n.workload) else None
+            n.health = h.workload_health(req, status_of(w) if w else None, tolerances(n), ann)
         elif n.node_type == "app":
-            backing = workloads.for_app(n.namespace, n.app, n.cluster)
-            statuses = [s for s in (w.status() for w in backing) if s is not None]
+            backing = index.app_workloads_for(n.namespace, n.app)
+            statuses = [s for s in (status_of(w) for w in backing) if s is not None]
             app = h.app_health(app_requests[(n.cluster, n.namespace, n.app)], statuses, tolerances(n, "app"))
             if is_ok(n.workload):
                 # A versioned app node shows its workload's health; the app box shows the app's.
-                w = workloads.get(n.namespace, n.workload, n.cluster)
-                n.health = h.workload_health(req, w.status() if w else None, tolerances(n, "workload"), ann)
+                w = index.workload(n.cluster, n.namespace, n.workload)
+                n.health = h.workload_health(req, status_of(w) if w else None, tolerances(n, "workload"), ann)
                 n.metadata["healthDataApp"] = app
             else:
                 n.health = app
@@ -146,6 +145,12 @@ def _dir_tols(n: Node, tolerances) -> tuple[h.Tolerance, ...]:
     if n.node_type == "app":
         return tolerances(n, "workload" if is_ok(n.workload) else "app")
     return tolerances(n, n.node_type)
+
+
+def _workload_annotations(w: Any) -> dict[str, str]:
+    """Controller metadata annotations over pod-template ones (Kiali reads the workload's)."""
+    own = w.obj.annotations if getattr(w, "obj", None) is not None else {}
+    return {**(w.annotations or {}), **own}
 
 
 def _merge_requests(into: h.Requests, other: h.Requests) -> None:

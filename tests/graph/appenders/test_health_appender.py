@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshreport import health as h
 from meshreport.graph.appenders.health import HealthAppender, annotate, node_requests
+from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.ids import new_node
 from meshreport.graph.model import TrafficGraph
 from meshreport.graph.traffic import add_value
@@ -87,7 +88,7 @@ def test_requests_rebuilt_from_edges():
 
 def test_node_health():
     g = graph()
-    annotate(g, OBJECTS, [h.DEFAULT_RULE])
+    annotate(g, ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
     n = g.nodes
     # 10% 404 on productpage's outbound: Degraded by the 4XX 10/20 default
     assert n["wl_east_bookinfo_productpage-v1"].health.status == h.DEGRADED
@@ -106,7 +107,7 @@ def test_node_health():
 
 def test_edge_health_status():
     g = graph()
-    annotate(g, OBJECTS, [h.DEFAULT_RULE])
+    annotate(g, ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
     e = g.edges
     assert e[("wl_east_bookinfo_productpage-v1", "svc_east_bookinfo_reviews", "http")].metadata["healthStatus"] == (
         h.DEGRADED
@@ -125,7 +126,7 @@ def test_configured_rules_apply_and_inaccessible_nodes_get_none():
     rules = h.rules_from_config(
         {"rate": [{"namespace": NS, "kind": "service", "tolerance": [{"code": "4XX", "degraded": 50, "failure": 90}]}]}
     )
-    annotate(g, OBJECTS, rules)
+    annotate(g, ConfigIndex(OBJECTS), rules)
     assert g.nodes["wl_east_bookinfo_productpage-v1"].health is None
     assert g.nodes["svc_east_bookinfo_reviews"].health.status == h.HEALTHY  # 10% 4xx < 50%
 
@@ -139,7 +140,7 @@ def test_app_nodes_and_versioned_app_box_health():
         g.add_node(n)
     add_value(src, a1, g.edge(src.id, a1.id, "http"), "http", 10.0, "200", "-", "reviews")
     add_value(src, a2, g.edge(src.id, a2.id, "http"), "http", 10.0, "200", "-", "reviews")
-    annotate(g, OBJECTS, [h.DEFAULT_RULE])
+    annotate(g, ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
     assert a1.health.kind == "workload" and a1.health.status == h.HEALTHY
     assert a2.health.status == h.DEGRADED  # its workload has 1 of 2 replicas
     box = a1.metadata["healthDataApp"]
