@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from meshreport.graph.ids import new_node, node_id
 from meshreport.graph.model import Edge, Node, TrafficGraph, is_ok
-from meshreport.graph.telemetry import Ends, Raw, hops
+from meshreport.graph.telemetry import Ends, Raw
 
 
 class NodeFactory:
@@ -64,30 +64,55 @@ def add_series(
     *,
     errors: bool = True,
 ) -> None:
-    """Apply one series (both hops when a service node is injected), skipping duplicates."""
-    pairs = hops(ends)
-    resolved: list[tuple[Node, Node, Raw, Raw]] = []
-    for src_raw, dst_raw in pairs:
-        src = nodes.get(graph, src_raw)
-        dst = nodes.get(graph, dst_raw) if src is not None else None
-        if src is None or dst is None:
-            return
-        resolved.append((src, dst, src_raw, dst_raw))
-    if ends.service is not None:
-        resolved[0][1].metadata["isInjected"] = True
-    host = ends.host
-    for src, dst, src_raw, dst_raw in resolved:
+    """Apply one series (both hops when a service node is injected), skipping duplicates.
+
+    Kiali hashes the series once from its source and final destination; the service->dest hop is
+    applied only when the source->service hop was new, so two workloads behind one service never
+    collapse into one value on the injected edge.
+    """
+    src = nodes.get(graph, ends.source)
+    if src is None:
+        return
+    dst = nodes.get(graph, ends.dest)
+    if dst is None:
+        return
+    seen = "\x1f".join((metric, *ends.source, *ends.dest, code, flags, ends.host))
+    if ends.service is None:
+        if _add_edge_traffic(graph, src, dst, protocol, value, code, flags, ends.host, seen, errors):
+            if ends.dest_service is not None:
+                dst.dest_services.add(ends.dest_service)
+        return
+    svc = nodes.get(graph, ends.service)
+    if svc is None:
+        return
+    svc.metadata["isInjected"] = True
+    if _add_edge_traffic(graph, src, svc, protocol, value, code, flags, ends.host, seen, errors):
         if ends.dest_service is not None:
+            svc.dest_services.add(ends.dest_service)
             dst.dest_services.add(ends.dest_service)
-        edge = graph.edge(src.id, dst.id, protocol)
-        # Duplicate suppression: the same series seen again on this edge (e.g. reported by both
-        # proxies, the destination's query runs first) is ignored. Kiali hashes the same fields.
-        seen = "\x1f".join((metric, *src_raw, *dst_raw, code, flags, host))
-        if seen in edge.seen:
-            continue
-        edge.seen.add(seen)
-        if value > 0:
-            add_value(src, dst, edge, protocol, value, code, flags, host, errors=errors)
+        _add_edge_traffic(graph, svc, dst, protocol, value, code, flags, ends.host, seen, errors)
+
+
+def _add_edge_traffic(
+    graph: TrafficGraph,
+    src: Node,
+    dst: Node,
+    protocol: str,
+    value: float,
+    code: str,
+    flags: str,
+    host: str,
+    seen: str,
+    errors: bool,
+) -> bool:
+    """The one edge per (source, dest, protocol); False when this series was already applied."""
+    edge = graph.edge(src.id, dst.id, protocol)
+    if seen in edge.seen:
+        return False
+    edge.seen.add(seen)
+    if value > 0:
+        add_value(src, dst, edge, protocol, value, code, flags, host, errors=errors)
+    return True
 
 
 def add_value(
