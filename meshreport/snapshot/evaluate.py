@@ -24,7 +24,15 @@ from functools import lru_cache
 
 from meshreport.snapshot.mesh import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, le_label
 from meshreport.snapshot.model import QueryResult, Series, Window
-from meshreport.snapshot.queries import Matcher, PlannedQuery, QuantileQuery, Query, RateQuery, RatioQuery
+from meshreport.snapshot.queries import (
+    Matcher,
+    PlannedQuery,
+    QuantileQuery,
+    Query,
+    RateQuery,
+    RatioQuery,
+    range_bounds,
+)
 
 Vector = list[tuple[dict[str, str], float]]
 
@@ -270,21 +278,22 @@ class Evaluator:
 
     def run(self, planned: PlannedQuery, window: Window) -> QueryResult:
         """One planned query as a QueryResult, evaluated the way the collector runs it:
-        instant at the window end, or range from the window start to its end at `step`."""
+        instant at the window end, or range over `queries.range_bounds()` at `step`."""
         q = planned.query
         vec = self.instant(q)
         if planned.kind == "range":
-            step = float(planned.step or 60)
-            times = range_times(window.start, window.end, step)
+            step = planned.step or 60
+            start, end = range_bounds(window.start, window.end, step)
+            times = range_times(start, end, step)
             series = [Series(labels=labels, points=[(t, v) for t in times]) for labels, v in vec]
             return QueryResult(
                 key=planned.key,
                 promql=q.promql(),
                 namespace=planned.namespace,
                 kind="range",
-                time=window.end,
+                time=end,
                 series=series,
-                start=window.start,
+                start=start,
                 step=step,
             )
         return QueryResult(
