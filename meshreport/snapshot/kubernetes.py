@@ -1,0 +1,523 @@
+"""Config collection from live clusters with the official `kubernetes` client.
+
+Why raw JSON through `ApiClient` rather than the typed `CoreV1Api` models: one code path serves
+built-in kinds and Istio/Gateway API CRDs alike, and 10,000 pods are reduced page by page
+without building 10,000 pydantic models first. Lists are paginated (`limit`/`continue`); a
+forbidden namespace (403) or an API group that is not installed (404) becomes a recorded Gap
+and collection goes on. Only when a cluster cannot be reached at all does it raise InputError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from meshreport import __version__
+from meshreport.errors import InputError
+from meshreport.snapshot.kinds import ISTIO_CONFIGMAPS, Kind, collected
+from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
+from meshreport.snapshot.reduce import SIDECAR_NAME, reduce
+
+DEFAULT_CLUSTER = "Kubernetes"  # Istio's default cluster id, as in metric labels and Kiali
+ISTIO_NAMESPACE = "istio-system"
+# Secret names only: the API server sends metadata, never `data`, for this Accept header.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+class HttpError(Exception):
+    """A non-2xx answer from the API server, with the Status message when it sent one."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Unreachable(Exception):
+    """The API server did not answer at all (connection refused, DNS, TLS, timeout)."""
+
+
+@dataclass
+class ClusterResult:
+    """What one cluster gave: objects, gaps and facts (versions, API versions used, counts)."""
+
+    name: str
+    objects: list[ConfigObject] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    kubernetes_version: str | None = None
+    istio_version: str | None = None
+    api_versions: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+
+
+def collect_config(
+    contexts: list[str] | None,
+    namespaces: list[str] | None,
+    *,
+    in_cluster: bool = False,
+    kubeconfig: str | None = None,
+    secret_names: bool = False,
+    page_size: int = 500,
+    istio_namespace: str = ISTIO_NAMESPACE,
+    request_timeout: float = 60.0,
+) -> tuple[list[ConfigObject], list[Gap], dict[str, Any]]:
+    """Collect from every cluster: in-cluster, each `--context`, or the kubeconfig's current context.
+
+    Returns (objects, gaps, facts). `facts` has `clusters`, `versions` (kubernetes/istio, suffixed
+    `@<cluster>` when there are several), `api_versions` per cluster, `counts`, `seconds`.
+    Raises InputError when the configuration is unusable or no cluster could be reached.
+    """
+    clients = make_clients(contexts, in_cluster=in_cluster, kubeconfig=kubeconfig)
+    results: list[ClusterResult] = []
+    unreachable: list[Gap] = []
+    for name, api in clients:
+        try:
+            results.append(
+                collect_cluster(
+                    api,
+                    name,
+                    namespaces,
+                    secret_names=secret_names,
+                    page_size=page_size,
+                    istio_namespace=istio_namespace,
+                    request_timeout=request_timeout,
+                )
+            )
+        except Unreachable as e:
+            unreachable.append(Gap(phase="config", what="cluster", reason=f"unreachable: {e}", cluster=name))
+        finally:
+            api.close()
+    if not results:
+        raise InputError(f"Kubernetes API unreachable: {unreachable[0].reason} (cluster {unreachable[0].cluster})")
+    return merge_results(results, unreachable)
+
+
+def config_snapshot_from_cluster(
+    contexts: list[str] | None,
+    namespaces: list[str] | None,
+    *,
+    now: float | None = None,
+    window_s: float = 600.0,
+    metrics_gap: bool = True,
+    **kw: Any,
+) -> Snapshot:
+    """A config-only snapshot from live clusters (`kw` as for `collect_config`).
+
+    `metrics_gap` adds the gap saying metrics were not collected; turn it off when the objects
+    are merged into a metrics snapshot.
+    """
+    objects, gaps, facts = collect_config(contexts, namespaces, **kw)
+    end = time.time() if now is None else now
+    if namespaces:
+        names = list(dict.fromkeys(namespaces))
+    else:
+        names = sorted(
+            {o.name for o in objects if o.kind == "Namespace"} | {o.namespace for o in objects if o.namespace}
+        )
+    if metrics_gap:
+        gaps = [*gaps, Gap(phase="metrics", what="metrics", reason="not collected: config-only snapshot")]
+    return Snapshot(
+        window=Window(start=end - window_s, end=end),
+        source=Source(
+            kind="kubernetes",
+            clusters=list(facts["clusters"]),
+            versions=dict(facts["versions"]),
+            description=f"config from Kubernetes API ({', '.join(facts['clusters'])})",
+        ),
+        namespaces=names,
+        objects=objects,
+        gaps=gaps,
+        collector={"config": facts},
+    )
+
+
+def merge_results(
+    results: list[ClusterResult], extra_gaps: list[Gap] | None = None
+) -> tuple[list[ConfigObject], list[Gap], dict[str, Any]]:
+    """Flatten per-cluster results into the (objects, gaps, facts) the snapshot stores."""
+    objects = [o for r in results for o in r.objects]
+    gaps = [g for r in results for g in r.gaps] + list(extra_gaps or [])
+    several = len(results) > 1
+    versions: dict[str, str] = {}
+    for r in results:
+        suffix = f"@{r.name}" if several else ""
+        if r.kubernetes_version:
+            versions["kubernetes" + suffix] = r.kubernetes_version
+        if r.istio_version:
+            versions["istio" + suffix] = r.istio_version
+    facts = {
+        "clusters": [r.name for r in results],
+        "versions": versions,
+        "api_versions": {r.name: r.api_versions for r in results},
+        "counts": {r.name: r.counts for r in results},
+        "requests": sum(r.requests for r in results),
+        "seconds": round(sum(r.seconds for r in results), 3),
+    }
+    return objects, gaps, facts
+
+
+def make_clients(
+    contexts: list[str] | None, *, in_cluster: bool = False, kubeconfig: str | None = None
+) -> list[tuple[str, k8s_client.ApiClient]]:
+    """(cluster name, ApiClient) pairs. Named contexts tag objects with the context name."""
+    try:
+        if in_cluster:
+            if contexts:
+                raise InputError("--in-cluster and --context cannot be used together")
+            cfg = k8s_client.Configuration()
+            k8s_config.load_incluster_config(client_configuration=cfg)
+            return [(DEFAULT_CLUSTER, _client(cfg))]
+        if not contexts:
+            api = k8s_config.new_client_from_config(config_file=kubeconfig, persist_config=False)
+            api.user_agent = _user_agent()
+            return [(DEFAULT_CLUSTER, api)]
+        out = []
+        for ctx in dict.fromkeys(contexts):
+            api = k8s_config.new_client_from_config(config_file=kubeconfig, context=ctx, persist_config=False)
+            api.user_agent = _user_agent()
+            out.append((ctx, api))
+        return out
+    except (ConfigException, OSError) as e:
+        where = "in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '(default)'}"
+        raise InputError(f"cannot load {where}: {_one_line(str(e))}") from None
+
+
+def client_for(host: str, token: str | None = None, *, verify_ssl: bool = True) -> k8s_client.ApiClient:
+    """An ApiClient for a URL and bearer token (tests, benchmarks, custom setups)."""
+    cfg = k8s_client.Configuration(host=host)
+    cfg.verify_ssl = verify_ssl
+    if token:
+        cfg.api_key = {"authorization": token}
+        cfg.api_key_prefix = {"authorization": "Bearer"}
+    return _client(cfg)
+
+
+def _client(cfg: k8s_client.Configuration) -> k8s_client.ApiClient:
+    api = k8s_client.ApiClient(cfg)
+    api.user_agent = _user_agent()
+    return api
+
+
+def _user_agent() -> str:
+    return f"meshreport/{__version__}"
+
+
+def collect_cluster(
+    api: k8s_client.ApiClient,
+    cluster: str,
+    namespaces: list[str] | None,
+    *,
+    secret_names: bool = False,
+    page_size: int = 500,
+    istio_namespace: str = ISTIO_NAMESPACE,
+    request_timeout: float = 60.0,
+) -> ClusterResult:
+    """Collect one cluster. Raises Unreachable only if the API server does not answer /version."""
+    return _Collector(api, cluster, namespaces, secret_names, page_size, istio_namespace, request_timeout).run()
+
+
+class _Collector:
+    def __init__(
+        self,
+        api: k8s_client.ApiClient,
+        cluster: str,
+        namespaces: list[str] | None,
+        secret_names: bool,
+        page_size: int,
+        istio_namespace: str,
+        request_timeout: float,
+    ) -> None:
+        self.api = api
+        self.result = ClusterResult(name=cluster)
+        self.requested = list(dict.fromkeys(namespaces)) if namespaces else None
+        self.secret_names = secret_names
+        self.page_size = max(1, page_size)
+        self.istio_namespace = istio_namespace
+        self.timeout = request_timeout
+        self.served: dict[str, list[str]] | None = None  # group -> versions; None if discovery failed
+        self.all_namespaces: list[str] | None = None  # names from the Namespace list, for per-namespace fallback
+        self.forbidden: dict[str, list[str]] = {}  # namespace -> resources it answered 403 for
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> ClusterResult:
+        t0 = time.perf_counter()
+        try:
+            version = self.get("/version")
+        except HttpError as e:
+            version = {}
+            self.gap("version", f"cannot read /version: {e}")
+        self.result.kubernetes_version = version.get("gitVersion") if isinstance(version, dict) else None
+        self.served = self.discover()
+        done: set[str] = set()
+        for kind in collected(secret_names=self.secret_names):
+            if kind.fallback_for and kind.fallback_for in done:
+                continue
+            if self.collect_kind(kind, quiet=any(k.fallback_for == kind.kind for k in collected())):
+                done.add(kind.kind)
+        self.collect_configmaps()
+        for ns, keys in self.forbidden.items():
+            # one gap per forbidden namespace, not one per resource: that is what a reader acts on
+            self.gap(f"namespace/{ns}", f"forbidden (403): cannot list {len(keys)} resource(s): {', '.join(keys)}", ns)
+        self.result.istio_version = istio_version(self.result.objects, self.istio_namespace)
+        self.result.seconds = time.perf_counter() - t0
+        return self.result
+
+    def discover(self) -> dict[str, list[str]] | None:
+        """Served versions per group from /api and /apis; None means "unknown, try each version"."""
+        try:
+            groups = self.get("/apis")
+        except HttpError:
+            return None
+        served: dict[str, list[str]] = {"": ["v1"]}
+        for g in groups.get("groups") or []:
+            served[g.get("name", "")] = [v.get("version") for v in g.get("versions") or []]
+        return served
+
+    def collect_kind(self, kind: Kind, *, quiet: bool = False) -> bool:
+        """List one kind in its first served version; True if anything could be listed."""
+        key = resource_key(kind)
+        if self.served is not None and kind.group not in self.served:
+            if not quiet:
+                self.group_gap(kind.group)
+            return False
+        versions = [v for v in kind.versions if self.served is None or v in self.served[kind.group]]
+        if not versions:
+            if not quiet:
+                served = ", ".join(self.served[kind.group]) if self.served else ""
+                self.gap(key, f"not served: tried {', '.join(kind.versions)}; {kind.group} serves {served}")
+            return False
+        for version in versions:
+            try:
+                ok = self.list_kind(kind, version)
+            except HttpError as e:
+                if e.status == 404:
+                    continue  # this version (or the CRD) is not served: try the next one
+                self.gap(key, str(e))
+                return False
+            if ok:
+                self.result.api_versions[key] = kind.api_version(version)
+            return ok
+        if not quiet:
+            self.gap(key, f"not installed: HTTP 404 for {', '.join(versions)}")
+        return False
+
+    def list_kind(self, kind: Kind, version: str) -> bool:
+        """Cluster-wide when possible; per namespace when asked or when cluster-wide is forbidden.
+
+        Raises HttpError(404) only from the first request, so the caller can try the next version.
+        """
+        if not kind.namespaced:
+            self.add_all(kind, version, self.paged(kind.path(version), kind))
+            return True
+        if self.requested is None:
+            try:
+                self.add_all(kind, version, self.paged(kind.path(version), kind))
+                return True
+            except HttpError as e:
+                if e.status != 403:
+                    raise
+                if self.all_namespaces is None:
+                    self.gap(resource_key(kind), f"forbidden cluster-wide and namespaces unknown: {e.message}")
+                    return False
+                namespaces = self.all_namespaces
+        else:
+            namespaces = self.namespaces_in_scope()
+        any_ok = False
+        first = True
+        for ns in namespaces:
+            try:
+                self.add_all(kind, version, self.paged(kind.path(version, ns), kind))
+                any_ok = True
+            except HttpError as e:
+                if e.status == 404 and first:
+                    raise
+                if e.status == 403:
+                    self.forbidden.setdefault(ns, []).append(resource_key(kind))
+                else:
+                    self.gap(resource_key(kind), _reason(e), namespace=ns)
+            first = False
+        return any_ok or not namespaces
+
+    def namespaces_in_scope(self) -> list[str]:
+        """The requested namespaces plus Istio's root namespace (mesh-wide policy and istiod live there)."""
+        assert self.requested is not None
+        return list(dict.fromkeys([*self.requested, self.istio_namespace]))
+
+    def add_all(self, kind: Kind, version: str, items: Iterator[dict[str, Any]]) -> None:
+        api_version = kind.api_version(version)
+        count = 0
+        keep = set(self.namespaces_in_scope()) if (kind.kind == "Namespace" and self.requested is not None) else None
+        names: list[str] = []
+        for item in items:
+            # List items of built-in kinds carry no apiVersion/kind; metadata-only Secrets carry the wrong ones.
+            item["apiVersion"] = api_version
+            item["kind"] = kind.kind
+            meta = item.get("metadata") or {}
+            name = meta.get("name", "")
+            if kind.kind == "Namespace":
+                names.append(name)
+                if keep is not None and name not in keep:
+                    continue
+            ns = meta.get("namespace") if kind.namespaced else None
+            self.result.objects.append(
+                ConfigObject(
+                    api_version=api_version,
+                    kind=kind.kind,
+                    name=name,
+                    namespace=ns,
+                    body=reduce(item),
+                    cluster=self.result.name,
+                )
+            )
+            count += 1
+        if kind.kind == "Namespace":
+            self.all_namespaces = sorted(names)
+        key = resource_key(kind)
+        self.result.counts[key] = self.result.counts.get(key, 0) + count
+
+    def paged(self, path: str, kind: Kind) -> Iterator[dict[str, Any]]:
+        """Items of one list, page by page; the first page is fetched before anything is yielded."""
+        accept = METADATA_ONLY if kind.kind == "Secret" else "application/json"
+        token: str | None = None
+        while True:
+            query: list[tuple[str, Any]] = [("limit", self.page_size)]
+            if token:
+                query.append(("continue", token))
+            page = self.get(path, query, accept=accept)
+            yield from page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+
+    def collect_configmaps(self) -> None:
+        """The mesh config and sidecar injector config, read by name in Istio's namespace."""
+        for name in ISTIO_CONFIGMAPS:
+            path = f"/api/v1/namespaces/{self.istio_namespace}/configmaps/{name}"
+            try:
+                body = self.get(path)
+            except HttpError as e:
+                self.gap(f"configmaps/{name}", _reason(e), namespace=self.istio_namespace)
+                continue
+            body["apiVersion"], body["kind"] = "v1", "ConfigMap"
+            self.result.objects.append(
+                ConfigObject(
+                    api_version="v1",
+                    kind="ConfigMap",
+                    name=name,
+                    namespace=self.istio_namespace,
+                    body=reduce(body),
+                    cluster=self.result.name,
+                )
+            )
+            self.result.api_versions["configmaps"] = "v1"
+            self.result.counts["configmaps"] = self.result.counts.get("configmaps", 0) + 1
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def get(self, path: str, query: list[tuple[str, Any]] | None = None, *, accept: str = "application/json") -> Any:
+        method, url, headers, _body, _post = self.api.param_serialize(
+            "GET",
+            path,
+            query_params=query or [],
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+        )
+        self.result.requests += 1
+        try:
+            resp = self.api.call_api(method, url, header_params=headers, _request_timeout=self.timeout)
+            data = resp.read()
+        except ApiException as e:
+            if e.status in (0, None):
+                raise Unreachable(_one_line(str(e.reason))) from None
+            raise HttpError(e.status, _one_line(str(e.reason))) from None
+        except urllib3.exceptions.HTTPError as e:
+            raise Unreachable(_one_line(str(e))) from None
+        if not 200 <= resp.status < 300:
+            raise HttpError(resp.status, _status_message(data, resp.reason))
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise HttpError(resp.status, f"response for {path} is not JSON") from None
+
+    # --- gaps ------------------------------------------------------------------------------
+
+    def gap(self, what: str, reason: str, namespace: str | None = None) -> None:
+        self.result.gaps.append(
+            Gap(phase="config", what=what, reason=reason, namespace=namespace, cluster=self.result.name)
+        )
+
+    def group_gap(self, group: str) -> None:
+        what = f"apigroup/{group}"
+        if not any(g.what == what for g in self.result.gaps):
+            self.gap(what, "API group not installed (404)")
+
+
+def resource_key(kind: Kind) -> str:
+    """`plural.group` as kubectl names resources (`virtualservices.networking.istio.io`, `pods`)."""
+    return f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+
+
+_TAG = re.compile(r":([0-9][^@:/]*)$")
+
+
+def image_version(image: str) -> str | None:
+    """`docker.io/istio/pilot:1.22.3-distroless` -> `1.22.3`; None for digests or `latest`."""
+    m = _TAG.search(image.split("@")[0])
+    if not m:
+        return None
+    return m.group(1).removesuffix("-distroless")
+
+
+def istio_version(objects: list[ConfigObject], istio_namespace: str = ISTIO_NAMESPACE) -> str | None:
+    """Istio's version from istiod's image tag, else the most common istio-proxy sidecar tag."""
+    for o in objects:
+        if o.kind == "Deployment" and o.namespace == istio_namespace and o.labels.get("app") == "istiod":
+            for c in (o.spec.get("template") or {}).get("spec", {}).get("containers") or []:
+                v = image_version(c.get("image") or "")
+                if v:
+                    return v
+    tags: dict[str, int] = {}
+    for o in objects:
+        if o.kind != "Pod":
+            continue
+        for c in (o.spec.get("containers") or []) + (o.spec.get("initContainers") or []):
+            if c.get("name") == SIDECAR_NAME:
+                v = image_version(c.get("image") or "")
+                if v:
+                    tags[v] = tags.get(v, 0) + 1
+    return max(tags, key=lambda t: (tags[t], t)) if tags else None
+
+
+def _status_message(data: bytes, reason: str | None) -> str:
+    try:
+        status = json.loads(data)
+        if isinstance(status, dict) and status.get("message"):
+            return _one_line(str(status["message"]))
+    except ValueError:
+        pass
+    return reason or "error"
+
+
+def _reason(e: HttpError) -> str:
+    if e.status == 403:
+        return f"forbidden (403): {e.message}"
+    if e.status == 404:
+        return f"not found (404): {e.message}"
+    return str(e)
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())[:300]
