@@ -1,0 +1,239 @@
+"""Istio Gateway (networking.istio.io) rules: selected pods, their Services' ports, credentials, conflicts.
+
+Gateway API Gateways are rule kind `K8sGateway` and never reach these rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from meshreport.snapshot.model import ConfigObject
+from meshreport.validation.hosts import hosts_overlap, selector_matches, split_namespaced_host
+from meshreport.validation.index import Context, Workload
+from meshreport.validation.model import Hit
+from meshreport.validation.registry import rule
+from meshreport.validation.rules._common import as_list, dicts
+
+GW = ("Gateway",)
+
+
+def _selector(gw: ConfigObject) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (gw.spec.get("selector") or {}).items()}
+
+
+def _sel_text(sel: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
+
+
+def _pods(gw: ConfigObject, ctx: Context) -> list[Workload]:
+    """Workloads the selector matches in any namespace (istioctl), pods first when there are any."""
+    sel = _selector(gw)
+    if not sel:
+        return []
+    found = ctx.index.workloads_matching(sel)
+    pods = [w for w in found if w.is_pod]
+    return pods or found
+
+
+def _is_default_ingress(gw: ConfigObject, ctx: Context) -> bool:
+    return _selector(gw) == {"istio": ctx.mesh.ingress_selector}
+
+
+@rule(
+    code="IST0101",
+    kinds=GW,
+    severity="error",
+    equivalents=("KIA0302",),
+    title="Gateway selector matches no pods",
+    doc="The Gateway's `selector` matches no gateway pod (or workload) in any namespace, so no proxy serves its "
+    "servers. Fix the selector labels or deploy the gateway. The mesh's default ingress selector "
+    "(`istio: ingressgateway`) always counts as present, as in istioctl. Not checked when the input holds no "
+    "workloads at all.",
+)
+def gw_selector_no_pods(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    sel = _selector(obj)
+    if not sel or not ctx.index.has_workloads or _is_default_ingress(obj, ctx):
+        return
+    if not _pods(obj, ctx):
+        yield Hit(f'Referenced selector not found: "{_sel_text(sel)}"', path="spec.selector")
+
+
+def _target_ports(w: Workload, ctx: Context) -> set[int] | None:
+    """Port numbers (service ports and TCP targetPorts) of the Services in front of a workload."""
+    ports: set[int] = set()
+    found = False
+    for svc in ctx.index.services_by_ns.get(w.namespace, ()):
+        sel = svc.spec.get("selector")
+        if not sel or not selector_matches({str(k): str(v) for k, v in sel.items()}, w.labels):
+            continue
+        found = True
+        for p in dicts(svc.spec.get("ports")):
+            if str(p.get("protocol") or "TCP").upper() != "TCP":
+                continue
+            for v in (p.get("port"), p.get("targetPort")):
+                if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
+                    ports.add(int(v))
+    return ports if found else None
+
+
+@rule(
+    code="IST0162",
+    kinds=GW,
+    severity="warning",
+    title="Gateway port not exposed by the gateway's Service",
+    doc="A server port of the Gateway is neither a port nor a TCP targetPort of any Service that selects the "
+    "gateway pods, so clients cannot reach that listener through the gateway Service. Add the port to the "
+    "Service or use a port it exposes.",
+)
+def gw_port_not_on_service(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    pods = _pods(obj, ctx)
+    if not pods:
+        return
+    ports = _target_ports(pods[0], ctx)
+    if ports is None:
+        return
+    for i, s in enumerate(dicts(obj.spec.get("servers"))):
+        num = (s.get("port") or {}).get("number")
+        if isinstance(num, int) and num not in ports:
+            yield Hit(
+                f"The gateway is listening on a target port (port {num}) that is not defined in the Service "
+                f"associated with its workload instances (Pod selector {_sel_text(_selector(obj))}). If you need "
+                "to access the gateway port through the gateway Service, it will not be available.",
+                path=f"spec.servers[{i}].port.number",
+            )
+
+
+@rule(
+    code="IST0101",
+    kinds=GW,
+    severity="error",
+    title="Gateway credential Secret not found",
+    doc="A server's `tls.credentialName` names no Secret in the gateway's namespace (the namespace of the pods the "
+    "selector matches). The listener has no certificate and TLS handshakes fail. Create the Secret there or fix "
+    "the name. Checked only when the input includes Secrets (meshreport collects Secret names only on request).",
+)
+def gw_secret_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not ctx.index.secrets:
+        return
+    pods = _pods(obj, ctx)
+    ns = pods[0].namespace if pods else obj.namespace
+    for i, s in enumerate(dicts(obj.spec.get("servers"))):
+        cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
+        if cred and (ns, cred) not in ctx.index.secrets:
+            yield Hit(f'Referenced credentialName not found: "{cred}"', path=f"spec.servers[{i}].tls.credentialName")
+
+
+def _by_port(ctx: Context) -> dict[int, list[tuple[ConfigObject, int, list[str]]]]:
+    out: dict[int, list[tuple[ConfigObject, int, list[str]]]] = defaultdict(list)
+    for gw in ctx.index.of_kind("Gateway"):
+        for i, s in enumerate(dicts(gw.spec.get("servers"))):
+            num = (s.get("port") or {}).get("number")
+            if isinstance(num, int):
+                hosts = [split_namespaced_host(str(h))[1] for h in as_list(s.get("hosts"))]
+                out[num].append((gw, i, hosts))
+    return out
+
+
+def _selectors_conflict(a: ConfigObject, b: ConfigObject, ctx: Context) -> bool:
+    sa, sb = _selector(a), _selector(b)
+    if sa == sb:
+        return True
+    if not (selector_matches(sa, sb) or selector_matches(sb, sa)):
+        return False
+    pa = {id(w.obj) for w in _pods(a, ctx)}
+    return any(id(w.obj) in pa for w in _pods(b, ctx))
+
+
+@rule(
+    code="IST0145",
+    kinds=GW,
+    severity="error",
+    equivalents=("KIA0301",),
+    title="Conflicting gateways",
+    doc="Another Gateway with the same selector (or an overlapping one that selects a common pod) declares the "
+    "same port with overlapping hosts. The gateway proxy keeps only one of the conflicting servers, so some "
+    "routes silently disappear. Merge the Gateways or use distinct hosts or ports.",
+)
+def gw_conflicting(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    table = ctx.memo("gateway.by_port", _by_port)
+    for i, s in enumerate(dicts(obj.spec.get("servers"))):
+        num = (s.get("port") or {}).get("number")
+        if not isinstance(num, int):
+            continue
+        hosts = [split_namespaced_host(str(h))[1] for h in as_list(s.get("hosts"))]
+        conflicts = sorted(
+            {
+                f"{gw.namespace}/{gw.name}"
+                for gw, _, other_hosts in table.get(num, ())
+                if gw is not obj
+                and any(hosts_overlap(h, o) for h in hosts for o in other_hosts)
+                and _selectors_conflict(obj, gw, ctx)
+            }
+        )
+        if conflicts:
+            yield Hit(
+                f"Conflict with gateways {', '.join(conflicts)} (workload selector {_sel_text(_selector(obj))}, "
+                f"port {num}, hosts {', '.join(hosts)}).",
+                path=f"spec.servers[{i}]",
+            )
+
+
+def _certs(gw: ConfigObject) -> set[str]:
+    out = set()
+    for s in dicts(gw.spec.get("servers")):
+        tls = s.get("tls")
+        if not isinstance(tls, dict):
+            continue
+        if tls.get("credentialName"):
+            out.add(f"credentialName={tls['credentialName']}")
+        if tls.get("serverCertificate") and tls.get("privateKey"):
+            out.add(f"files={tls['serverCertificate']}+{tls['privateKey']}")
+    return out
+
+
+@rule(
+    code="IST0138",
+    kinds=GW,
+    severity="warning",
+    title="Duplicate certificate in gateways",
+    doc="Gateways in the same namespace whose selectors overlap serve the same certificate (same credentialName, "
+    "or the same certificate and key files). With HTTP/2 connection reuse, browsers send requests for one host "
+    "over the other's connection and get 404s. Merge the servers into one Gateway or use distinct certificates.",
+)
+def gw_duplicate_certificate(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    mine = _certs(obj)
+    if not mine:
+        return
+    sel = _selector(obj)
+    dups = sorted(
+        f"{gw.namespace}/{gw.name}"
+        for gw in ctx.index.in_namespace("Gateway", obj.namespace)
+        if gw is not obj
+        and (selector_matches(sel, _selector(gw)) or selector_matches(_selector(gw), sel))
+        and mine & _certs(gw)
+    )
+    if dups:
+        names = ", ".join(sorted([f"{obj.namespace}/{obj.name}", *dups]))
+        yield Hit(f"Duplicate certificate in multiple gateways {names} may cause 404s if HTTP/2 is enabled.")
+
+
+@rule(
+    code="IST0106",
+    kinds=GW,
+    severity="error",
+    title="Schema validation error: Gateway servers",
+    doc="The Gateway has no servers, or a server lacks `hosts` or a `port` number. Istio's validation rejects "
+    "it. Declare each server with a port and at least one host.",
+)
+def gw_invalid_servers(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    servers = dicts(obj.spec.get("servers"))
+    if not servers:
+        yield Hit("Schema validation error: gateway must have at least one server", path="spec.servers")
+    for i, s in enumerate(servers):
+        if not as_list(s.get("hosts")):
+            yield Hit(
+                "Schema validation error: server config must contain at least one host", path=f"spec.servers[{i}].hosts"
+            )
+        if not isinstance((s.get("port") or {}).get("number"), int):
+            yield Hit("Schema validation error: server must have a port number", path=f"spec.servers[{i}].port")
