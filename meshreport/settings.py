@@ -136,9 +136,9 @@ SETTINGS: list[Setting] = [
         "prometheus.scrape_interval",
         "duration",
         None,
-        "Scrape interval to assume when Prometheus does "
-        "not tell it through /api/v1/status/config (Thanos, Mimir, VictoriaMetrics). Default: read it, "
-        "else 15s.",
+        "Scrape interval to use instead of asking Prometheus "
+        "(/api/v1/status/config), which Thanos, Mimir and VictoriaMetrics do not answer. Default: ask, "
+        "else assume 15s.",
         "--scrape-interval",
     ),
     Setting("window", "duration", 86400.0, "Length of the report window, e.g. 1h, 24h, 7d.", "--window"),

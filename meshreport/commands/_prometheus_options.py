@@ -137,7 +137,7 @@ _OPTIONS: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         "scrape_interval",
         "prometheus.scrape_interval",
         ("--scrape-interval",),
-        {"metavar": "DURATION", "help": "Assumed scrape interval when Prometheus does not tell [read, else 15s]."},
+        {"metavar": "DURATION", "help": "Scrape interval to use instead of asking Prometheus [ask, else 15s]."},
     ),  # noqa: E501
 ]
 
