@@ -1,0 +1,111 @@
+"""deploy/rbac.yaml grants exactly what the collector requests: nothing missing, nothing extra, no Secrets."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+
+from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects  # noqa: E402
+
+from meshreport.snapshot.kinds import COLLECTED, ISTIO_CONFIGMAPS  # noqa: E402
+from meshreport.snapshot.kubernetes import ISTIO_NAMESPACE, client_for, collect_cluster  # noqa: E402
+
+RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "cluster"
+_PATH = re.compile(
+    r"^/(?:api/(?P<cv>v1)|apis/(?P<g>[^/]+)/(?P<v>[^/]+))(?:/namespaces/(?P<ns>[^/]+))?/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?$"
+)
+
+
+def docs(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def active() -> list[dict]:
+    return docs(RBAC.read_text())
+
+
+def opt_in() -> list[dict]:
+    """The commented-out documents, uncommented."""
+    lines = RBAC.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("#---"))
+    return docs("\n".join(line[1:] for line in lines[start:] if line.startswith("#")))
+
+
+def grants(objs: list[dict]) -> set[tuple]:
+    """(group, resource, verb, namespace or '*', resourceName or '*') for every Role/ClusterRole rule."""
+    out = set()
+    for o in objs:
+        if o["kind"] not in ("ClusterRole", "Role"):
+            continue
+        ns = o["metadata"].get("namespace", "*") if o["kind"] == "Role" else "*"
+        for rule in o["rules"]:
+            for g in rule["apiGroups"]:
+                for r in rule["resources"]:
+                    for v in rule["verbs"]:
+                        for n in rule.get("resourceNames") or ["*"]:
+                            out.add((g, r, v, ns, n))
+    return out
+
+
+def allowed(g: set[tuple], group: str, res: str, verb: str, ns: str | None, name: str | None) -> bool:
+    return any(
+        (gg, rr, vv) == (group, res, verb) and gns in ("*", ns) and gn in ("*", name) for gg, rr, vv, gns, gn in g
+    )
+
+
+def test_clusterrole_is_exactly_get_list_on_the_kinds_table():
+    expected = {(k.group, k.plural, v, "*", "*") for k in COLLECTED if k.opt_in is None for v in ("get", "list")}
+    expected |= {("", "configmaps", "get", ISTIO_NAMESPACE, cm) for cm in ISTIO_CONFIGMAPS}
+    assert grants(active()) == expected
+    assert not [x for x in grants(active()) if x[1] == "secrets" or x[2] not in ("get", "list")]
+
+
+def test_bindings_point_at_the_roles_and_the_service_account():
+    objs = active()
+    sa = next(o for o in objs if o["kind"] == "ServiceAccount")
+    roles = {(o["kind"], o["metadata"]["name"]) for o in objs if o["kind"] in ("ClusterRole", "Role")}
+    bindings = [o for o in objs if o["kind"].endswith("Binding")]
+    assert {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings} == roles
+    for b in bindings:
+        assert b["subjects"] == [
+            {"kind": "ServiceAccount", "name": "meshreport", "namespace": sa["metadata"]["namespace"]}
+        ]
+
+
+def test_opt_in_secret_role_is_list_on_secrets_only():
+    objs = opt_in()
+    assert grants(objs) == {("", "secrets", "list", "*", "*")}
+    assert [o["kind"] for o in objs] == ["ClusterRole", "ClusterRoleBinding"]
+
+
+def test_every_request_the_collector_makes_is_granted():
+    """Drive the real collector and check each API request against the role (and the opt-in one)."""
+    cluster = StubCluster(objects=load_yaml_objects(FIX), forbidden_namespaces=set())
+    with StubServer(cluster) as s:
+        api = client_for(s.url, "t")
+        collect_cluster(api, "Kubernetes", None, secret_names=True, page_size=3)
+        collect_cluster(api, "Kubernetes", ["bookinfo"], secret_names=False)
+        api.close()
+    base, extra = grants(active()), grants(opt_in())
+    seen = set()
+    for q in cluster.requests:
+        if q.path in ("/version", "/api", "/apis"):
+            continue  # discovery: granted to every authenticated user (system:discovery)
+        m = _PATH.match(q.path)
+        assert m, q.path
+        group = m["g"] or ""
+        verb = "get" if m["name"] else "list"
+        key = (group, m["res"], verb, m["ns"], m["name"])
+        seen.add((group, m["res"]))
+        if m["res"] == "secrets":
+            assert allowed(extra, *key) and not allowed(base, *key)
+        else:
+            assert allowed(base, *key), key
+    # and the role grants nothing the collector did not use
+    assert {(g, r) for g, r, *_ in base} <= seen | {("", "endpoints")}  # Endpoints: fallback without EndpointSlices
