@@ -1,0 +1,49 @@
+"""deadNode: drop zero-traffic nodes with nothing behind them; flag workloads with no pods.
+
+Matters mostly with idle edges: a 0-rate series names a workload that may be gone.
+"""
+
+from __future__ import annotations
+
+from meshreport.graph.appenders.base import AppenderContext, remove_nodes
+from meshreport.graph.model import TrafficGraph, is_ok
+
+_RATES = ("httpIn", "httpOut", "grpcIn", "grpcOut", "tcpIn", "tcpOut")
+
+
+class DeadNodeAppender:
+    name = "deadNode"
+    finalizer = False
+
+    def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
+        while self._pass(graph, ctx):
+            pass
+
+    def _pass(self, graph: TrafficGraph, ctx: AppenderContext) -> int:
+        sources = {k[0] for k in graph.edges}
+        dead: set[str] = set()
+        for nid, n in graph.nodes.items():
+            if any(n.rates.get(r, 0.0) > 0 for r in _RATES):
+                continue
+            if n.node_type == "aggregate":
+                continue
+            md = n.metadata
+            if n.node_type == "service":
+                if nid in sources or md.get("isServiceEntry") or md.get("isEgressCluster"):
+                    continue
+                dead.add(nid)
+                continue
+            if n.workload == "":
+                continue
+            if not is_ok(n.workload):
+                dead.add(nid)  # the unknown source with no traffic
+                continue
+            if not ctx.is_accessible(n.cluster, n.namespace):
+                continue
+            w = ctx.index.workload(n.cluster, n.namespace, n.workload)
+            if w is None:
+                dead.add(nid)
+            elif w.pod_count == 0:
+                md["isDead"] = True
+        remove_nodes(graph, dead)
+        return len(dead)

@@ -1,0 +1,33 @@
+"""throughput: edge `throughput` in bytes/s (request or response bodies), HTTP edges only."""
+
+from __future__ import annotations
+
+from meshreport.graph.appenders.base import AppenderContext
+from meshreport.graph.appenders.series import SeriesMapper
+from meshreport.graph.model import TrafficGraph
+
+ROLES = ("incoming", "outgoing")
+
+
+def throughput_key(kind: str, role: str) -> str:
+    return f"appender/throughput/{kind}/{role}"
+
+
+class ThroughputAppender:
+    name = "throughput"
+    finalizer = False
+
+    def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
+        if not ctx.http_requests:
+            return
+        mapper = SeriesMapper(ctx)
+        sums: dict[tuple[str, str], float] = {}
+        for role in ROLES:
+            for s in mapper.series(throughput_key(ctx.options.throughput, role)):
+                for pair in mapper.pairs(s.labels, last_hop_only=True):
+                    sums[pair] = sums.get(pair, 0.0) + s.value
+        if not sums:
+            return
+        for (src, dst, protocol), e in graph.edges.items():
+            if protocol == "http" and (src, dst) in sums:
+                e.metadata["throughput"] = sums[(src, dst)]
