@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshreport.graph.model import TrafficGraph
-from meshreport.report import topology
-from meshreport.report import inventory  # noqa: F401  (registers the Istio configuration section)
+from meshreport.report import (
+    inventory,  # noqa: F401  (registers the Istio configuration section)
+    topology,
+)
 from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import write_pdf
 from meshreport.report.site import environment, write_site

@@ -63,13 +63,13 @@ DEFAULT_TOLERANCES = (
 
 def edge_status(edge: Edge, tolerances: Iterable[Tolerance] = DEFAULT_TOLERANCES) -> str:
     """The edge's level: the health appender's verdict when it ran, else Kiali's default rule."""
-    verdict = edge.metadata.get("healthStatus")
-    if verdict in _KIALI_HEALTH and edge.total > 0:
-        return _KIALI_HEALTH[verdict]
     if edge.total <= 0:
         return "idle"
     if edge.protocol == "tcp":
-        return "tcp"
+        return "tcp"  # no error classes; Kiali draws TCP edges in their own colour
+    verdict = edge.metadata.get("healthStatus")
+    if verdict in _KIALI_HEALTH:
+        return _KIALI_HEALTH[verdict]
     worst = "healthy"
     for tol in tolerances:
         if not tol.error_class.startswith(edge.protocol):

@@ -114,3 +114,9 @@ def test_slug_keeps_file_names_safe():
     assert slug("../etc") == "etc"
     assert slug("a/b c") == "a_b_c"
     assert slug("..") == "_"
+
+
+def test_tcp_edges_keep_their_own_level_even_with_a_health_verdict():
+    e = _edge("tcp", tcp=100.0)
+    e.metadata["healthStatus"] = "Healthy"
+    assert edge_status(e) == "tcp"

@@ -6,8 +6,6 @@ import re
 import shutil
 import subprocess
 
-from conftest import EVIL, QUOTE_AMP
-
 from meshreport.report.model import build_model
 from meshreport.report.site import environment, write_site
 
