@@ -1,0 +1,82 @@
+"""Service rules: each rule has a bad and a good input."""
+
+import pytest
+
+from .cases import Case, assert_case, assert_every_rule_has_a_case
+
+NS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reviews, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: reviews}}
+    spec: {containers: [{name: reviews, image: reviews, ports: [{containerPort: 9080, name: web}]}]}
+"""
+
+
+def svc(ports, type_="", name="reviews"):
+    t = f"  type: {type_}\n" if type_ else "  selector: {app: reviews}\n"
+    extra = "  externalName: api.example.com\n" if type_ == "ExternalName" else ""
+    return f"""
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: shop}}
+spec:
+{t}{extra}  ports: {ports}
+"""
+
+
+CASES = [
+    Case(
+        "service_port_naming",
+        "IST0118",
+        "Service shop/reviews",
+        NS + svc("[{name: web, port: 9080}]"),
+        NS + svc("[{name: http-web, port: 9080}, {name: x, port: 9090, targetPort: 9080, appProtocol: grpc}]"),
+    ),
+    Case(
+        "external_name_port_name",
+        "IST0150",
+        "Service shop/ext",
+        NS + svc("[{name: tcp, port: 443}]", type_="ExternalName", name="ext"),
+        NS + svc("[{name: https, port: 443}]", type_="ExternalName", name="ext"),
+    ),
+    Case(
+        "service_app_protocol",
+        "KIA0602",
+        "Service shop/reviews",
+        NS + svc("[{name: http, port: 9080, appProtocol: webby}]"),
+        NS + svc("[{name: http, port: 9080, appProtocol: kubernetes.io/h2c}]"),
+    ),
+    Case(
+        "service_target_port",
+        "KIA0701",
+        "Service shop/reviews",
+        NS + svc("[{name: http, port: 9080, targetPort: 8080}, {name: http-b, port: 80, targetPort: webb}]"),
+        NS + svc("[{name: http, port: 9080}, {name: http-b, port: 80, targetPort: web}]"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule(case):
+    assert_case(case)
+
+
+def test_every_rule_has_a_case():
+    assert_every_rule_has_a_case("service", CASES)
+
+
+def test_port_naming_reports_each_bad_port_and_skips_control_plane():
+    from .cases import run
+
+    found = run(NS + svc("[{name: a, port: 1}, {name: http, port: 2}, {name: b, port: 3}]"))
+    assert [f.path for f in found if f.code == "IST0118"] == ["spec.ports[0].name", "spec.ports[2].name"]
+    cp = svc("[{name: a, port: 1}]").replace("namespace: shop", "namespace: istio-system")
+    assert not [f for f in run(cp) if f.code == "IST0118"]
