@@ -1,0 +1,99 @@
+"""Annotation rules: each rule has a bad and a good input."""
+
+import pytest
+
+from meshreport.validation.rules._annotation_table import ANNOTATIONS, BY_NAME, is_istio_annotation
+
+from .cases import Case, assert_case, assert_every_rule_has_a_case, run
+
+
+def pod(annotations, labels="{app: reviews}"):
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: reviews-1, namespace: shop, labels: {labels}, annotations: {annotations}}}
+spec: {{containers: [{{name: reviews, image: reviews}}]}}
+"""
+
+
+def dep(meta_annotations="{}", template_annotations="{}"):
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: reviews, namespace: shop, annotations: {meta_annotations}}}
+spec:
+  template:
+    metadata: {{labels: {{app: reviews}}, annotations: {template_annotations}}}
+    spec: {{containers: [{{name: reviews, image: reviews}}]}}
+"""
+
+
+CASES = [
+    Case(
+        "unknown_annotation",
+        "IST0108",
+        "Pod shop/reviews-1",
+        pod("{sidecar.istio.io/injection: 'false'}"),
+        pod("{sidecar.istio.io/proxyCPU: 100m, example.com/istio.io: x}"),
+    ),
+    Case(
+        "misplaced_annotation",
+        "IST0107",
+        "Deployment shop/reviews",
+        dep(meta_annotations="{sidecar.istio.io/proxyCPU: 100m}"),
+        dep(template_annotations="{sidecar.istio.io/proxyCPU: 100m}"),
+    ),
+    Case(
+        "invalid_annotation",
+        "IST0125",
+        "Pod shop/reviews-1",
+        pod("{traffic.sidecar.istio.io/excludeOutboundPorts: '80,http'}"),
+        pod("{traffic.sidecar.istio.io/excludeOutboundPorts: '80,443', sidecar.istio.io/interceptionMode: TPROXY}"),
+    ),
+    Case(
+        "deprecated_annotation",
+        "IST0135",
+        "Pod shop/reviews-1",
+        pod("{sidecar.istio.io/inject: 'true'}"),
+        pod("{sidecar.istio.io/inject: 'true'}", labels="{app: reviews, sidecar.istio.io/inject: 'true'}"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule(case):
+    assert_case(case)
+
+
+def test_every_rule_has_a_case():
+    assert_every_rule_has_a_case("annotations", CASES)
+
+
+def test_template_annotations_are_checked_as_pod_annotations():
+    found = run(dep(template_annotations="{sidecar.istio.io/interceptionMode: BOGUS}"))
+    assert [(f.code, f.path) for f in found if f.code == "IST0125"] == [
+        ("IST0125", "spec.template.metadata.annotations.sidecar.istio.io/interceptionMode")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name,value,ok",
+    [
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", "*", True),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", "10.0.0.0/8,192.168.0.0/33", False),
+        ("readiness.status.sidecar.istio.io/periodSeconds", "-1", False),
+        ("proxy.istio.io/config", "holdApplicationUntilProxyStarts: true", True),
+        ("proxy.istio.io/config", "[not, a, mapping]", False),
+        ("sidecar.istio.io/proxyMemory", "512Mi", True),
+        ("sidecar.istio.io/proxyMemory", "lots", False),
+    ],
+)
+def test_value_validators(name, value, ok):
+    found = [f for f in run(pod("{" + f"{name}: '{value}'" + "}")) if f.code == "IST0125"]
+    assert (not found) is ok
+
+
+def test_table_is_consistent():
+    assert len(BY_NAME) == len(ANNOTATIONS)
+    assert all(is_istio_annotation(a.name) for a in ANNOTATIONS)
+    assert not is_istio_annotation("kiali.io/ignore-validations")
