@@ -1,0 +1,322 @@
+"""Machine outputs of validation findings: text (like istioctl), json, yaml, sarif 2.1.0, junit, markdown.
+
+Every writer is a pure function of a ValidationResult and returns a string; the command writes
+it. All formats count suppressed findings; `show` filters what is listed (never what fails).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import yaml
+
+from meshreport import __version__
+from meshreport.validation.model import SEVERITIES, Finding, ValidationResult, at_or_above
+from meshreport.validation.registry import Rule, rules_by_code
+
+FORMATS = ("text", "json", "yaml", "sarif", "junit", "markdown")
+INFO_URI = "https://github.com/meshreport/meshreport"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL_WORD = {"error": "Error", "warning": "Warning", "info": "Info"}
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def render(result: ValidationResult, fmt: str, *, show: str = "info", show_suppressed: bool = False) -> str:
+    """The findings in `fmt`. `show` is the lowest severity listed; suppressed ones only with `show_suppressed`
+    (SARIF and JUnit always carry them in their own suppressed/skipped form, so they count them)."""
+    try:
+        writer = _WRITERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}") from None
+    return writer(result, show, show_suppressed)
+
+
+def shown(result: ValidationResult, show: str, show_suppressed: bool) -> list[Finding]:
+    return [f for f in result.findings if at_or_above(f.severity, show) and (f.suppressed is None or show_suppressed)]
+
+
+def summary_line(result: ValidationResult) -> str:
+    c = result.counts()
+    parts = [
+        f"{c['error']} error{'s' if c['error'] != 1 else ''}",
+        f"{c['warning']} warning{'s' if c['warning'] != 1 else ''}",
+    ]
+    parts.append(f"{c['info']} info")
+    line = f"Summary: {', '.join(parts)}; {c['suppressed']} suppressed ({result.objects} objects checked)"
+    if result.expired:
+        line += f"; {len(result.expired)} expired suppression{'s' if len(result.expired) != 1 else ''}"
+    return line
+
+
+def doc_uri(code: str) -> str | None:
+    """Where the source tool documents the code."""
+    if code.startswith("IST"):
+        return f"https://istio.io/latest/docs/reference/config/analysis/{code.lower()}/"
+    if code.startswith("KIA"):
+        return f"https://kiali.io/docs/features/validations/#{code.lower()}"
+    return None
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def _location(f: Finding) -> str:
+    return f" {f.source.file}:{f.source.line}" if f.source else ""
+
+
+def text_line(f: Finding) -> str:
+    """`Error [IST0101] (VirtualService bookinfo/reviews reviews.yaml:12) Referenced host not found: "reviewz"`."""
+    line = f"{_LEVEL_WORD[f.severity]} [{f.code}] ({f.origin}{_location(f)}) {f.message}"
+    if f.suppressed:
+        line += f" [suppressed: {f.suppressed}]"
+    return line
+
+
+def _text(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    lines = [text_line(f) for f in shown(result, show, show_suppressed)]
+    if not lines:
+        lines.append("No validation issues found.")
+    for e in result.expired:
+        lines.append(f"Expired suppression {e.code}={e.resource} (expired {e.expires}; no longer applied): {e.reason}")
+    lines.append(summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+# -- json / yaml --------------------------------------------------------------------------------
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "code": f.code,
+        "severity": f.severity,
+        "kind": f.kind,
+        "name": f.name,
+        "namespace": f.namespace,
+        "cluster": f.cluster,
+        "message": f.message,
+    }
+    if f.source:
+        d["source"] = {"file": f.source.file, "line": f.source.line}
+    if f.path:
+        d["path"] = f.path
+    d["equivalents"] = list(f.equivalents)
+    d["doc"] = f.doc
+    if uri := doc_uri(f.code):
+        d["documentationUrl"] = uri
+    if f.suppressed:
+        d["suppressed"] = f.suppressed
+    return d
+
+
+def _json(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    return json.dumps([finding_dict(f) for f in shown(result, show, show_suppressed)], indent=2) + "\n"
+
+
+def _yaml(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    items = [finding_dict(f) for f in shown(result, show, show_suppressed)]
+    return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000) if items else "[]\n"
+
+
+# -- sarif --------------------------------------------------------------------------------------
+
+
+def _sarif_rule(code: str, rules: list[Rule]) -> dict[str, Any]:
+    first = rules[0]
+    titles = sorted({r.title for r in rules})
+    docs = "\n\n".join(f"**{r.title}** ({', '.join(r.kinds)}): {r.doc}" for r in rules)
+    d: dict[str, Any] = {
+        "id": code,
+        "name": "".join(w[:1].upper() + w[1:] for w in first.title.replace(":", " ").split() if w.isalnum()),
+        "shortDescription": {"text": titles[0] if len(titles) == 1 else f"{code}: {'; '.join(titles)}"[:1000]},
+        "fullDescription": {"text": " ".join(r.doc for r in rules)},
+        "help": {"text": " ".join(r.doc for r in rules), "markdown": docs},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[first.severity]},
+        "properties": {
+            "tags": sorted({"istio", "service-mesh", *(k for r in rules for k in r.kinds)}),
+            "equivalents": sorted({e for r in rules for e in r.equivalents}),
+        },
+    }
+    if uri := doc_uri(code):
+        d["helpUri"] = uri
+    return d
+
+
+def k8s_uri(f: Finding) -> str:
+    """Stable URI for an object that did not come from a file: `k8s://cluster/namespace/Kind/name`."""
+    ns = f"{f.namespace}/" if f.namespace else ""
+    return f"k8s://{f.cluster}/{ns}{f.kind}/{f.name}"
+
+
+def _fingerprint(f: Finding) -> str:
+    return hashlib.sha256(f"{f.code}|{f.resource_key}|{f.path or ''}|{f.message}".encode()).hexdigest()[:32]
+
+
+def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    catalogue = rules_by_code()
+    listed = [f for f in result.findings if at_or_above(f.severity, show)]
+    codes = sorted({f.code for f in listed})
+    index = {c: i for i, c in enumerate(codes)}
+    results = []
+    for f in listed:
+        if f.source:
+            phys = {"artifactLocation": {"uri": f.source.file}, "region": {"startLine": max(1, f.source.line)}}
+        else:
+            phys = {"artifactLocation": {"uri": k8s_uri(f)}, "region": {"startLine": 1}}
+        r: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.origin}: {f.message}"},
+            "locations": [
+                {
+                    "physicalLocation": phys,
+                    "logicalLocations": [
+                        {
+                            "name": f.name,
+                            "fullyQualifiedName": f.resource_key,
+                            "kind": "resource",
+                        }
+                    ],
+                }
+            ],
+            "partialFingerprints": {"meshreportFinding/v1": _fingerprint(f)},
+            "properties": {"kind": f.kind, "namespace": f.namespace, "equivalents": list(f.equivalents)},
+        }
+        if f.path:
+            r["properties"]["path"] = f.path
+        if f.suppressed:
+            kind = "inSource" if f.suppressed.startswith("annotation") else "external"
+            r["suppressions"] = [{"kind": kind, "state": "accepted", "justification": f.suppressed}]
+        results.append(r)
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "meshreport",
+                        "version": __version__,
+                        "informationUri": INFO_URI,
+                        "rules": [_sarif_rule(c, catalogue.get(c) or [_unknown_rule(c)]) for c in codes],
+                    }
+                },
+                "automationDetails": {"id": "meshreport/validate/"},
+                "results": results,
+                "properties": {"counts": result.counts(), "objects": result.objects},
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _unknown_rule(code: str) -> Rule:
+    return Rule(code=code, kinds=(), severity="warning", title=code, doc=code, check=_unknown_rule)  # type: ignore[arg-type]
+
+
+# -- junit --------------------------------------------------------------------------------------
+
+
+def _junit(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    """One testsuite per namespace; one testcase per (code, object) with at most one failure."""
+    cases: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in result.findings:
+        if f.suppressed is None and not at_or_above(f.severity, show):
+            continue
+        cases.setdefault((f.namespace or "(cluster)", f.code, f.origin), []).append(f)
+    root = ET.Element("testsuites", name="meshreport validate")
+    suites: dict[str, ET.Element] = {}
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for (ns, code, origin), fs in sorted(cases.items()):
+        suite = suites.get(ns)
+        if suite is None:
+            suite = suites[ns] = ET.SubElement(root, "testsuite", name=ns)
+        case = ET.SubElement(suite, "testcase", classname=ns, name=f"{code} {origin}")
+        active = [f for f in fs if f.suppressed is None]
+        body = "\n".join(text_line(f) for f in fs) + f"\n\n{fs[0].doc}"
+        if uri := doc_uri(code):
+            body += f"\n{uri}"
+        if active:
+            worst = min(active, key=lambda f: SEVERITIES.index(f.severity))
+            el = ET.SubElement(case, "failure", message=worst.message, type=worst.severity)
+            el.text = body
+        else:
+            ET.SubElement(case, "skipped", message=f"suppressed: {fs[0].suppressed}")
+    if not cases:
+        suite = suites["meshreport"] = ET.SubElement(root, "testsuite", name="meshreport")
+        ET.SubElement(suite, "testcase", classname="meshreport", name=f"validate ({result.objects} objects)")
+    for suite in suites.values():
+        tcs = suite.findall("testcase")
+        n = {"tests": len(tcs), "failures": sum(1 for t in tcs if t.find("failure") is not None)}
+        n["skipped"] = sum(1 for t in tcs if t.find("skipped") is not None)
+        for k, v in n.items():
+            suite.set(k, str(v))
+            totals[k] += v
+        suite.set("errors", "0")
+    for k, v in totals.items():
+        root.set(k, str(v))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# -- markdown -----------------------------------------------------------------------------------
+
+MAX_ROWS = 500  # keeps a GitHub job summary well under its 1 MiB limit
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+    c = result.counts()
+    out = ["## meshreport validation", ""]
+    out.append("| errors | warnings | info | suppressed | objects |")
+    out.append("|---:|---:|---:|---:|---:|")
+    out.append(f"| {c['error']} | {c['warning']} | {c['info']} | {c['suppressed']} | {result.objects} |")
+    out.append("")
+    rows = shown(result, show, show_suppressed)
+    if rows:
+        out.append("| severity | code | resource | location | message |")
+        out.append("|---|---|---|---|---|")
+        for f in rows[:MAX_ROWS]:
+            loc = f"{f.source.file}:{f.source.line}" if f.source else ""
+            sev = _LEVEL_WORD[f.severity] + (" (suppressed)" if f.suppressed else "")
+            out.append(f"| {sev} | {f.code} | {_md(f.origin)} | {_md(loc)} | {_md(f.message)} |")
+        if len(rows) > MAX_ROWS:
+            out.append("")
+            out.append(f"_{len(rows) - MAX_ROWS} more findings not shown; see the JSON or SARIF output._")
+        out.append("")
+        out.append("<details><summary>What the codes mean</summary>")
+        out.append("")
+        seen: dict[str, str] = {}
+        for f in rows[:MAX_ROWS]:
+            seen.setdefault(f.code, f.doc)
+        for code, doc in sorted(seen.items()):
+            out.append(f"- **{code}**: {_md(doc)}")
+        out.append("")
+        out.append("</details>")
+    else:
+        out.append("No validation issues found.")
+    if result.expired:
+        out.append("")
+        out.append("### Expired suppressions")
+        out.append("")
+        for e in result.expired:
+            out.append(f"- `{_md(e.code)}={_md(e.resource)}` expired {e.expires}: {_md(e.reason)}")
+    return "\n".join(out) + "\n"
+
+
+_WRITERS: dict[str, Callable[[ValidationResult, str, bool], str]] = {
+    "text": _text,
+    "json": _json,
+    "yaml": _yaml,
+    "sarif": _sarif,
+    "junit": _junit,
+    "markdown": _markdown,
+}
