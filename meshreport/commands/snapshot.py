@@ -10,11 +10,13 @@ from __future__ import annotations
 import click
 
 from meshreport.cli import cli
+from meshreport.commands._config_options import ConfigSource, collect_config_snapshot, config_options
 from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.errors import GapsError
 from meshreport.progress import Progress
 from meshreport.settings import Settings, resolve_window
 from meshreport.snapshot import store
+from meshreport.snapshot.manifests import METRICS_NOT_COLLECTED, config_snapshot_from_files
 from meshreport.snapshot.model import Gap, Snapshot, Window
 from meshreport.snapshot.prometheus import collect
 
@@ -29,18 +31,27 @@ CONFIG_NOT_COLLECTED = "config"
     "--all-namespaces -o mesh.mrsnap\n\n"
     "Failed queries are recorded as gaps in the snapshot; with --max-gaps N more than N gaps "
     "exit with code 4 (the snapshot is still written). Unreachable Prometheus or 401/403: exit 5. "
-    "A window shorter than twice the scrape interval: exit 2.",
+    "A window shorter than twice the scrape interval: exit 2.\n\n"
+    "Config (workloads, Istio and Gateway API objects) comes from the Kubernetes API (--context, "
+    "--kubeconfig, --in-cluster; by default wherever kubectl would look). With --from-files PATH... "
+    "it is a config-only snapshot of YAML files, folders or - (stdin); bad YAML: exit 5.",
 )
 @prometheus_options
+@config_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Snapshot file to write (.mrsnap).")
 @click.option("--max-gaps", type=int, default=None, metavar="N", help="Exit 4 when more than N gaps [no limit].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (warnings still shown).")
-def snapshot_cmd(settings: Settings, output: str, max_gaps: int | None, quiet: bool) -> None:
+def snapshot_cmd(
+    settings: Settings, config_source: ConfigSource, output: str, max_gaps: int | None, quiet: bool
+) -> None:
     settings = settings.with_flags({"max_gaps": max_gaps})
     progress = Progress(quiet=quiet)
     window = resolve_window(settings)
-    metrics = collect(settings, window, progress=progress)
-    snap = merge_config(metrics, collect_config(settings, window, progress))
+    if config_source.from_files:
+        snap = config_snapshot_from_files(config_source.paths, now=window.end, window_s=window.duration)
+    else:
+        metrics = collect(settings, window, progress=progress)
+        snap = merge_config(metrics, collect_config(settings, window, progress, config_source))
     store.write(snap, output)
     if not quiet:
         click.echo(
@@ -51,12 +62,17 @@ def snapshot_cmd(settings: Settings, output: str, max_gaps: int | None, quiet: b
     check_gaps(snap, settings["max_gaps"])
 
 
-def collect_config(settings: Settings, window: Window, progress: Progress) -> Snapshot | None:
-    """The seam for config collection (`--from-files` / kubeconfig): return a config-only snapshot.
+def collect_config(
+    settings: Settings, window: Window, progress: Progress, source: ConfigSource | None = None
+) -> Snapshot | None:
+    """Config from the Kubernetes API as a config-only snapshot (see commands/_config_options.py).
 
     None means "not collected"; `merge_config` then records a config gap.
     """
-    return None
+    if source is None:
+        return None
+    namespaces = None if settings["all_namespaces"] or not settings["namespaces"] else list(settings["namespaces"])
+    return collect_config_snapshot(source, namespaces, window)
 
 
 def merge_config(metrics: Snapshot, config: Snapshot | None) -> Snapshot:
@@ -79,14 +95,19 @@ def merge_config(metrics: Snapshot, config: Snapshot | None) -> Snapshot:
     for ns in config.namespaces:
         if ns not in metrics.namespaces:
             metrics.namespaces.append(ns)
-    metrics.collector["config"] = config.collector
+    metrics.collector["config"] = config.collector.get("config", config.collector)
     return metrics
 
 
 def counted_gaps(snap: Snapshot) -> list[Gap]:
     """Gaps that count against --max-gaps: everything except the 'config not collected' placeholder,
     which is a choice of what to collect, not data that went missing."""
-    return [g for g in snap.gaps if not (g.phase == "config" and g.what == CONFIG_NOT_COLLECTED)]
+    return [
+        g
+        for g in snap.gaps
+        if not (g.phase == "config" and g.what == CONFIG_NOT_COLLECTED)
+        and not (g.phase == "metrics" and g.what == METRICS_NOT_COLLECTED)
+    ]
 
 
 def check_gaps(snap: Snapshot, max_gaps: int | None) -> None:

@@ -25,6 +25,7 @@ from kubernetes.config.config_exception import ConfigException
 from meshreport import __version__
 from meshreport.errors import InputError
 from meshreport.snapshot.kinds import ISTIO_CONFIGMAPS, Kind, collected
+from meshreport.snapshot.manifests import METRICS_NOT_COLLECTED
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
 from meshreport.snapshot.reduce import SIDECAR_NAME, reduce
 
@@ -127,7 +128,7 @@ def config_snapshot_from_cluster(
             {o.name for o in objects if o.kind == "Namespace"} | {o.namespace for o in objects if o.namespace}
         )
     if metrics_gap:
-        gaps = [*gaps, Gap(phase="metrics", what="metrics", reason="not collected: config-only snapshot")]
+        gaps = [*gaps, Gap(phase="metrics", what=METRICS_NOT_COLLECTED, reason="not collected: config-only snapshot")]
     return Snapshot(
         window=Window(start=end - window_s, end=end),
         source=Source(

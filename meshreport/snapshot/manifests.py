@@ -24,6 +24,8 @@ SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 DEFAULT_WINDOW_S = 600.0
+#: `what` of the gap a config-only snapshot records (a choice, so it does not count against --max-gaps).
+METRICS_NOT_COLLECTED = "metrics"
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -86,7 +88,9 @@ def config_snapshot_from_files(
         source=Source(kind="files", description=f"config from {len(files)} file(s): {', '.join(paths)}"),
         namespaces=namespaces,
         objects=objects,
-        gaps=[Gap(phase="metrics", what="metrics", reason="not collected: config-only snapshot from files")],
+        gaps=[
+            Gap(phase="metrics", what=METRICS_NOT_COLLECTED, reason="not collected: config-only snapshot from files")
+        ],
         collector={"config": {"inputs": paths, "files": files, "objects": len(objects), "kinds": kinds}},
     )
 

@@ -341,3 +341,39 @@ def test_versions_from_images():
 def test_resource_keys_are_unique():
     keys = [resource_key(k) for k in COLLECTED]
     assert len(keys) == len(set(keys))
+
+
+def test_snapshot_command_collects_metrics_and_config_together(tmp_path, capsys):
+    """`meshreport snapshot` against a real (empty) Prometheus and the stub cluster: one snapshot with both."""
+    from helpers.prometheus import running_prometheus
+
+    from meshreport.cli import main
+
+    cluster = stub(forbidden_namespaces={"secret-team"})
+    out = tmp_path / "mesh.mrsnap"
+    with StubServer(cluster) as s, running_prometheus(None, tmp_path / "prom") as prom:
+        kc = write_kubeconfig(tmp_path / "kc", {"prod": (s.url, "t")})
+        argv = ["snapshot", "--prometheus", prom, "--window", "1h", "-n", "bookinfo", "-o", str(out)]
+        with pytest.raises(SystemExit) as ei:
+            main([*argv, "--context", "prod", "--kubeconfig", str(kc)])
+        err = capsys.readouterr().err
+        assert ei.value.code == 0, err
+        snap = store.read(out)
+        assert snap.source.kind == "mixed" and snap.source.clusters == ["prod"]
+        assert snap.source.versions["kubernetes"] == "v1.29.4" and snap.source.versions["istio"] == "1.22.3"
+        assert "prometheus" in snap.source.versions
+        assert {o.namespace for o in snap.objects if o.namespace} == {"bookinfo", "istio-system"}
+        assert {o.cluster for o in snap.objects} == {"prod"}
+        assert "config" in snap.collector and snap.collector["config"]["clusters"] == ["prod"]
+        assert not [g for g in snap.gaps if g.phase == "config"]  # secret-team is outside -n
+        # an explicit context that does not exist: one line, exit 5
+        with pytest.raises(SystemExit) as ei:
+            main([*argv, "--context", "nope", "--kubeconfig", str(kc)])
+        err = capsys.readouterr().err
+        assert ei.value.code == EXIT_INPUT and "cannot load kubeconfig" in err and "Traceback" not in err
+        # --no-config: metrics only, the placeholder gap says why there are no findings
+        with pytest.raises(SystemExit) as ei:
+            main([*argv, "--no-config"])
+        assert ei.value.code == 0
+        snap = store.read(out)
+        assert snap.objects == [] and [g.what for g in snap.gaps if g.phase == "config"] == ["config"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from meshreport.cli import main
 from meshreport.errors import EXIT_INPUT, InputError
 from meshreport.snapshot import store
 from meshreport.snapshot.manifests import config_snapshot_from_files, load_paths, parse_text
@@ -187,3 +188,44 @@ def test_parse_text_json_document():
     objs = parse_text('{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "n"}}', "x.json")
     assert [(o.ref(), o.source) for o in objs] == [("Service n/x", objs[0].source)]
     assert objs[0].source.line == 1 and objs[0].source.file == "x.json"
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as ei:
+        main(argv)
+    return ei.value.code, capsys.readouterr().err
+
+
+def test_cli_from_files_writes_a_config_only_snapshot(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "c.mrsnap"
+    code, err = run_cli(
+        ["snapshot", "--from-files", str(FIX / "list.yaml"), str(FIX / "nested"), "-o", str(out), "--max-gaps", "0"],
+        capsys,
+    )
+    assert code == 0, err  # the metrics gap is a choice, not missing data: --max-gaps 0 passes
+    snap = store.read(out)
+    assert snap.source.kind == "files" and snap.queries == []
+    assert [g.what for g in snap.gaps] == ["metrics"]
+    assert {o.ref() for o in snap.objects} == {
+        o.ref() for o in load_paths([str(FIX / "list.yaml"), str(FIX / "nested")])
+    }
+    monkeypatch.setattr("sys.stdin", io.StringIO((FIX / "helm-output.yaml").read_text()))
+    code, err = run_cli(["snapshot", "--from-files", "-", "-o", str(out), "-q"], capsys)
+    assert code == 0, err
+    assert [o.source.file for o in store.read(out).objects] == ["<stdin>"] * 4
+
+
+def test_cli_bad_yaml_is_exit_5_and_misuse_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: [x\n")
+    out = tmp_path / "c.mrsnap"
+    code, err = run_cli(["snapshot", "--from-files", str(bad), "-o", str(out)], capsys)
+    assert code == EXIT_INPUT
+    assert err.strip().count("\n") == 0 and f"{bad}:5: invalid YAML" in err and "Traceback" not in err
+    assert not out.exists()
+    code, err = run_cli(["snapshot", str(bad), "-o", str(out)], capsys)
+    assert code == 2 and "--from-files" in err
+    code, err = run_cli(["snapshot", "--from-files", "-o", str(out)], capsys)
+    assert code == 2 and "PATH" in err
+    code, err = run_cli(["snapshot", "--from-files", str(bad), "--context", "x", "-o", str(out)], capsys)
+    assert code == 2
