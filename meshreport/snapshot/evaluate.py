@@ -35,6 +35,7 @@ from meshreport.snapshot.queries import (
 )
 
 Vector = list[tuple[dict[str, str], float]]
+_LE_LABELS = tuple(le_label(b) for b in DURATION_BUCKETS)
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"', "'": "'"}
 
@@ -113,7 +114,8 @@ def round_to(v: float, to: float = 0.001) -> float:
 
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
-    """Prometheus' bucketQuantile over (upper bound, cumulative count) pairs."""
+    """Prometheus' bucketQuantile over (upper bound, cumulative count) pairs: sort, require a
+    +Inf bucket, coalesce equal bounds, make counts monotonic, then interpolate linearly."""
     if math.isnan(q):
         return math.nan
     if q < 0:
@@ -123,31 +125,39 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
     buckets = sorted(buckets, key=lambda b: b[0])
     if not buckets or not math.isinf(buckets[-1][0]):
         return math.nan
-    coalesced: list[list[float]] = []
+    bounds: list[float] = []
+    counts: list[float] = []
     for ub, c in buckets:
-        if coalesced and coalesced[-1][0] == ub:
-            coalesced[-1][1] += c
+        if bounds and bounds[-1] == ub:
+            counts[-1] += c
         else:
-            coalesced.append([ub, c])
-    for i in range(1, len(coalesced)):  # ensureMonotonic
-        if coalesced[i][1] < coalesced[i - 1][1]:
-            coalesced[i][1] = coalesced[i - 1][1]
-    if len(coalesced) < 2:
+            bounds.append(ub)
+            counts.append(c)
+    return _quantile_sorted(q, bounds, counts)
+
+
+def _quantile_sorted(q: float, bounds: list[float] | tuple[float, ...], counts: list[float]) -> float:
+    """The interpolation part, for distinct sorted bounds ending in +Inf (0 <= q <= 1)."""
+    for i in range(1, len(counts)):  # ensureMonotonic
+        if counts[i] < counts[i - 1]:
+            counts[i] = counts[i - 1]
+    n = len(counts)
+    if n < 2:
         return math.nan
-    observations = coalesced[-1][1]
+    observations = counts[-1]
     if observations == 0:
         return math.nan
     rank = q * observations
-    b = next(i for i, (_, c) in enumerate(coalesced) if c >= rank)
-    if b == len(coalesced) - 1:
-        return coalesced[-2][0]
-    if b == 0 and coalesced[0][0] <= 0:
-        return coalesced[0][0]
-    start, end, count = 0.0, coalesced[b][0], coalesced[b][1]
+    b = next(i for i, c in enumerate(counts) if c >= rank)
+    if b == n - 1:
+        return bounds[-2]
+    if b == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, end, count = 0.0, bounds[b], counts[b]
     if b > 0:
-        start = coalesced[b - 1][0]
-        count -= coalesced[b - 1][1]
-        rank -= coalesced[b - 1][1]
+        start = bounds[b - 1]
+        count -= counts[b - 1]
+        rank -= counts[b - 1]
     return start + (end - start) * (rank / count)
 
 
@@ -167,6 +177,11 @@ class Evaluator:
         for s in series:
             self._by_metric.setdefault(s.metric, []).append(s)
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self._key_cache: dict[tuple[str, ...], dict[int, tuple[str, ...]]] = {}
+
+    def _keyf(self, by: tuple[str, ...]):
+        # Raw series (and so their base dicts) live as long as the evaluator: ids stay valid.
+        return _key_function(by, self._key_cache.setdefault(by, {}))
 
     # -- selection -----------------------------------------------------------------------
 
@@ -215,18 +230,19 @@ class Evaluator:
         if part == "bucket":
             return self._sum_buckets(rows, by)
         groups: dict[tuple[str, ...], float] = {}
+        keyf = self._keyf(by)
         for s in rows:
-            key = tuple(s.get(label) for label in by)
+            key = keyf(s)
             v = s.sum_rate if part == "sum" else s.count_rate if part == "count" else s.value
             groups[key] = groups.get(key, 0.0) + v  # type: ignore[operator]
         return [(_labels(by, key), v) for key, v in groups.items()]
 
-    def _sum_buckets(self, rows: list[Raw], by: tuple[str, ...]) -> Vector:
-        has_le = "le" in by
-        rest = tuple(label for label in by if label != "le")
+    def _bucket_groups(self, rows: list[Raw], by: tuple[str, ...]) -> list[tuple[dict[str, str], list[float]]]:
+        """Rows grouped by `by` (without `le`), cumulative bucket rates summed per group."""
         groups: dict[tuple[str, ...], list[float]] = {}
+        keyf = self._keyf(by)
         for s in rows:
-            key = tuple(s.get(label) for label in rest)
+            key = keyf(s)
             acc = groups.get(key)
             vec = s.value  # cumulative bucket rates, aligned with DURATION_BUCKETS
             if acc is None:
@@ -234,12 +250,15 @@ class Evaluator:
             else:
                 for i, x in enumerate(vec):  # type: ignore[arg-type]
                     acc[i] += x
+        return [(_labels(by, key), vec) for key, vec in groups.items()]
+
+    def _sum_buckets(self, rows: list[Raw], by: tuple[str, ...]) -> Vector:
+        rest = tuple(label for label in by if label != "le")
         out: Vector = []
-        for key, vec in groups.items():
-            labels = _labels(rest, key)
-            if has_le:
-                for bound, v in zip(DURATION_BUCKETS, vec, strict=True):
-                    out.append(({**labels, "le": le_label(bound)}, v))
+        for labels, vec in self._bucket_groups(rows, rest):
+            if "le" in by:
+                for le, v in zip(_LE_LABELS, vec, strict=True):
+                    out.append(({**labels, "le": le}, v))
             else:
                 out.append((labels, sum(vec)))
         return out
@@ -248,6 +267,20 @@ class Evaluator:
         """The expression before `> 0` and round()."""
         if isinstance(q, RateQuery):
             return self.sum_rate(q, scope)
+        if isinstance(q, QuantileQuery) and self._family(q.rate.metric)[1] == "bucket" and "le" in q.rate.by:
+            # Fast path: group the histogram vectors directly instead of per-`le` series.
+            fam = self._family(q.rate.metric)[0]
+            matchers = tuple(Matcher(k, "=", v) for k, v in scope) + parse_fragment(q.rate.prefix) + q.rate.matchers
+            rest = tuple(label for label in q.rate.by if label != "le")
+            return [
+                (
+                    labels,
+                    _quantile_sorted(q.quantile, DURATION_BUCKETS, vec)
+                    if 0 <= q.quantile <= 1
+                    else bucket_quantile(q.quantile, list(zip(DURATION_BUCKETS, vec, strict=True))),
+                )
+                for labels, vec in self._bucket_groups(self.select(fam, matchers), rest)
+            ]
         if isinstance(q, QuantileQuery):
             groups: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
             for labels, v in self.sum_rate(q.rate, scope):
@@ -310,6 +343,33 @@ def range_times(start: float, end: float, step: float) -> list[float]:
     """Prometheus' range-query evaluation times: start, start+step, ... while <= end."""
     n = int(math.floor((end - start) / step + 1e-9))
     return [start + i * step for i in range(n + 1)]
+
+
+def _key_function(by: tuple[str, ...], cache: dict[int, tuple[str, ...]]):
+    """Group key of a raw series for `by`: the base-label part is computed once per shared base
+    dict (one per flow and reporter; `cache` is kept per `by` across queries), the per-series
+    labels are patched in by position."""
+    positions: dict[tuple[str, ...], tuple[tuple[int, str], ...]] = {}
+
+    def key(s: Raw) -> tuple[str, ...]:
+        base = cache.get(id(s.base))
+        if base is None:
+            base = cache[id(s.base)] = tuple(s.base.get(label, "") for label in by)
+        extra = s.extra
+        if not extra:
+            return base
+        names = tuple(extra)
+        pos = positions.get(names)
+        if pos is None:
+            pos = positions[names] = tuple((i, label) for i, label in enumerate(by) if label in extra)
+        if not pos:
+            return base
+        k = list(base)
+        for i, label in pos:
+            k[i] = extra[label]
+        return tuple(k)
+
+    return key
 
 
 def _labels(by: tuple[str, ...], key: tuple[str, ...]) -> dict[str, str]:
