@@ -202,7 +202,7 @@ def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
                         "name": "meshreport",
                         "version": __version__,
                         "informationUri": INFO_URI,
-                        "rules": [_sarif_rule(c, catalogue.get(c) or [_unknown_rule(c)]) for c in codes],
+                        "rules": [_sarif_rule(c, _fired(c, listed, catalogue)) for c in codes],
                     }
                 },
                 "automationDetails": {"id": "meshreport/validate/"},
@@ -214,8 +214,14 @@ def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _unknown_rule(code: str) -> Rule:
-    return Rule(code=code, kinds=(), severity="warning", title=code, doc=code, check=_unknown_rule)  # type: ignore[arg-type]
+def _fired(code: str, findings: list[Finding], catalogue: dict[str, list[Rule]]) -> list[Rule]:
+    """The rules of `code` that produced these findings (several rules share a code), in registry order."""
+    names = {f.rule for f in findings if f.code == code}
+    rules = [r for r in catalogue.get(code, []) if r.name in names] or catalogue.get(code, [])
+    if rules:
+        return rules
+    f = next(f for f in findings if f.code == code)
+    return [Rule(code=code, kinds=(f.kind,), severity=f.severity, title=code, doc=f.doc or code, check=_fired)]
 
 
 # -- junit --------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def group_findings(result: ValidationResult) -> FindingsView:
         key = (f.severity, f.code)
         g = groups.get(key)
         if g is None:
-            rules = catalogue.get(f.code, [])
+            fired = {x.rule for x in result.active if x.code == f.code}
+            rules = [r for r in catalogue.get(f.code, []) if r.name in fired] or catalogue.get(f.code, [])
             titles = sorted({r.title for r in rules}) or [f.code]
             g = groups[key] = CodeGroup(
                 code=f.code,
