@@ -142,15 +142,19 @@ def pod_image_auto(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         yield Hit("Configuring image:auto but will not be injected: the pod already exists", path="spec.containers")
 
 
-def _services_of(obj: ConfigObject, ctx: Context) -> list[ConfigObject]:
-    _, meta, _ = pod_spec(obj)
-    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-    out = []
-    for svc in ctx.index.services_by_ns.get(obj.namespace, []):
+def _services_by_workload(ctx: Context) -> dict[int, list[ConfigObject]]:
+    """id(workload object) -> the same-namespace Services whose selector matches its pod labels."""
+    out: dict[int, list[ConfigObject]] = defaultdict(list)
+    for svc in ctx.index.of_kind("Service"):
         sel = svc.spec.get("selector")
-        if isinstance(sel, dict) and sel and all(labels.get(str(k)) == str(v) for k, v in sel.items()):
-            out.append(svc)
+        if isinstance(sel, dict) and sel:
+            for w in ctx.index.workloads_matching({str(k): str(v) for k, v in sel.items()}, svc.namespace):
+                out[id(w.obj)].append(svc)
     return out
+
+
+def _services_of(obj: ConfigObject, ctx: Context) -> list[ConfigObject]:
+    return ctx.memo("workload.services", _services_by_workload).get(id(obj), [])
 
 
 def _candidate(obj: ConfigObject, ctx: Context) -> bool:
@@ -227,11 +231,11 @@ def _reportable(obj: ConfigObject, ctx: Context) -> Workload | None:
     return w
 
 
-def _ap_coverage(ctx: Context) -> tuple[set[str | None], list[tuple[str | None, dict[str, str]]], bool]:
-    """(namespaces with a selector-less AP, selector APs, mesh-wide AP present)."""
+def _ap_covered(ctx: Context) -> tuple[set[str | None], set[int], bool]:
+    """(namespaces with a selector-less AP, ids of workload objects a selector AP matches, mesh-wide AP present)."""
     root = ctx.mesh.root_namespace
     ns_wide: set[str | None] = set()
-    selectors: list[tuple[str | None, dict[str, str]]] = []
+    covered: set[int] = set()
     mesh_wide = False
     for ap in ctx.index.of_kind("AuthorizationPolicy"):
         if target_refs(ap):
@@ -242,8 +246,9 @@ def _ap_coverage(ctx: Context) -> tuple[set[str | None], list[tuple[str | None, 
                 mesh_wide = True
             ns_wide.add(ap.namespace)
         else:
-            selectors.append((None if ap.namespace == root else ap.namespace, sel))
-    return ns_wide, selectors, mesh_wide
+            scope = None if ap.namespace == root else ap.namespace
+            covered.update(id(w.obj) for w in ctx.index.workloads_matching(sel, scope))
+    return ns_wide, covered, mesh_wide
 
 
 @rule(
@@ -259,12 +264,9 @@ def workload_no_authorization(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     w = _reportable(obj, ctx)
     if w is None or not w.in_mesh:
         return
-    ns_wide, selectors, mesh_wide = ctx.memo("workload.ap_coverage", _ap_coverage)
-    if mesh_wide or w.namespace in ns_wide:
+    ns_wide, covered, mesh_wide = ctx.memo("workload.ap_covered", _ap_covered)
+    if mesh_wide or w.namespace in ns_wide or id(obj) in covered:
         return
-    for ns, sel in selectors:
-        if (ns is None or ns == w.namespace) and all(w.labels.get(k) == v for k, v in sel.items()):
-            return
     yield Hit("This workload is not covered by any authorization policy")
 
 
@@ -362,10 +364,15 @@ def workload_sidecar_in_ambient_ns(obj: ConfigObject, ctx: Context) -> Iterator[
         yield Hit(f"Workload has a sidecar in the Ambient namespace {w.namespace!r}")
 
 
-def _l7_ap_selectors(ctx: Context) -> list[tuple[str | None, dict[str, str]]]:
+def _l7_ap_targets(ctx: Context) -> set[int]:
+    """ids of workload objects an L7 AuthorizationPolicy (selector or namespace-wide) applies to."""
     from meshreport.validation.rules.authorizationpolicy import is_l7
 
-    return [(ap.namespace, match_labels(ap)) for ap in ctx.index.of_kind("AuthorizationPolicy") if is_l7(ap)]
+    out: set[int] = set()
+    for ap in ctx.index.of_kind("AuthorizationPolicy"):
+        if is_l7(ap) and not target_refs(ap):
+            out.update(id(w.obj) for w in ctx.index.workloads_matching(match_labels(ap), ap.namespace))
+    return out
 
 
 @rule(
@@ -385,7 +392,5 @@ def workload_l7_policy_without_waypoint(obj: ConfigObject, ctx: Context) -> Iter
         return
     if any(USE_WAYPOINT in svc.labels for svc in _services_of(obj, ctx)):
         return
-    for ns, sel in ctx.memo("workload.l7_aps", _l7_ap_selectors):
-        if ns == w.namespace and all(w.labels.get(k) == v for k, v in sel.items()):
-            yield Hit("Workload is targeted by L7 authorization policies but has no waypoint")
-            return
+    if id(obj) in ctx.memo("workload.l7_targets", _l7_ap_targets):
+        yield Hit("Workload is targeted by L7 authorization policies but has no waypoint")
