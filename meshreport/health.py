@@ -74,7 +74,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
 class Tolerance:
     """One tolerance: codes matching `code` over all codes of `protocol` in `direction`.
 
-    The strings are the user's patterns as written; matching uses the anchored forms.
+    The strings are the user's patterns as written; matching uses the anchored forms, compiled
+    once, and remembers answers (a graph asks the same few codes and protocols many times).
     """
 
     code: str
@@ -82,14 +83,23 @@ class Tolerance:
     failure: float
     protocol: str = ""
     direction: str = ""
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def applies(self, direction: str, protocol: str) -> bool:
-        return bool(
-            _compile(_anchor(self.direction)).search(direction) and _compile(_anchor(self.protocol)).search(protocol)
-        )
+        key = (direction, protocol)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = bool(
+                _compile(_anchor(self.direction)).search(direction)
+                and _compile(_anchor(self.protocol)).search(protocol)
+            )
+        return hit
 
     def matches_code(self, code: str) -> bool:
-        return bool(_compile(code_pattern(self.code)).search(code))
+        hit = self._memo.get(code)
+        if hit is None:
+            hit = self._memo[code] = bool(_compile(code_pattern(self.code)).search(code))
+        return hit
 
     def status(self, ratio: float) -> str:
         """Kiali's ascending threshold check on an error percentage."""
@@ -269,6 +279,32 @@ class RequestHealth:
     error_ratio: float = 0.0
 
 
+_APPLICABLE: dict[tuple[int, str, str], tuple[tuple[Tolerance, ...], tuple[Tolerance, ...]]] = {}
+
+
+def applicable(tolerances: tuple[Tolerance, ...], direction: str, protocol: str) -> tuple[Tolerance, ...]:
+    """The tolerances that apply to (direction, protocol), remembered per tolerance tuple.
+
+    Keyed by identity (hashing frozen dataclasses on every call is what made big graphs slow);
+    the tuple itself is kept in the entry so its id cannot be reused while cached.
+    """
+    key = (id(tolerances), direction, protocol)
+    hit = _APPLICABLE.get(key)
+    if hit is None or hit[0] is not tolerances:
+        if len(_APPLICABLE) > 4096:
+            _APPLICABLE.clear()
+        hit = _APPLICABLE[key] = (tolerances, tuple(t for t in tolerances if t.applies(direction, protocol)))
+    return hit[1]
+
+
+def _errors(tol: Tolerance, codes: Mapping[str, float]) -> float:
+    errors = 0.0
+    for c, v in codes.items():
+        if tol.matches_code(c):
+            errors += v
+    return errors
+
+
 def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
     """Kiali's health calculator: worst status over (direction, protocol, tolerance).
 
@@ -279,26 +315,27 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
     if not tolerances:
         return _fallback_health(requests)
     seen_traffic = False
-    best = RequestHealth(NA, 0.0)
+    best_status, best_ratio = NA, 0.0
     for direction in DIRECTIONS:
-        for protocol, codes in (requests.get(direction) or {}).items():
+        protos = requests.get(direction)
+        if not protos:
+            continue
+        for protocol, codes in protos.items():
             total = sum(codes.values())
             if total <= 0:
                 continue
             seen_traffic = True
-            for tol in tolerances:
-                if not tol.applies(direction, protocol):
-                    continue
-                errors = sum(v for c, v in codes.items() if tol.matches_code(c))
-                ratio = errors / total * 100.0
+            for tol in applicable(tolerances, direction, protocol):
+                ratio = _errors(tol, codes) / total * 100.0
                 status = tol.status(ratio)
-                if PRIORITY[status] > PRIORITY[best.status] or (status == best.status and ratio > best.error_ratio):
-                    best = RequestHealth(status, ratio)
+                p, bp = PRIORITY[status], PRIORITY[best_status]
+                if p > bp or (p == bp and ratio > best_ratio):
+                    best_status, best_ratio = status, ratio
     if not seen_traffic:
         return RequestHealth(NA, 0.0)
-    if best.status == NA:
+    if best_status == NA:
         return RequestHealth(HEALTHY, 0.0)
-    return best
+    return RequestHealth(best_status, best_ratio)
 
 
 _HTTP_ERROR = re.compile(r"^[45]\d\d$")
@@ -337,10 +374,10 @@ def edge_status(
         return NA
     status = HEALTHY
     for direction, tolerances in ((OUTBOUND, source_tolerances), (INBOUND, dest_tolerances)):
-        for tol in tolerances:
-            if tol.applies(direction, protocol):
-                errors = sum(v for c, v in codes.items() if tol.matches_code(c))
-                status = worst(status, tol.status(errors / total * 100.0))
+        for tol in applicable(tolerances, direction, protocol):
+            s = tol.status(_errors(tol, codes) / total * 100.0)
+            if PRIORITY[s] > PRIORITY[status]:
+                status = s
     return status
 
 

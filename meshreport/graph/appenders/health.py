@@ -30,13 +30,18 @@ def edge_codes(edge: Edge) -> dict[str, float]:
     return codes
 
 
-def node_requests(graph: TrafficGraph) -> dict[str, h.Requests]:
+def node_requests(graph: TrafficGraph, codes: dict | None = None) -> dict[str, h.Requests]:
     """Kiali's per-node {direction: {protocol: {code: rate}}} from the graph's edges."""
     reqs: dict[str, h.Requests] = defaultdict(dict)
-    for e in graph.edges.values():
-        for code, v in edge_codes(e).items():
-            h.add_request(reqs[e.source], h.OUTBOUND, e.protocol, code, v)
-            h.add_request(reqs[e.dest], h.INBOUND, e.protocol, code, v)
+    for k, e in graph.edges.items():
+        per_code = codes[k] if codes is not None else edge_codes(e)
+        if not per_code:
+            continue
+        out = reqs[e.source].setdefault(h.OUTBOUND, {}).setdefault(e.protocol, {})
+        inb = reqs[e.dest].setdefault(h.INBOUND, {}).setdefault(e.protocol, {})
+        for code, v in per_code.items():
+            out[code] = out.get(code, 0.0) + v
+            inb[code] = inb.get(code, 0.0) + v
     return reqs
 
 
@@ -63,88 +68,97 @@ class HealthAppender:
 
 
 def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule]) -> None:
-    """Put health on the graph's nodes and edges (the appender's work, usable without a context)."""
+    """Put health on the graph's nodes and edges (the appender's work, usable without a context).
+
+    One pass over the edges for per-code rates, one over the nodes for tolerances and health,
+    one over the edges for their status: big meshes pay per node and edge, never per pair.
+    """
     status_cache: dict[int, h.WorkloadStatus | None] = {}
 
     def status_of(w: Any) -> h.WorkloadStatus | None:
+        if w is None:
+            return None
         if id(w) not in status_cache:
             status_cache[id(w)] = workload_status(w)
         return status_cache[id(w)]
 
-    requests = node_requests(graph)
-    tol_cache: dict[tuple, tuple[h.Tolerance, ...]] = {}
+    codes = {k: edge_codes(e) for k, e in graph.edges.items()}
+    requests = node_requests(graph, codes)
+    tol_cache: dict[tuple[str, str, str, str], tuple[h.Tolerance, ...]] = {}
 
-    def annotations_of(n: Node) -> dict[str, str]:
-        if n.node_type == "service":
-            svc = index.service(n.namespace, n.service)
-            return svc.annotations if svc is not None else {}
-        if n.node_type in ("workload", "app") and is_ok(n.workload):
-            w = index.workload(n.cluster, n.namespace, n.workload)
-            return _workload_annotations(w) if w is not None else {}
-        return {}
-
-    def tolerances(n: Node, kind: str | None = None) -> tuple[h.Tolerance, ...]:
-        kind = kind or n.node_type
-        ann = annotations_of(n) if kind in ("service", "workload") else {}
-        override = ann.get(h.RATE_ANNOTATION, "")
-        name = n.workload if kind == "workload" else _node_name(n)
-        key = (n.namespace, kind, name, override)
-        if key not in tol_cache:
-            tol_cache[key] = h.resolve_tolerances(rules, n.namespace, kind, name, ann)
-        return tol_cache[key]
+    def tolerances(namespace: str, kind: str, name: str, ann: dict[str, str]) -> tuple[h.Tolerance, ...]:
+        key = (namespace, kind, name, ann.get(h.RATE_ANNOTATION, ""))
+        found = tol_cache.get(key)
+        if found is None:
+            found = tol_cache[key] = h.resolve_tolerances(rules, namespace, kind, name, ann)
+        return found
 
     # App-level requests (every version of an app), for app nodes and app boxes.
     app_requests: dict[tuple[str, str, str], h.Requests] = defaultdict(dict)
     for nid, n in graph.nodes.items():
         if n.node_type == "app" and is_ok(n.app):
             _merge_requests(app_requests[(n.cluster, n.namespace, n.app)], requests.get(nid, {}))
+    app_cache: dict[tuple[str, str, str], h.Health] = {}
 
+    node_tols: dict[str, tuple[h.Tolerance, ...]] = {}
     for nid, n in graph.nodes.items():
+        kind, name, ann, w = _identity(n, index)
+        node_tols[nid] = tols = tolerances(n.namespace, kind, name, ann)
         if n.metadata.get("isInaccessible"):
             n.health = None
             continue
         req = requests.get(nid, {})
-        ann = annotations_of(n)
         if ann.get(h.RATE_ANNOTATION):
             n.metadata["hasHealthConfig"] = {h.RATE_ANNOTATION: ann[h.RATE_ANNOTATION]}
         if n.node_type == "service":
-            n.health = h.service_health(req, tolerances(n), ann)
+            n.health = h.service_health(req, tols, ann)
         elif n.node_type == "workload":
-            w = index.workload(n.cluster, n.namespace, n.workload) if is_ok(n.workload) else None
-            n.health = h.workload_health(req, status_of(w) if w else None, tolerances(n), ann)
+            n.health = h.workload_health(req, status_of(w), tols, ann)
         elif n.node_type == "app":
-            backing = index.app_workloads_for(n.namespace, n.app)
-            statuses = [s for s in (status_of(w) for w in backing) if s is not None]
-            app = h.app_health(app_requests[(n.cluster, n.namespace, n.app)], statuses, tolerances(n, "app"))
-            if is_ok(n.workload):
+            akey = (n.cluster, n.namespace, n.app)
+            app = app_cache.get(akey)
+            if app is None:
+                backing = index.app_workloads_for(n.namespace, n.app)
+                statuses = [s for s in (status_of(b) for b in backing) if s is not None]
+                app_tols = tolerances(n.namespace, "app", n.app, {})
+                app = app_cache[akey] = h.app_health(app_requests[akey], statuses, app_tols)
+            if kind == "workload":
                 # A versioned app node shows its workload's health; the app box shows the app's.
-                w = index.workload(n.cluster, n.namespace, n.workload)
-                n.health = h.workload_health(req, status_of(w) if w else None, tolerances(n, "workload"), ann)
+                n.health = h.workload_health(req, status_of(w), tols, ann)
                 n.metadata["healthDataApp"] = app
             else:
                 n.health = app
         else:
             n.health = None
 
-    for e in graph.edges.values():
-        src, dst = graph.nodes.get(e.source), graph.nodes.get(e.dest)
-        if src is None or dst is None or not e.responses or e.total <= 0:
-            e.metadata.pop("healthStatus", None)
+    for k, e in graph.edges.items():
+        md = e.metadata
+        src, dst = node_tols.get(e.source), node_tols.get(e.dest)
+        if src is None or dst is None or not codes[k]:
+            md.pop("healthStatus", None)
             continue
-        status = h.edge_status(e.protocol, edge_codes(e), _dir_tols(src, tolerances), _dir_tols(dst, tolerances))
+        status = h.edge_status(e.protocol, codes[k], src, dst)
         if status == h.NA:
-            e.metadata.pop("healthStatus", None)
+            md.pop("healthStatus", None)
         else:
-            e.metadata["healthStatus"] = status
+            md["healthStatus"] = status
 
 
-def _dir_tols(n: Node, tolerances) -> tuple[h.Tolerance, ...]:
-    """Tolerances of an edge end; unknown and aggregate nodes match rules by their node type."""
-    if n.node_type in ("service", "workload"):
-        return tolerances(n)
+def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], Any]:
+    """(health kind, name, annotations, workload) of a node, as its tolerances are resolved.
+
+    Services and workloads use their annotations; a versioned app node is judged as its
+    workload; unknown and aggregate nodes match rules by their node type.
+    """
+    if n.node_type == "service":
+        svc = index.service(n.namespace, n.service)
+        return "service", n.service, (svc.annotations if svc is not None else {}), None
+    if n.node_type in ("workload", "app") and is_ok(n.workload):
+        w = index.workload(n.cluster, n.namespace, n.workload)
+        return "workload", n.workload, (_workload_annotations(w) if w is not None else {}), w
     if n.node_type == "app":
-        return tolerances(n, "workload" if is_ok(n.workload) else "app")
-    return tolerances(n, n.node_type)
+        return "app", n.app, {}, None
+    return n.node_type, _node_name(n), {}, None
 
 
 def _workload_annotations(w: Any) -> dict[str, str]:

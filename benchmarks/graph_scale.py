@@ -1,0 +1,112 @@
+"""Graph scale benchmark: load a snapshot and build the graph with all appenders and health.
+
+Synthetic meshes of 100, 1,000 and 10,000 workloads over 50 namespaces (about five outgoing
+flows per workload, `meshreport.snapshot.synth.scalable_mesh`) are generated and written as
+.mrsnap files first (not timed). Each measurement then runs in a fresh Python process pinned
+to one CPU: read the snapshot, build the graph (all appenders, including health), and report
+wall time and peak RSS. Targets (issue #4): 10,000 workloads in < 5 s and < 1 GB on one core,
+and 10,000 costing at most 12x 1,000.
+
+Run by hand, never in the test suite:
+
+    .venv/bin/python benchmarks/graph_scale.py [--sizes 100,1000,10000] [--graph-type versionedApp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+NAMESPACES = 50
+WINDOW_END = 1_704_070_800.0
+
+
+def generate(workloads: int, path: Path) -> dict:
+    from meshreport.snapshot import store, synth
+    from meshreport.snapshot.model import Window
+
+    t = time.perf_counter()
+    snap = synth.scalable_snapshot(NAMESPACES, workloads, seed=1, window=Window(WINDOW_END - 3600, WINDOW_END))
+    store.write(snap, path)
+    series = sum(len(q.series) for q in snap.queries)
+    gen_s = time.perf_counter() - t
+    return {"gen_s": gen_s, "series": series, "objects": len(snap.objects), "bytes": path.stat().st_size}
+
+
+def measure(path: str, graph_type: str, inject: bool) -> dict:
+    """Runs in the child process: one core, fresh interpreter, everything imported first."""
+    import resource
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from meshreport.graph.build import GraphOptions, build_graph
+    from meshreport.snapshot import store
+
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    snap = store.read(path)
+    t1 = time.perf_counter()
+    graph = build_graph(snap, GraphOptions(graph_type=graph_type, inject_service_nodes=inject))
+    t2 = time.perf_counter()
+    with_health = sum(1 for n in graph.nodes.values() if n.health is not None)
+    return {
+        "load_s": t1 - t0,
+        "build_s": t2 - t1,
+        "total_s": t2 - t0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "base_rss_mb": base_rss / 1024,
+        "nodes": len(graph.nodes),
+        "edges": len(graph.edges),
+        "nodes_with_health": with_health,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100,1000,10000")
+    ap.add_argument("--graph-type", default="versionedApp")
+    ap.add_argument("--no-inject", action="store_true", help="build without service nodes")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.graph_type, not args.no_inject)))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mr-bench-") as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"mesh-{n}.mrsnap"
+            gen = generate(n, path)
+            cmd = [sys.executable, __file__, "--child", str(path), "--graph-type", args.graph_type]
+            if args.no_inject:
+                cmd.append("--no-inject")
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            rows.append({"workloads": n, **gen, **json.loads(out)})
+    head = (
+        f"{'workloads':>9} {'series':>8} {'file MB':>7} {'load s':>7} {'build s':>7} {'total s':>7} "
+        f"{'peak MB':>7} {'nodes':>6} {'edges':>6}"
+    )
+    print(f"graph type {args.graph_type}, service nodes {'off' if args.no_inject else 'on'}, all appenders, one core")
+    print(head)
+    for r in rows:
+        print(
+            f"{r['workloads']:>9} {r['series']:>8} {r['bytes'] / 1e6:>7.1f} {r['load_s']:>7.2f} {r['build_s']:>7.2f} "
+            f"{r['total_s']:>7.2f} {r['peak_rss_mb']:>7.0f} {r['nodes']:>6} {r['edges']:>6}"
+        )
+    by = {r["workloads"]: r for r in rows}
+    if 1000 in by and 10000 in by:
+        ratio = by[10000]["total_s"] / by[1000]["total_s"]
+        big = by[10000]
+        print(f"10,000 / 1,000 time ratio: {ratio:.1f} (target <= 12)")
+        ok = big["total_s"] < 5 and big["peak_rss_mb"] < 1024 and ratio <= 12
+        print(f"targets (< 5 s, < 1 GB, ratio <= 12): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
