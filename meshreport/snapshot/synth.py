@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from meshreport.errors import InputError
 from meshreport.snapshot import openmetrics
 from meshreport.snapshot.evaluate import Evaluator
 from meshreport.snapshot.mesh import ExternalHost, Flow, Latency, Mesh, Response, Service, Workload
@@ -40,12 +41,19 @@ _UUID_NS = uuid.UUID("5b0c6f39-3f5c-4a55-9d0e-6d5e9b2f7a10")
 
 
 def manifests_dir() -> Path:
-    """`samples/manifests/` of a source checkout (shipped next to the package in a wheel)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "samples" / "manifests", here.parent.parent / "samples" / "manifests"):
-        if cand.is_dir():
+    """`samples/manifests/`: inside the wheel when packaged as the data package `meshreport.samples`
+    (like templates/), else the top-level folder of a source checkout."""
+    try:
+        import meshreport.samples as shipped  # type: ignore[import-not-found]
+
+        cands = [Path(p) / "manifests" for p in shipped.__path__]
+    except ImportError:
+        cands = []
+    cands.append(Path(__file__).resolve().parents[2] / "samples" / "manifests")
+    for cand in cands:
+        if (cand / "bookinfo.yaml").is_file():
             return cand
-    raise FileNotFoundError("samples/manifests not found next to the meshreport package")
+    raise InputError("the bookinfo sample manifests (samples/manifests/) are not installed with this meshreport")
 
 
 # ---------------------------------------------------------------------------------------
