@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import hosts_overlap, selector_matches, split_namespaced_host
+from meshreport.validation.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.validation.index import Context, Workload
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
@@ -124,14 +124,52 @@ def gw_secret_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             yield Hit(f'Referenced credentialName not found: "{cred}"', path=f"spec.servers[{i}].tls.credentialName")
 
 
-def _by_port(ctx: Context) -> dict[int, list[tuple[ConfigObject, int, list[str]]]]:
-    out: dict[int, list[tuple[ConfigObject, int, list[str]]]] = defaultdict(list)
+class _HostTable:
+    """Gateways by host for one port, so overlap lookups need no scan of every gateway."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[ConfigObject]] = defaultdict(list)
+        self.exact_under: dict[str, list[ConfigObject]] = defaultdict(list)  # exact hosts by their suffixes
+        self.wild: dict[str, list[ConfigObject]] = defaultdict(list)  # `*.x` by `x`
+        self.wild_under: dict[str, list[ConfigObject]] = defaultdict(list)  # `*.x` by `x` and x's suffixes
+        self.star: list[ConfigObject] = []
+
+    def add(self, host: str, gw: ConfigObject) -> None:
+        if host == "*":
+            self.star.append(gw)
+        elif host.startswith("*."):
+            self.wild[host[2:]].append(gw)
+            for s in [host[2:], *suffixes(host[2:])]:
+                self.wild_under[s].append(gw)
+        else:
+            self.exact[host].append(gw)
+            for s in suffixes(host):
+                self.exact_under[s].append(gw)
+
+    def overlapping(self, host: str) -> list[ConfigObject]:
+        if host == "*":
+            found = [g for d in (self.exact, self.wild) for gs in d.values() for g in gs] + self.star
+        elif host.startswith("*."):
+            x = host[2:]
+            found = self.star + self.exact_under.get(x, []) + self.wild_under.get(x, [])
+            found += [g for s in suffixes(x) for g in self.wild.get(s, [])]
+        else:
+            found = self.star + self.exact.get(host, []) + [g for s in suffixes(host) for g in self.wild.get(s, [])]
+        return list({id(g): g for g in found}.values())
+
+
+def _server_hosts(s: dict) -> list[str]:
+    return [split_namespaced_host(str(h))[1].lower() for h in as_list(s.get("hosts"))]
+
+
+def _by_port(ctx: Context) -> dict[int, _HostTable]:
+    out: dict[int, _HostTable] = defaultdict(_HostTable)
     for gw in ctx.index.of_kind("Gateway"):
-        for i, s in enumerate(dicts(gw.spec.get("servers"))):
+        for s in dicts(gw.spec.get("servers")):
             num = (s.get("port") or {}).get("number")
             if isinstance(num, int):
-                hosts = [split_namespaced_host(str(h))[1] for h in as_list(s.get("hosts"))]
-                out[num].append((gw, i, hosts))
+                for h in _server_hosts(s):
+                    out[num].add(h, gw)
     return out
 
 
@@ -161,14 +199,16 @@ def gw_conflicting(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         num = (s.get("port") or {}).get("number")
         if not isinstance(num, int):
             continue
-        hosts = [split_namespaced_host(str(h))[1] for h in as_list(s.get("hosts"))]
+        hosts = _server_hosts(s)
+        hosts_table = table.get(num)
+        if hosts_table is None:
+            continue
         conflicts = sorted(
             {
                 f"{gw.namespace}/{gw.name}"
-                for gw, _, other_hosts in table.get(num, ())
-                if gw is not obj
-                and any(hosts_overlap(h, o) for h in hosts for o in other_hosts)
-                and _selectors_conflict(obj, gw, ctx)
+                for h in hosts
+                for gw in hosts_table.overlapping(h)
+                if gw is not obj and _selectors_conflict(obj, gw, ctx)
             }
         )
         if conflicts:
