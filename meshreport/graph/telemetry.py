@@ -8,7 +8,7 @@ label checks, bad-telemetry rules, destination fix-ups and the injection decisio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
 from meshreport.graph.model import is_ok
@@ -35,8 +35,7 @@ _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
 Raw = tuple[str, str, str, str, str, str, str]
 
 
-@dataclass(frozen=True)
-class Ends:
+class Ends(NamedTuple):
     """The resolved ends of one series.
 
     `source`/`dest` are raw node tuples; `service` is the raw tuple of the injected service node
