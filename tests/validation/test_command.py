@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,17 @@ def test_unreadable_inputs_exit_5(tmp_path, capsys):
     assert code == 5 and "Traceback" not in err
     code, _, err = run(["-f", str(GOOD), "--mesh-config", str(tmp_path / "nope.yaml")], capsys)
     assert code == 5 and "mesh config" in err
+
+
+def test_live_cluster_via_context_gets_k8s_uris(tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+    from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects, write_kubeconfig
+
+    cluster = StubCluster(objects=load_yaml_objects(BAD))
+    with StubServer(cluster) as srv:
+        kc = write_kubeconfig(tmp_path / "kc", {"east": (srv.url, "token")})
+        code, out, _ = run(["--context", "east", "--kubeconfig", str(kc), "--format", "sarif"], capsys)
+    assert code == 3
+    results = json.loads(out)["runs"][0]["results"]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
+    assert "k8s://east/bookinfo/VirtualService/reviews" in uris
