@@ -422,10 +422,9 @@ class Collector:
         """Run every planned query (concurrently, up to the limit); failures become gaps."""
         results: dict[int, QueryResult] = {}
         gaps: dict[int, Gap] = {}
-        warnings = 0
+        warned: list[int] = []  # list.append is atomic; a shared int += is not
 
         def one(i: int, pq: Q.PlannedQuery) -> None:
-            nonlocal warnings
             promql = pq.query.promql()
             try:
                 if pq.kind == "range":
@@ -437,7 +436,7 @@ class Collector:
                     qr = QueryResult(pq.key, promql, pq.namespace, "instant", window.end, series)
                 if warns:
                     qr.params["warnings"] = self.client.redact("; ".join(warns))[:1000]
-                    warnings += 1
+                    warned.append(i)
                 results[i] = qr
             except QueryError as e:
                 gaps[i] = Gap(phase="metrics", what=pq.key, namespace=pq.namespace, reason=e.reason)
@@ -466,7 +465,7 @@ class Collector:
         facts = {
             "query_count": len(plan),
             "failed_queries": len(gaps),
-            "queries_with_warnings": warnings,
+            "queries_with_warnings": len(warned),
             "series": nseries,
             "duration_s": round(time.monotonic() - started, 3),
         }

@@ -415,3 +415,19 @@ def test_tls_ca_file_verifies_and_skip_verify_warns_once(tmp_path, capsys, tls_f
         code, err = run(base(stub.url, out, "-n", "bookinfo", "--prometheus-insecure-skip-verify"), capsys)
         assert code == 0, err
         assert err.count("warning: TLS certificate of") == 1
+
+
+def test_istio_metrics_elsewhere_but_not_in_named_namespaces(tmp_path, capsys):
+    def rule(path, params, headers):
+        if path == "/api/v1/label/__name__/values":
+            return 200, {"status": "success", "data": ["istio_requests_total", "istio_tcp_sent_bytes_total"]}, 0
+        return None
+
+    out = tmp_path / "s.mrsnap"
+    with Stub(rule) as stub:  # every query answers an empty result
+        code, err = run(base(stub.url, out, "-n", "bokinfo"), capsys)
+    assert code == 0, err
+    [d] = store.read(out).diagnostics
+    assert d.code == "no-traffic-in-namespaces"
+    assert "istio_requests_total" in d.message and "bokinfo" in d.message
+    assert any("misspelt" in c for c in d.causes)
