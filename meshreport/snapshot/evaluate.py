@@ -306,7 +306,7 @@ class Evaluator:
             vec = [(labels, v) for labels, v in vec if v > 0]
         if q.rounded:
             vec = [(labels, round_to(v)) for labels, v in vec]
-        vec.sort(key=lambda lv: _key(lv[0]))
+        vec.sort(key=lambda lv: tuple(lv[0].items()))  # labels are in `by` order: deterministic
         return vec
 
     def run(self, planned: PlannedQuery, window: Window) -> QueryResult:
