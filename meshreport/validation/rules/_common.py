@@ -93,3 +93,29 @@ def as_list(v: Any) -> list[Any]:
 def dicts(v: Any) -> list[dict[str, Any]]:
     """The dict items of a YAML list."""
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+USE_WAYPOINT = "istio.io/use-waypoint"
+
+
+def ns_ambient(ctx: Context, ns: str | None) -> bool:
+    return ctx.index.namespace_injection(ns) == "ambient"
+
+
+def waypoint_enrolled(ctx: Context, svc: ConfigObject) -> bool:
+    """A Service uses a waypoint when it or its namespace carries `istio.io/use-waypoint` (not `none`)."""
+    own = svc.labels.get(USE_WAYPOINT)
+    if own is not None:
+        return own != "none"
+    ns_label = ctx.index.namespace_labels.get(svc.namespace or "", {}).get(USE_WAYPOINT)
+    return ns_label is not None and ns_label != "none"
+
+
+def ambient_services(ctx: Context, hosts: list[str], from_ns: str | None) -> list[ConfigObject]:
+    """The Kubernetes Services behind `hosts` (short names resolved in `from_ns`) that run in ambient namespaces."""
+    out: dict[int, ConfigObject] = {}
+    for h in hosts:
+        for t in ctx.index.resolve_host(ctx.fqdn(h, from_ns), from_ns):
+            if t.kind == "Service" and ns_ambient(ctx, t.namespace):
+                out[id(t.obj)] = t.obj
+    return list(out.values())

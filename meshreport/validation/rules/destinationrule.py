@@ -10,7 +10,14 @@ from meshreport.validation.hosts import hosts_overlap, suffixes
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
-from meshreport.validation.rules._common import dicts, export_to_hits
+from meshreport.validation.rules._common import (
+    USE_WAYPOINT,
+    ambient_services,
+    dicts,
+    export_to_hits,
+    ns_ambient,
+    waypoint_enrolled,
+)
 
 DR = ("DestinationRule",)
 MTLS_MODES = ("ISTIO_MUTUAL", "MUTUAL")
@@ -401,3 +408,71 @@ def dr_without_host(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 )
 def dr_export_to_namespace(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     yield from export_to_hits(obj, ctx)
+
+
+def _l7_dr(obj: ConfigObject) -> bool:
+    tp = obj.spec.get("trafficPolicy") or {}
+    http_pool = isinstance(tp.get("connectionPool"), dict) and "http" in tp["connectionPool"]
+    return (
+        bool(dicts(obj.spec.get("subsets"))) or any(k in tp for k in ("loadBalancer", "outlierDetection")) or http_pool
+    )
+
+
+def _dr_services(obj: ConfigObject, ctx: Context) -> list[ConfigObject]:
+    host = str(obj.spec.get("host") or "")
+    return ambient_services(ctx, [host], obj.namespace) if host and not host.startswith("*") else []
+
+
+@rule(
+    code="KIA0210",
+    kinds=DR,
+    severity="warning",
+    title="L7 DestinationRule in an ambient namespace without a waypoint",
+    doc="A DestinationRule with L7 features (subsets, load balancing, outlier detection, HTTP connection pool) "
+    "lives in an ambient namespace whose services are not enrolled to a waypoint. Only a waypoint applies L7 "
+    "policy in ambient mode, so these settings are ignored. Enroll the namespace or service to a waypoint.",
+)
+def dr_ambient_without_waypoint(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_dr(obj) or not ns_ambient(ctx, obj.namespace):
+        return
+    if ctx.index.namespace_labels.get(obj.namespace or "", {}).get(USE_WAYPOINT, "none") != "none":
+        return
+    services = _dr_services(obj, ctx)
+    if not any(waypoint_enrolled(ctx, s) for s in services):
+        yield Hit("DestinationRule with L7 settings in an ambient namespace requires a waypoint", path="spec")
+
+
+@rule(
+    code="KIA0211",
+    kinds=DR,
+    severity="warning",
+    title="L7 DestinationRule targets a service not enrolled to a waypoint",
+    doc="A DestinationRule with L7 features targets a Service in another, ambient, namespace that is not enrolled "
+    "to a waypoint (`istio.io/use-waypoint` on the Service or its namespace), so its L7 settings do nothing. "
+    "Enroll the Service to a waypoint.",
+)
+def dr_target_not_enrolled(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_dr(obj):
+        return
+    for svc in _dr_services(obj, ctx):
+        if svc.namespace != obj.namespace and not waypoint_enrolled(ctx, svc):
+            yield Hit(f"Service {svc.namespace}/{svc.name} is not enrolled to a waypoint", path="spec.host")
+
+
+@rule(
+    code="KIA0212",
+    kinds=DR,
+    severity="warning",
+    title="L7 DestinationRule not in the namespace of its ambient service",
+    doc="A DestinationRule with L7 features targets a waypoint-enrolled ambient Service in another namespace. "
+    "Waypoints apply DestinationRules from the Service's namespace (or the root namespace); move it there.",
+)
+def dr_not_in_service_namespace(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_dr(obj) or obj.namespace == ctx.mesh.root_namespace:
+        return
+    for svc in _dr_services(obj, ctx):
+        if svc.namespace != obj.namespace and waypoint_enrolled(ctx, svc):
+            yield Hit(
+                f"DestinationRule should be in the namespace of the destination service {svc.namespace}/{svc.name}",
+                path="spec.host",
+            )

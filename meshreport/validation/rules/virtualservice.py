@@ -12,13 +12,17 @@ from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
 from meshreport.validation.rules._common import (
+    USE_WAYPOINT,
+    ambient_services,
     as_list,
     dicts,
     export_to_hits,
     gateway_ref,
+    ns_ambient,
     vs_bound_to_mesh,
     vs_destinations,
     vs_gateways,
+    waypoint_enrolled,
 )
 
 VS = ("VirtualService",)
@@ -521,3 +525,67 @@ def vs_destination_without_host(obj: ConfigObject, ctx: Context) -> Iterator[Hit
 )
 def vs_export_to_namespace(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     yield from export_to_hits(obj, ctx)
+
+
+def _l7_mesh_vs(obj: ConfigObject) -> bool:
+    return vs_bound_to_mesh(obj) and bool(dicts(obj.spec.get("http")))
+
+
+def _vs_hosts(obj: ConfigObject) -> list[str]:
+    return [str(h) for h in as_list(obj.spec.get("hosts"))]
+
+
+@rule(
+    code="KIA1109",
+    kinds=VS,
+    severity="warning",
+    title="L7 VirtualService in an ambient namespace without a waypoint",
+    doc="An http (L7) VirtualService for mesh traffic lives in an ambient namespace, but neither the namespace nor "
+    "the services it routes carry `istio.io/use-waypoint`. In ambient mode L7 routing is done by a waypoint "
+    "proxy; without one the routes are ignored. Deploy a waypoint and enroll the namespace or services.",
+)
+def vs_ambient_without_waypoint(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_mesh_vs(obj) or not ns_ambient(ctx, obj.namespace):
+        return
+    if ctx.index.namespace_labels.get(obj.namespace or "", {}).get(USE_WAYPOINT, "none") != "none":
+        return
+    services = ambient_services(ctx, _vs_hosts(obj), obj.namespace)
+    if not any(waypoint_enrolled(ctx, s) for s in services):
+        yield Hit("VirtualService with L7 routes in an ambient namespace requires a waypoint", path="spec.http")
+
+
+@rule(
+    code="KIA1113",
+    kinds=VS,
+    severity="warning",
+    title="L7 VirtualService targets a service not enrolled to a waypoint",
+    doc="An http (L7) VirtualService for mesh traffic routes a host whose Service runs in an ambient namespace in "
+    "another namespace, and that Service is not enrolled to a waypoint (`istio.io/use-waypoint` on the Service or "
+    "its namespace). Its L7 routes have no effect. Enroll the Service to a waypoint.",
+)
+def vs_target_not_enrolled(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_mesh_vs(obj):
+        return
+    for svc in ambient_services(ctx, _vs_hosts(obj), obj.namespace):
+        if svc.namespace != obj.namespace and not waypoint_enrolled(ctx, svc):
+            yield Hit(f"Service {svc.namespace}/{svc.name} is not enrolled to a waypoint", path="spec.hosts")
+
+
+@rule(
+    code="KIA1114",
+    kinds=VS,
+    severity="warning",
+    title="L7 VirtualService not in the namespace of its ambient service",
+    doc="An http (L7) VirtualService for mesh traffic targets a waypoint-enrolled Service in ambient mode but lives "
+    "in a different namespace. Waypoints only apply routes from the Service's own namespace (or the root "
+    "namespace), so move the VirtualService next to the Service.",
+)
+def vs_not_in_service_namespace(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not _l7_mesh_vs(obj) or obj.namespace == ctx.mesh.root_namespace:
+        return
+    for svc in ambient_services(ctx, _vs_hosts(obj), obj.namespace):
+        if svc.namespace != obj.namespace and waypoint_enrolled(ctx, svc):
+            yield Hit(
+                f"VirtualService should be in the namespace of the destination service {svc.namespace}/{svc.name}",
+                path="spec.hosts",
+            )
