@@ -131,8 +131,8 @@ def validate_cmd(
     Exit 3 when a finding is at or above --fail-on.
     """
     from meshreport.settings import Settings
+    from meshreport.validation import check
     from meshreport.validation import suppress as sup
-    from meshreport.validation import validate
     from meshreport.validation.meshconfig import MeshConfig
 
     kube = {"kubeconfig": kubeconfig, "in_cluster": in_cluster, "namespaces": namespaces, "secret_names": secret_names}
@@ -141,8 +141,7 @@ def validate_cmd(
     config_rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
     objects = _objects(snapshot, files, contexts, kube)
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
-    findings = validate(objects, mesh)
-    result = sup.apply(findings, objects, [*config_rules, *cli_rules], annotations=not ignore_annotations)
+    result = check(objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations)
     _write(render(result, fmt, show=show, show_suppressed=show_suppressed), output)
     if fmt not in ("text", "markdown") or output != "-":
         click.echo(summary_line(result), err=True)

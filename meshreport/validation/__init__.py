@@ -1,10 +1,32 @@
 """Mesh config validation: the union of Kiali's KIA checks and `istioctl analyze`'s IST checks.
 
 `validate(objects, mesh_config=None, *, cluster=None) -> list[Finding]`; suppression is applied
-afterwards by `suppress.apply`. Pure: no I/O beyond what the caller passes in.
+afterwards by `suppress.apply`. `check()` does both. Pure: no I/O beyond what the caller passes in.
 """
 
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from meshreport.snapshot.model import ConfigObject
+from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import Finding, Hit, ValidationResult
 from meshreport.validation.runner import validate
 
-__all__ = ["Finding", "Hit", "ValidationResult", "validate"]
+__all__ = ["Finding", "Hit", "ValidationResult", "check", "validate"]
+
+
+def check(
+    objects: Iterable[ConfigObject],
+    mesh_config: MeshConfig | None = None,
+    suppressions: Iterable = (),
+    *,
+    annotations: bool = True,
+    today: dt.date | None = None,
+) -> ValidationResult:
+    """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read."""
+    from meshreport.validation.suppress import apply
+
+    objs = list(objects)
+    return apply(validate(objs, mesh_config), objs, suppressions, annotations=annotations, today=today)

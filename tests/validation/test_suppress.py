@@ -100,3 +100,11 @@ def test_config_suppression_errors_are_input_errors():
         sup.from_config({"suppressions": [{"code": "IST0101", "expires": "soon"}]})
     with pytest.raises(InputError, match="must be a list"):
         sup.from_config({"suppressions": {"code": "IST0101"}})
+
+
+def test_check_validates_and_suppresses_in_one_call():
+    from meshreport.validation import check
+
+    objs = objects(BASE.replace("{ANNOTATIONS}", '{kiali.io/ignore-validations: ""}'))
+    r = check(objs, today=dt.date(2026, 1, 1))
+    assert r.objects == 1 and r.active == [] and [f.code for f in r.suppressed] == ["IST0101"]
