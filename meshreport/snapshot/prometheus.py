@@ -508,6 +508,13 @@ class Collector:
             trends=trends,
         )
         results, gaps, qfacts = self.run_plan(plan, window) if plan else ([], [], {"query_count": 0})
+        if plan and not results:
+            # Nothing at all could be collected: an input problem (wrong URL path, broken proxy), not gaps.
+            g = gaps[0]
+            raise InputError(
+                f"no query to Prometheus at {self.cfg.url} succeeded ({len(gaps)} failed; first: {g.what} "
+                f"in {g.namespace}: {g.reason})"
+            )
         diagnostics = self._diagnose(window, namespaces, results, discovered)
         step = Q.trend_step(window.duration_s, facts.scrape_interval)
         collector = {

@@ -431,3 +431,17 @@ def test_istio_metrics_elsewhere_but_not_in_named_namespaces(tmp_path, capsys):
     assert d.code == "no-traffic-in-namespaces"
     assert "istio_requests_total" in d.message and "bokinfo" in d.message
     assert any("misspelt" in c for c in d.causes)
+
+
+def test_every_query_failing_is_exit_5_not_a_snapshot_of_gaps(tmp_path, capsys):
+    def rule(path, params, headers):
+        if path.startswith("/api/v1/query"):  # e.g. a URL missing the /prometheus path prefix
+            return 404, {"status": "error", "error": "page not found"}, 0
+        return None
+
+    out = tmp_path / "s.mrsnap"
+    with Stub(rule) as stub:
+        code, err = run(base(stub.url, out, "-n", "bookinfo"), capsys)
+        assert len(stub.queries()) == 40  # 404 is not retried
+    assert code == 5 and "no query to Prometheus" in err and "HTTP 404" in err
+    assert not out.exists()
