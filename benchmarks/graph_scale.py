@@ -49,13 +49,16 @@ def measure(path: str, graph_type: str, inject: bool) -> dict:
     from meshreport.snapshot import store
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     snap = store.read(path)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     graph = build_graph(snap, GraphOptions(graph_type=graph_type, inject_service_nodes=inject))
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     with_health = sum(1 for n in graph.nodes.values() if n.health is not None)
     return {
+        "load_cpu_s": c1 - c0,
+        "build_cpu_s": c2 - c1,
+        "total_cpu_s": c2 - c0,
         "load_s": t1 - t0,
         "build_s": t2 - t1,
         "total_s": t2 - t0,
@@ -72,6 +75,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--graph-type", default="versionedApp")
     ap.add_argument("--no-inject", action="store_true", help="build without service nodes")
+    ap.add_argument("--workdir", help="keep generated snapshots here and reuse them (default: a temp folder)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -80,32 +84,43 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="mr-bench-") as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for n in sizes:
-            path = Path(tmp) / f"mesh-{n}.mrsnap"
-            gen = generate(n, path)
+            path = work / f"mesh-{NAMESPACES}ns-{n}.mrsnap"
+            gen = generate(n, path) if not path.exists() else describe(path)
             cmd = [sys.executable, __file__, "--child", str(path), "--graph-type", args.graph_type]
             if args.no_inject:
                 cmd.append("--no-inject")
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             rows.append({"workloads": n, **gen, **json.loads(out)})
-    head = (
-        f"{'workloads':>9} {'series':>8} {'file MB':>7} {'load s':>7} {'build s':>7} {'total s':>7} "
-        f"{'peak MB':>7} {'nodes':>6} {'edges':>6}"
-    )
     print(f"graph type {args.graph_type}, service nodes {'off' if args.no_inject else 'on'}, all appenders, one core")
-    print(head)
+    print(
+        f"{'workloads':>9} {'series':>8} {'gz MB':>6} {'load cpu':>8} {'build cpu':>9} {'total cpu':>9} "
+        f"{'wall s':>7} {'peak MB':>7} {'nodes':>6} {'edges':>6}"
+    )
     for r in rows:
         print(
-            f"{r['workloads']:>9} {r['series']:>8} {r['bytes'] / 1e6:>7.1f} {r['load_s']:>7.2f} {r['build_s']:>7.2f} "
-            f"{r['total_s']:>7.2f} {r['peak_rss_mb']:>7.0f} {r['nodes']:>6} {r['edges']:>6}"
+            f"{r['workloads']:>9} {r['series']:>8} {r['bytes'] / 1e6:>6.1f} {r['load_cpu_s']:>8.2f} "
+            f"{r['build_cpu_s']:>9.2f} {r['total_cpu_s']:>9.2f} {r['total_s']:>7.2f} {r['peak_rss_mb']:>7.0f} "
+            f"{r['nodes']:>6} {r['edges']:>6}"
         )
     by = {r["workloads"]: r for r in rows}
     if 1000 in by and 10000 in by:
-        ratio = by[10000]["total_s"] / by[1000]["total_s"]
+        ratio = by[10000]["total_cpu_s"] / by[1000]["total_cpu_s"]
         big = by[10000]
-        print(f"10,000 / 1,000 time ratio: {ratio:.1f} (target <= 12)")
-        ok = big["total_s"] < 5 and big["peak_rss_mb"] < 1024 and ratio <= 12
+        print(f"10,000 / 1,000 CPU time ratio: {ratio:.1f} (target <= 12)")
+        ok = big["total_cpu_s"] < 5 and big["peak_rss_mb"] < 1024 and ratio <= 12
         print(f"targets (< 5 s, < 1 GB, ratio <= 12): {'met' if ok else 'NOT met'}")
+
+
+def describe(path: Path) -> dict:
+    """Facts about an already generated snapshot (reused with --workdir)."""
+    from meshreport.snapshot import store
+
+    snap = store.read(path)
+    series = sum(len(q.series) for q in snap.queries)
+    return {"gen_s": 0.0, "series": series, "objects": len(snap.objects), "bytes": path.stat().st_size}
 
 
 if __name__ == "__main__":

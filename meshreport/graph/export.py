@@ -167,7 +167,18 @@ def _health_data(n: Node) -> Any:
 
 
 def _kiali_health(h: Any) -> Any:
-    return h.to_dict() if hasattr(h, "to_dict") else h
+    return _round_floats(h.to_dict() if hasattr(h, "to_dict") else h)
+
+
+def _round_floats(x: Any) -> Any:
+    """Floats rounded as in the json format (see _num), key order kept (Go struct order)."""
+    if isinstance(x, dict):
+        return {k: _round_floats(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round_floats(v) for v in x]
+    if isinstance(x, float):
+        return _num(x)
+    return x
 
 
 def _node_traffic(n: Node) -> list[dict[str, Any]]:
@@ -440,7 +451,7 @@ def _json_node(n: Node) -> dict[str, Any]:
         "version": n.version,
         "service": n.service,
         "destServices": [{"cluster": c, "namespace": ns, "name": s} for c, ns, s in sorted(n.dest_services)],
-        "rates": {k: n.rates[k] for k in sorted(n.rates)},
+        "rates": {k: _num(n.rates[k]) for k in sorted(n.rates)},
         "metadata": _plain({k: v for k, v in n.metadata.items() if k not in ("healthData", "healthDataApp")}),
         "health": _json_health(n.health),
     }
@@ -456,7 +467,7 @@ def _json_health(h: Any) -> dict[str, Any] | None:
         "kind": h.kind,
         "status": h.status,
         "requestStatus": h.request_status,
-        "errorRatio": h.error_ratio,
+        "errorRatio": _num(h.error_ratio),
         "requests": _plain(h.requests),
         "workloadStatuses": [{**w.to_dict(), "status": w.status} for w in h.workload_statuses],
         "annotations": dict(h.annotations),
@@ -471,9 +482,9 @@ def _json_edge(e: Edge) -> dict[str, Any]:
         "target": e.dest,
         "protocol": e.protocol,
         "kialiId": json_edge_id(e.source, e.dest, e.protocol),
-        "rates": {k: e.rates[k] for k in sorted(e.rates)},
-        "errorRate": e.errors,
-        "errorPercent": e.error_pct,
+        "rates": {k: _num(e.rates[k]) for k in sorted(e.rates)},
+        "errorRate": _num(e.errors),
+        "errorPercent": _num(e.error_pct),
         "responses": _plain(e.responses),
         "metadata": _plain(md),
         "health": health,
@@ -492,6 +503,14 @@ def _plain(x: Any) -> Any:
         return _plain(x.to_dict())
     if hasattr(x, "__dataclass_fields__"):
         return _plain({k: getattr(x, k) for k in x.__dataclass_fields__})
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
+    if isinstance(x, float):
+        return _num(x)
     return x
+
+
+def _num(x: float) -> float | None:
+    """Rounded to 9 decimals: summation order must not show (5.8999999999999995 -> 5.9);
+    Prometheus values are rounded to 0.001 already. NaN and infinities become null."""
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, 9)
