@@ -32,17 +32,22 @@ class ReportFiles:
 
 
 def write_pictures(model: ReportModel, graph: TrafficGraph, out_dir: Path) -> tuple[list[Path], dict[str, str]]:
-    """One SVG for the mesh and one per namespace, laid out by the real Graphviz."""
+    """One SVG for the mesh and one per namespace, laid out by the real Graphviz; big pictures
+    also get a PNG from the same layout, which the PDF embeds instead of the SVG."""
     written: list[Path] = []
     engines: dict[str, str] = {}
     for ref in model.images():
         pic = (
             topology.mesh_picture(graph) if ref.namespace is None else topology.namespace_picture(graph, ref.namespace)
         )
-        path = out_dir / ref.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(topology.render_svg(pic))
-        written.append(path)
+        svg = out_dir / ref.path
+        svg.parent.mkdir(parents=True, exist_ok=True)
+        png = svg.with_suffix(".png") if pic.nodes > topology.PRINT_VECTOR_MAX_NODES else None
+        topology.render_files(pic, svg, png)
+        written.append(svg)
+        if png is not None:
+            written.append(png)
+            ref.print_path = str(Path(ref.path).with_suffix(".png"))
         engines[ref.path] = pic.engine + (" (namespaces)" if pic.aggregated else "")
     return written, engines
 

@@ -153,14 +153,22 @@ class EdgeRow:
     level: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class ImageRef:
-    """A topology picture: where the SVG goes (relative to the site root) and what it shows."""
+    """A topology picture: where the SVG goes (relative to the site root) and what it shows.
+
+    `print_path` is what the PDF embeds: the SVG itself, or a PNG for big pictures (WeasyPrint
+    draws SVG element by element, which costs seconds per picture of a hundred nodes).
+    """
 
     path: str
     alt: str
     namespace: str | None  # None: the whole mesh
     caption: str = ""
+    print_path: str = ""
+
+    def __post_init__(self) -> None:
+        self.print_path = self.print_path or self.path
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,9 @@ class NamespaceSection:
     stats: list[Stat]
     nodes: list[NodeRow]
     edges: list[EdgeRow]
+    #: The PDF lists only the busiest edges of a namespace (dense tables cost ~0.3 s a page).
+    print_edges: list[EdgeRow] = field(default_factory=list)
+    print_edges_omitted: int = 0
     findings: list[FindingRow] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
@@ -272,6 +283,7 @@ def section_builder(fn: SectionBuilder) -> SectionBuilder:
 
 
 TOP_EDGES = 10
+PRINT_EDGES = 40
 GRAPH_TYPE_TEXT = {
     "app": "app graph",
     "versionedApp": "versioned app graph",
@@ -352,6 +364,8 @@ def build_model(
                 stats=_namespace_stats(snapshot, graph, ns),
                 nodes=ns_rows,
                 edges=ns_edges,
+                print_edges=ns_edges[:PRINT_EDGES],
+                print_edges_omitted=max(0, len(ns_edges) - PRINT_EDGES),
             )
         )
     _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)

@@ -16,6 +16,7 @@ import math
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import graphviz
 
@@ -26,6 +27,8 @@ from meshreport.report.model import DEFAULT_TOLERANCES, LEVELS, edge_status, nod
 
 FONT = "DejaVu Sans"
 DOT_MAX_NODES = 300
+#: Pictures with more nodes go into the PDF as PNG (vector SVG stays for the site).
+PRINT_VECTOR_MAX_NODES = 60
 
 #: Colours per level (PatternFly palette, as Kiali uses).
 COLORS = {
@@ -260,6 +263,27 @@ def render_svg(picture: Picture) -> bytes:
         return picture.dot.pipe(format="svg", engine="sfdp")
 
 
+def render_files(picture: Picture, svg_path: Path, png_path: Path | None = None) -> None:
+    """Lay out once and write the SVG (and a PNG, when asked) from that one layout."""
+    outputs = ["-Tsvg", "-o", str(svg_path)] + (["-Tpng", "-o", str(png_path)] if png_path else [])
+    try:
+        _run_layout(picture.engine, picture.source, outputs)
+    except FileNotFoundError:
+        raise GraphvizMissingError(
+            "Graphviz is not installed (no 'dot' on PATH); install it, e.g. 'apt-get install graphviz'"
+        ) from None
+    except subprocess.CalledProcessError:
+        if picture.engine == "sfdp":
+            raise
+        picture.dot.attr("graph", overlap="prism", splines="false")
+        _run_layout("sfdp", picture.source, outputs)
+
+
+def _run_layout(engine: str, source: str, outputs: list[str]) -> None:
+    # The engine runs as `dot -K<engine>`, as python-graphviz does; only `dot` must be on PATH.
+    subprocess.run(["dot", f"-K{engine}", *outputs], input=source.encode(), capture_output=True, check=True)
+
+
 def legend_shapes() -> list[tuple[str, str]]:
     """(kind, shape) pairs in the order the report's legend lists them."""
     return [(kind, shape) for kind, (shape, *_rest) in SHAPES.items()]
@@ -275,5 +299,6 @@ __all__ = [
     "mesh_picture",
     "namespace_aggregate_picture",
     "namespace_picture",
+    "render_files",
     "render_svg",
 ]
