@@ -12,7 +12,10 @@ grow at constant per-second rates (mesh.py). Prometheus semantics reproduced her
 - `round(v, 0.001)` = floor(v * 1000 + 0.5) / 1000 (Go's implementation);
 - `histogram_quantile` with Prometheus' bucket interpolation (sorted, coalesced, monotonic);
 - `a / b` one-to-one on identical label sets (x/0 = +Inf, 0/0 = NaN);
-- range queries: one point at every `step` from start to end (equal values: rates are steady).
+- range queries: one point at every `step` from start to end;
+- a shaped series (mesh.Shape) contributes rate x (its counter increase over [t - range, t]) /
+  range at each time t: what Prometheus' rate() returns when samples sit at both ends of the
+  range (query times and ranges on the sample grid, as the collection plan's are).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from meshreport.snapshot.mesh import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, le_label
+from meshreport.snapshot.mesh import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, Shape, le_label
 from meshreport.snapshot.model import QueryResult, Series, Window
 from meshreport.snapshot.queries import (
     Matcher,
@@ -35,6 +38,8 @@ from meshreport.snapshot.queries import (
 )
 
 Vector = list[tuple[dict[str, str], float]]
+Parts = dict["Shape | None", float]
+VecParts = dict["Shape | None", list[float]]
 _LE_LABELS = tuple(le_label(b) for b in DURATION_BUCKETS)
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"', "'": "'"}
@@ -178,6 +183,8 @@ class Evaluator:
             self._by_metric.setdefault(s.metric, []).append(s)
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
         self._key_cache: dict[tuple[str, ...], dict[int, tuple[str, ...]]] = {}
+        self._factors: dict[tuple[int, float, float], float] = {}
+        self._shapes: dict[int, Shape] = {}
 
     def _keyf(self, by: tuple[str, ...]):
         # Raw series (and so their base dicts) live as long as the evaluator: ids stay valid.
@@ -220,105 +227,161 @@ class Evaluator:
         return [s for s in picked if all(matches(m, s.get(m.label)) for m in rest)]
 
     # -- expressions ---------------------------------------------------------------------
+    #
+    # A value is a sum of terms `rate x shape.mean(t, range)` (Parts: shape -> summed rate; None
+    # is the constant shape), so one grouping serves every evaluation time of a range query.
 
-    def sum_rate(self, q: RateQuery, scope: tuple[tuple[str, str], ...] = ()) -> Vector:
-        """`sum(rate(metric{...}[r])) by (...)` for steady counters."""
+    def _factor(self, shape: Shape | None, t: float, range_s: float) -> float:
+        if shape is None:
+            return 1.0
+        k = (id(shape), t, range_s)
+        f = self._factors.get(k)
+        if f is None:
+            f = self._factors[k] = shape.mean(t, range_s)
+            self._shapes[id(shape)] = shape  # keeps the id valid
+        return f
+
+    def _rows(self, q: RateQuery, scope: tuple[tuple[str, str], ...]) -> tuple[str, list[Raw]]:
         fam, part = self._family(q.metric)
         matchers = tuple(Matcher(k, "=", v) for k, v in scope) + parse_fragment(q.prefix) + q.matchers
-        rows = self.select(fam, matchers)
+        return part, self.select(fam, matchers)
+
+    def _rate_parts(self, q: RateQuery, scope: tuple[tuple[str, str], ...]) -> list[tuple[dict[str, str], Parts]]:
+        """`sum(rate(metric{...}[r])) by (...)` as parts per output series."""
+        part, rows = self._rows(q, scope)
         by = tuple(q.by)
         if part == "bucket":
-            return self._sum_buckets(rows, by)
-        groups: dict[tuple[str, ...], float] = {}
+            rest = tuple(label for label in by if label != "le")
+            out: list[tuple[dict[str, str], Parts]] = []
+            for labels, vparts in self._bucket_groups(rows, rest):
+                if "le" in by:
+                    for i, le in enumerate(_LE_LABELS):
+                        out.append(({**labels, "le": le}, {sh: vec[i] for sh, vec in vparts.items()}))
+                else:
+                    out.append((labels, {sh: sum(vec) for sh, vec in vparts.items()}))
+            return out
+        groups: dict[tuple[str, ...], Parts] = {}
         keyf = self._keyf(by)
         for s in rows:
             key = keyf(s)
             v = s.sum_rate if part == "sum" else s.count_rate if part == "count" else s.value
-            groups[key] = groups.get(key, 0.0) + v  # type: ignore[operator]
+            g = groups.get(key)
+            if g is None:
+                groups[key] = {s.shape: v}  # type: ignore[dict-item]
+            else:
+                g[s.shape] = g.get(s.shape, 0.0) + v  # type: ignore[operator]
         return [(_labels(by, key), v) for key, v in groups.items()]
 
-    def _bucket_groups(self, rows: list[Raw], by: tuple[str, ...]) -> list[tuple[dict[str, str], list[float]]]:
-        """Rows grouped by `by` (without `le`), cumulative bucket rates summed per group."""
-        groups: dict[tuple[str, ...], list[float]] = {}
+    def _bucket_groups(self, rows: list[Raw], by: tuple[str, ...]) -> list[tuple[dict[str, str], VecParts]]:
+        """Rows grouped by `by` (without `le`), cumulative bucket rates summed per group and shape."""
+        groups: dict[tuple[str, ...], VecParts] = {}
         keyf = self._keyf(by)
         for s in rows:
-            key = keyf(s)
-            acc = groups.get(key)
+            g = groups.setdefault(keyf(s), {})
+            acc = g.get(s.shape)
             vec = s.value  # cumulative bucket rates, aligned with DURATION_BUCKETS
             if acc is None:
-                groups[key] = list(vec)  # type: ignore[arg-type]
+                g[s.shape] = list(vec)  # type: ignore[arg-type]
             else:
                 for i, x in enumerate(vec):  # type: ignore[arg-type]
                     acc[i] += x
-        return [(_labels(by, key), vec) for key, vec in groups.items()]
+        return [(_labels(by, key), v) for key, v in groups.items()]
 
-    def _sum_buckets(self, rows: list[Raw], by: tuple[str, ...]) -> Vector:
-        rest = tuple(label for label in by if label != "le")
-        out: Vector = []
-        for labels, vec in self._bucket_groups(rows, rest):
-            if "le" in by:
-                for le, v in zip(_LE_LABELS, vec, strict=True):
-                    out.append(({**labels, "le": le}, v))
-            else:
-                out.append((labels, sum(vec)))
-        return out
+    def _value(self, parts: Parts, t: float, range_s: float) -> float:
+        return sum(v * self._factor(sh, t, range_s) for sh, v in parts.items())
 
-    def vector(self, q: Query, scope: tuple[tuple[str, str], ...] = ()) -> Vector:
-        """The expression before `> 0` and round()."""
+    def series_fns(self, q: Query, scope: tuple[tuple[str, str], ...]) -> list[tuple[dict[str, str], Fn]]:
+        """The expression before `> 0` and round(): one function of evaluation time per series.
+        A function with `constant=True` has the same value at every time."""
         if isinstance(q, RateQuery):
-            return self.sum_rate(q, scope)
+            r = q.range_s
+            return [
+                (labels, self._fn(parts, lambda t, p=parts: self._value(p, t, r)))
+                for labels, parts in self._rate_parts(q, scope)
+            ]
         if isinstance(q, QuantileQuery) and self._family(q.rate.metric)[1] == "bucket" and "le" in q.rate.by:
             # Fast path: group the histogram vectors directly instead of per-`le` series.
-            fam = self._family(q.rate.metric)[0]
-            matchers = tuple(Matcher(k, "=", v) for k, v in scope) + parse_fragment(q.rate.prefix) + q.rate.matchers
+            part, rows = self._rows(q.rate, scope)
             rest = tuple(label for label in q.rate.by if label != "le")
+            r, qq = q.rate.range_s, q.quantile
+
+            def quantile(t: float, vparts: VecParts) -> float:
+                if len(vparts) == 1 and None in vparts:
+                    vec = list(vparts[None])
+                else:
+                    vec = [0.0] * len(DURATION_BUCKETS)
+                    for sh, vv in vparts.items():
+                        f = self._factor(sh, t, r)
+                        for i, x in enumerate(vv):
+                            vec[i] += x * f
+                if 0 <= qq <= 1:
+                    return _quantile_sorted(qq, DURATION_BUCKETS, vec)
+                return bucket_quantile(qq, list(zip(DURATION_BUCKETS, vec, strict=True)))
+
             return [
-                (
-                    labels,
-                    _quantile_sorted(q.quantile, DURATION_BUCKETS, vec)
-                    if 0 <= q.quantile <= 1
-                    else bucket_quantile(q.quantile, list(zip(DURATION_BUCKETS, vec, strict=True))),
-                )
-                for labels, vec in self._bucket_groups(self.select(fam, matchers), rest)
+                (labels, self._fn(vparts, lambda t, vp=vparts: quantile(t, vp)))
+                for labels, vparts in self._bucket_groups(rows, rest)
             ]
         if isinstance(q, QuantileQuery):
-            groups: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
-            for labels, v in self.sum_rate(q.rate, scope):
+            groups: dict[tuple[tuple[str, str], ...], list[tuple[float, Fn]]] = {}
+            for labels, fn in self.series_fns(q.rate, scope):
                 if "le" not in labels:
                     continue
-                rest = tuple(sorted((k, x) for k, x in labels.items() if k != "le"))
-                groups.setdefault(rest, []).append((float(labels["le"]), v))
-            return [(dict(k), bucket_quantile(q.quantile, b)) for k, b in groups.items()]
-        if isinstance(q, RatioQuery):
-            den = {_key(labels): v for labels, v in self.sum_rate(q.den, scope)}
-            out: Vector = []
-            for labels, v in self.sum_rate(q.num, scope):
-                d = den.get(_key(labels))
-                if d is not None:
-                    out.append((labels, _div(v, d)))
+                rest_labels = tuple(sorted((k, x) for k, x in labels.items() if k != "le"))
+                groups.setdefault(rest_labels, []).append((float(labels["le"]), fn))
+            out: list[tuple[dict[str, str], Fn]] = []
+            for k, bs in groups.items():
+
+                def general(t: float, bs: list[tuple[float, Fn]] = bs) -> float:
+                    return bucket_quantile(q.quantile, [(le, fn(t)) for le, fn in bs])
+
+                out.append((dict(k), _Fn(general, all(fn.constant for _, fn in bs))))
             return out
+        if isinstance(q, RatioQuery):
+            den = {_key(labels): fn for labels, fn in self.series_fns(q.den, scope)}
+            ratio: list[tuple[dict[str, str], Fn]] = []
+            for labels, nf in self.series_fns(q.num, scope):
+                df = den.get(_key(labels))
+                if df is not None:
+                    ratio.append((labels, _Fn(lambda t, a=nf, b=df: _div(a(t), b(t)), nf.constant and df.constant)))
+            return ratio
         raise TypeError(f"cannot evaluate {type(q).__name__}")
 
-    def instant(self, q: Query) -> Vector:
-        """The full query as its promql() renders it: filter, scope, rounding."""
-        vec = self.vector(q, tuple(q.scope))
-        if not q.idle:
-            vec = [(labels, v) for labels, v in vec if v > 0]
-        if q.rounded:
-            vec = [(labels, round_to(v)) for labels, v in vec]
-        vec.sort(key=lambda lv: tuple(lv[0].items()))  # labels are in `by` order: deterministic
-        return vec
+    @staticmethod
+    def _fn(parts: Parts | VecParts, f) -> Fn:
+        return _Fn(f, all(sh is None for sh in parts))
+
+    def evaluate(self, q: Query, times: list[float]) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        """The full query as its promql() renders it (filter, scope, rounding) at each time;
+        series without any point left are dropped, as Prometheus does."""
+        out = []
+        for labels, fn in self.series_fns(q, tuple(q.scope)):
+            const = fn(times[-1]) if fn.constant else None
+            pts = []
+            for t in times:
+                v = const if const is not None else fn(t)
+                if not q.idle and not v > 0:
+                    continue
+                pts.append((t, round_to(v) if q.rounded else v))
+            if pts:
+                out.append((labels, pts))
+        out.sort(key=lambda lp: tuple(lp[0].items()))  # labels are in `by` order: deterministic
+        return out
+
+    def instant(self, q: Query, time: float = 0.0) -> Vector:
+        """The query at one time (the time matters only for shaped series)."""
+        return [(labels, pts[0][1]) for labels, pts in self.evaluate(q, [time])]
 
     def run(self, planned: PlannedQuery, window: Window) -> QueryResult:
         """One planned query as a QueryResult, evaluated the way the collector runs it:
         instant at the window end, or range over `queries.range_bounds()` at `step`."""
         q = planned.query
-        vec = self.instant(q)
         if planned.kind == "range":
             step = planned.step or 60
             start, end = range_bounds(window.start, window.end, step)
-            times = range_times(start, end, step)
-            series = [Series(labels=labels, points=[(t, v) for t in times]) for labels, v in vec]
+            series = [
+                Series(labels=labels, points=pts) for labels, pts in self.evaluate(q, range_times(start, end, step))
+            ]
             return QueryResult(
                 key=planned.key,
                 promql=q.promql(),
@@ -335,8 +398,24 @@ class Evaluator:
             namespace=planned.namespace,
             kind="instant",
             time=window.end,
-            series=[Series(labels=labels, value=v) for labels, v in vec],
+            series=[Series(labels=labels, value=v) for labels, v in self.instant(q, window.end)],
         )
+
+
+class _Fn:
+    """A series' value as a function of evaluation time; `constant` when no shape is involved."""
+
+    __slots__ = ("f", "constant")
+
+    def __init__(self, f, constant: bool) -> None:
+        self.f = f
+        self.constant = constant
+
+    def __call__(self, t: float) -> float:
+        return self.f(t)
+
+
+Fn = _Fn
 
 
 def range_times(start: float, end: float, step: float) -> list[float]:

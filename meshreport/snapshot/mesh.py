@@ -9,6 +9,7 @@ Prometheus loaded from the OpenMetrics export (openmetrics.py) alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -103,13 +104,45 @@ class ExternalHost:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """A piecewise-constant multiplier of a rate over time, repeating: `factors[k % n]` applies on
+    [t0 + k*period, t0 + (k+1)*period) for every integer k. Factors averaging 1 keep the mean
+    rate over whole repetitions (the instant queries of a window of n periods) equal to the rate
+    the flow defines, while range queries show the variation (sparklines, an incident)."""
+
+    t0: float
+    period: float
+    factors: tuple[float, ...]
+
+    def integral(self, a: float, b: float) -> float:
+        """Integral of the multiplier over [a, b]: the counter increase per unit of rate."""
+        n = len(self.factors)
+        k = math.floor((a - self.t0) / self.period)
+        total = 0.0
+        while True:
+            lo = self.t0 + k * self.period
+            if lo >= b:
+                return total
+            overlap = min(b, lo + self.period) - max(a, lo)
+            if overlap > 0:
+                total += self.factors[k % n] * overlap
+            k += 1
+
+    def mean(self, t: float, range_s: float) -> float:
+        """What rate(counter[range]) at `t` returns per unit of rate (samples at both ends)."""
+        return self.integral(t - range_s, t) / range_s
+
+
+@dataclass(frozen=True)
 class Response:
-    """One slice of a flow's requests: per-second rate with one response code and flags."""
+    """One slice of a flow's requests: per-second rate with one response code and flags.
+    `shape` (if set) overrides the flow's shape for this slice, e.g. an error burst."""
 
     code: str
     rate: float
     flags: str = "-"
     grpc_status: str = ""  # only for grpc: "0" ok, "14" unavailable ...
+    shape: Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,7 @@ class Flow:
     tcp_response: float = 0.0
     connections: float = 0.0
     mtls: bool | None = None  # None: auto mTLS (both sides have sidecars)
+    shape: Shape | None = None  # None: constant rates
 
     @property
     def rate(self) -> float:
@@ -177,7 +211,8 @@ class Flow:
 class Raw:
     """One raw series: `base` labels shared by all series of a (flow, reporter), `extra` the
     per-series labels (response code, flags ...). `value` is a per-second rate; for a histogram
-    family it is the tuple of cumulative bucket rates, with `sum_rate`/`count_rate` alongside."""
+    family it is the tuple of cumulative bucket rates, with `sum_rate`/`count_rate` alongside.
+    `shape` varies all of them over time (None: constant)."""
 
     metric: str
     base: dict[str, str]
@@ -185,6 +220,7 @@ class Raw:
     value: float | tuple[float, ...]
     sum_rate: float = 0.0
     count_rate: float = 0.0
+    shape: Shape | None = None
 
     def get(self, label: str) -> str:
         v = self.extra.get(label)
@@ -322,15 +358,17 @@ class Mesh:
             # Istio: sent = bytes sent during the response, received = bytes received during the
             # request (the reason Kiali swaps them, istio/istio#32399).
             extra = {"response_flags": "-"}
-            yield Raw("istio_tcp_sent_bytes_total", base, extra, flow.tcp_response)
-            yield Raw("istio_tcp_received_bytes_total", base, extra, flow.tcp_request)
-            yield Raw("istio_tcp_connections_opened_total", base, extra, flow.connections)
+            sh = flow.shape
+            yield Raw("istio_tcp_sent_bytes_total", base, extra, flow.tcp_response, shape=sh)
+            yield Raw("istio_tcp_received_bytes_total", base, extra, flow.tcp_request, shape=sh)
+            yield Raw("istio_tcp_connections_opened_total", base, extra, flow.connections, shape=sh)
             return
         cum = flow.latency.cumulative()
         mean = flow.latency.mean()
         for r in flow.responses:
             extra = {"response_code": r.code, "response_flags": r.flags, "grpc_response_status": r.grpc_status}
-            yield Raw("istio_requests_total", base, extra, r.rate)
+            sh = r.shape or flow.shape
+            yield Raw("istio_requests_total", base, extra, r.rate, shape=sh)
             yield Raw(
                 "istio_request_duration_milliseconds",
                 base,
@@ -338,9 +376,10 @@ class Mesh:
                 tuple(c * r.rate for c in cum),
                 sum_rate=mean * r.rate,
                 count_rate=r.rate,
+                shape=sh,
             )
-            yield Raw("istio_request_bytes", base, extra, 0.0, flow.request_bytes * r.rate, r.rate)
-            yield Raw("istio_response_bytes", base, extra, 0.0, flow.response_bytes * r.rate, r.rate)
+            yield Raw("istio_request_bytes", base, extra, 0.0, flow.request_bytes * r.rate, r.rate, sh)
+            yield Raw("istio_response_bytes", base, extra, 0.0, flow.response_bytes * r.rate, r.rate, sh)
             if flow.protocol == "grpc":
-                yield Raw("istio_request_messages_total", base, extra, flow.messages[0] * r.rate)
-                yield Raw("istio_response_messages_total", base, extra, flow.messages[1] * r.rate)
+                yield Raw("istio_request_messages_total", base, extra, flow.messages[0] * r.rate, shape=sh)
+                yield Raw("istio_response_messages_total", base, extra, flow.messages[1] * r.rate, shape=sh)

@@ -3,9 +3,9 @@ openmetrics`, so a real Prometheus can be loaded with the same data the offline 
 
 The traps (setup-recipes.md section 1) this writer avoids: timestamps are in seconds, the file
 ends with `# EOF`, every sample has a timestamp, and each series is written contiguously in time
-order (promtool silently drops out-of-order samples). Counters grow linearly from a positive
-start value, so `rate()` over any range inside the data returns exactly the mesh's rate (no
-extrapolation towards zero).
+order (promtool silently drops out-of-order samples). Counters grow from a positive start value
+(no extrapolation towards zero) at the mesh's rate, times its shape's multiplier for shaped
+series, so `rate()` returns what the offline evaluator returns.
 """
 
 from __future__ import annotations
@@ -65,6 +65,21 @@ def write(
         series = [s for s in series if s.metric in metrics]
     ts = timestamps(start - preroll, end, step)
     t0 = ts[0]
+    # Counter value per unit of rate at each timestamp, per shape (None: constant rate).
+    ups: dict[int, list[float]] = {}
+
+    def uptimes(s: Raw) -> list[float]:
+        key = id(s.shape)
+        u = ups.get(key)
+        if u is None:
+            shape = s.shape
+            if shape is None:
+                u = [UPTIME_S + t - t0 for t in ts]
+            else:
+                u = [UPTIME_S + shape.integral(t0, t) for t in ts]
+            ups[key] = u
+        return u
+
     by_metric: dict[str, list[Raw]] = {}
     for s in series:
         by_metric.setdefault(s.metric, []).append(s)
@@ -78,8 +93,8 @@ def write(
             ls = _labelset(s.labels())
             rate = float(s.value)  # type: ignore[arg-type]
             buf = io.StringIO()
-            for t in ts:
-                buf.write(f"{metric}{{{ls}}} {_num(rate * (UPTIME_S + t - t0))} {t}\n")
+            for t, up in zip(ts, uptimes(s), strict=True):
+                buf.write(f"{metric}{{{ls}}} {_num(rate * up)} {t}\n")
             out.write(buf.getvalue())
             n += 1
     for fam in HISTOGRAMS + SUMMARIES:
@@ -102,8 +117,7 @@ def write(
             heads.append((f"{fam}_count{{{ls}}}", s.count_rate))
             heads.append((f"{fam}_sum{{{ls}}}", s.sum_rate))
             buf = io.StringIO()
-            for t in ts:
-                up = UPTIME_S + t - t0
+            for t, up in zip(ts, uptimes(s), strict=True):
                 for name, rate in heads:
                     buf.write(f"{name} {_num(rate * up)} {t}\n")
             out.write(buf.getvalue())

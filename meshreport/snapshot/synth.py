@@ -5,9 +5,11 @@ queries.py is evaluated (evaluate.py) against the raw series of a mesh model (me
 config objects are built from manifests and the model. The same arguments always give a
 byte-identical `.mrsnap` (seeded random numbers, fixed window, no wall-clock anywhere).
 
-Rates are constant over time (steady state), so trend (range) results are flat; this keeps the
-snapshot exactly consistent with the OpenMetrics export that loads the same mesh into a real
-Prometheus (`write_openmetrics`).
+Scalable meshes have constant rates (flat trends). The bookinfo sample varies its rates in
+5-minute steps (mesh.Shape) that average exactly 1 over its window, so its instant results are
+the documented rates while its trends show a traffic swell and an error burst. The OpenMetrics
+export (`write_openmetrics`) writes the same shapes, so a real Prometheus loaded from it answers
+like the snapshot (for query times and ranges on its sample grid).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +27,7 @@ import yaml
 from meshreport.errors import InputError
 from meshreport.snapshot import openmetrics
 from meshreport.snapshot.evaluate import Evaluator
-from meshreport.snapshot.mesh import ExternalHost, Flow, Latency, Mesh, Response, Service, Workload
+from meshreport.snapshot.mesh import ExternalHost, Flow, Latency, Mesh, Response, Service, Shape, Workload
 from meshreport.snapshot.model import ConfigObject, Snapshot, Source, Window
 from meshreport.snapshot.queries import collection_plan
 
@@ -64,7 +67,8 @@ def manifests_dir() -> Path:
 def bookinfo_mesh() -> Mesh:
     """Istio's bookinfo with traffic: ingress gateway and outside clients -> productpage ->
     details and reviews v1/v2/v3; reviews v2/v3 -> ratings (5 % HTTP 500 on reviews-v2 ->
-    ratings-v1); ratings-v2 -> mongodb over TCP; details -> www.googleapis.com (ServiceEntry)."""
+    ratings-v1, in a burst); ratings-v2 -> mongodb over TCP; details -> www.googleapis.com
+    (ServiceEntry). Rates are the means over BOOKINFO_WINDOW (see samples/README.md)."""
     ns = "bookinfo"
 
     def wl(app: str, version: str, sa: str, **kw: Any) -> Workload:
@@ -127,6 +131,15 @@ def bookinfo_mesh() -> Mesh:
         Flow(details, google, None, "http", ok(2.0), Latency(((150.0, 0.8), (400.0, 0.2))), request_bytes=500,
              response_bytes=2400),
     ]  # fmt: skip
+    # Over the sample hour traffic swells and ebbs in 5-minute steps and reviews-v2 -> ratings-v1
+    # has its HTTP 500s in one 10-minute burst (minutes 30-40). Both multipliers average exactly 1
+    # over the hour (binary-exact factors), so the hour's rates are the ones written above.
+    t0 = BOOKINFO_WINDOW.start
+    traffic = Shape(t0, 300, (0.75, 0.875, 1.0, 1.125, 1.25, 1.25, 1.125, 1.0, 0.875, 0.75, 1.0, 1.0))
+    burst = Shape(t0, 300, (0.0,) * 6 + (6.0, 6.0) + (0.0,) * 4)
+    flows = [replace(f, shape=traffic) for f in flows]
+    bad = flows[6]
+    flows[6] = replace(bad, responses=(bad.responses[0], replace(bad.responses[1], shape=burst)))
     workloads = [gateway, istiod, productpage, details, *reviews, ratings1, ratings2, mongodb]
     return Mesh(
         name="bookinfo",

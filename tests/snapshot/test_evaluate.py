@@ -11,7 +11,7 @@ import pytest
 
 from meshreport.snapshot import synth
 from meshreport.snapshot.evaluate import Evaluator, bucket_quantile, parse_fragment, range_times, round_to, unescape
-from meshreport.snapshot.mesh import DURATION_BUCKETS, Raw
+from meshreport.snapshot.mesh import DURATION_BUCKETS, Raw, Shape
 from meshreport.snapshot.model import Window
 from meshreport.snapshot.queries import (
     Matcher,
@@ -209,9 +209,46 @@ def test_every_planned_query_evaluates_and_records_its_promql():
 
 
 def test_range_and_instant_agree_for_steady_rates():
-    ev = Evaluator(synth.bookinfo_mesh().series())
+    ev = Evaluator(synth.scalable_mesh(2, 12, seed=2).series())
     q = rq("istio_requests_total", Matcher("reporter", "=", "destination"), by=("destination_workload",), space=False)
-    instant = values(ev.instant(q))
-    ranged = ev.run(PlannedQuery("t", "bookinfo", q, kind="range", step=60), WINDOW)
+    instant = values(ev.instant(q, WINDOW.end))
+    ranged = ev.run(PlannedQuery("t", "team-000", q, kind="range", step=60), WINDOW)
+    assert ranged.series
     for s in ranged.series:
         assert {v for _, v in s.points} == {instant[tuple(sorted(s.labels.items()))]}
+
+
+def test_shaped_rates_vary_over_time_and_average_to_the_flow_rate():
+    shape = Shape(WINDOW.start, 600, (0.5, 1.5, 0.0, 2.0, 1.0, 1.0))  # averages 1 over the hour
+    assert shape.integral(WINDOW.start, WINDOW.end) == 3600.0
+    assert shape.integral(WINDOW.start - 600, WINDOW.start) == 600.0  # repeats: factor 1.0 before
+    ev = Evaluator([Raw("m", {"a": "x"}, {}, 2.0, shape=shape), Raw("m", {"a": "x"}, {}, 1.0)])
+    hour = RateQuery("m", (), ("a",), 3600, space=False)
+    assert values(ev.instant(hour, WINDOW.end)) == {(("a", "x"),): 3.0}
+    five = RateQuery("m", (), ("a",), 300, space=False)
+    assert values(ev.instant(five, WINDOW.start + 300)) == {(("a", "x"),): 2.0}  # 2 * 0.5 + 1
+    assert values(ev.instant(five, WINDOW.start + 1500)) == {(("a", "x"),): 1.0}  # shaped part idle
+    assert values(ev.instant(five, WINDOW.start + 900)) == {(("a", "x"),): 2.0 * 1.5 + 1}
+    # A range straddling two pieces averages them: 300 s of 1.5 and 300 s of 0.0 -> 0.75.
+    ten = RateQuery("m", (), ("a",), 600, space=False)
+    assert values(ev.instant(ten, WINDOW.start + 1500)) == {(("a", "x"),): 2.0 * 0.75 + 1}
+    # Without `> 0` and with no constant part, a quiet piece gives no point (Prometheus drops it).
+    only = Evaluator([Raw("m", {"a": "x"}, {}, 2.0, shape=shape)])
+    res = only.run(PlannedQuery("t", None, five, kind="range", step=300), WINDOW)
+    times = [t for t, _ in res.series[0].points]
+    assert WINDOW.start + 1500 not in times and WINDOW.start + 1200 in times
+
+
+def test_bookinfo_error_burst_shows_in_trends_not_in_the_hour():
+    snap = synth.bookinfo_snapshot()
+    errors = snap.query("trend/errors", "bookinfo")
+    ratings = next(s for s in errors.series if s.labels["destination_workload"] == "ratings-v1")
+    burst = [t for t, v in ratings.points if v > 0]
+    assert burst and min(burst) > WINDOW.start + 1800 and max(burst) < WINDOW.start + 2400 + 60
+    assert max(v for _, v in ratings.points) == 1.05  # 0.175/s * 6 during the 10-minute burst
+    incoming = snap.query("graph/istio_requests_total/incoming", "bookinfo")
+    hour = [s.value for s in incoming.series if s.labels["response_code"] == "500"]
+    assert hour == [0.175]
+    requests = snap.query("trend/requests", "bookinfo")
+    details = next(s for s in requests.series if s.labels["destination_workload"] == "details-v1")
+    assert min(v for _, v in details.points) == 7.8 and max(v for _, v in details.points) == 13.0
