@@ -53,7 +53,12 @@ def make_snapshot(n_ns: int, per_ns: int, calls: int, seed: int = 1) -> Snapshot
         tmpl = {"metadata": {"labels": {"app": app, "version": "v1"}}}
         objects.append(
             ConfigObject(
-                "apps/v1", "Deployment", w, ns, {"metadata": {"name": w}, "spec": {"replicas": 1, "template": tmpl}}
+                "apps/v1",
+                "Deployment",
+                w,
+                ns,
+                {"metadata": {"name": w}, "spec": {"replicas": 1, "template": tmpl}},
+                cluster="east",
             )
         )
         pod = {

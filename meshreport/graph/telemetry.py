@@ -53,29 +53,32 @@ class Ends(NamedTuple):
 
 def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | None:
     """Kiali's per-series checks and fix-ups; None means the series is skipped."""
-    for k in REQUIRED:
-        if k not in labels:
-            return None
-    g = labels.__getitem__
-    src_cluster_present = "source_cluster" in labels
-    dst_cluster_present = "destination_cluster" in labels
-    src_cluster = labels.get("source_cluster") or "unknown"
-    dst_cluster = labels.get("destination_cluster") or "unknown"
-    src_ns, src_wl = g("source_workload_namespace"), g("source_workload")
-    src_app, src_ver = g("source_canonical_service"), g("source_canonical_revision")
-    dst_svc_ns, dst_svc, dst_svc_name = (
-        g("destination_service_namespace"),
-        g("destination_service"),
-        g("destination_service_name"),
-    )
-    dst_wl_ns, dst_wl = g("destination_workload_namespace"), g("destination_workload")
-    dst_app, dst_ver = g("destination_canonical_service"), g("destination_canonical_revision")
+    try:
+        src_ns = labels["source_workload_namespace"]
+        src_wl = labels["source_workload"]
+        src_app = labels["source_canonical_service"]
+        src_ver = labels["source_canonical_revision"]
+        dst_svc_ns = labels["destination_service_namespace"]
+        dst_svc = labels["destination_service"]
+        dst_svc_name = labels["destination_service_name"]
+        dst_wl_ns = labels["destination_workload_namespace"]
+        dst_wl = labels["destination_workload"]
+        dst_app = labels["destination_canonical_service"]
+        dst_ver = labels["destination_canonical_revision"]
+    except KeyError:
+        return None
+    src_cluster = labels.get("source_cluster")
+    dst_cluster = labels.get("destination_cluster")
+    src_cluster_present = src_cluster is not None
+    dst_cluster_present = dst_cluster is not None
+    src_cluster = src_cluster or "unknown"
+    dst_cluster = dst_cluster or "unknown"
 
-    # Bad source telemetry.
-    if is_ok(src_ns):
-        if not is_ok(src_wl) and not is_ok(src_app):
+    # Bad source telemetry (is_ok inlined: this runs once per series).
+    if src_ns and src_ns != "unknown":
+        if not (src_wl and src_wl != "unknown") and not (src_app and src_app != "unknown"):
             return None
-        if src_cluster_present and not is_ok(src_cluster):
+        if src_cluster_present and src_cluster == "unknown":
             return None
 
     # Destination fix-ups: the egress gateway as a workload, and istio#29373 (missing dest cluster).
@@ -84,13 +87,13 @@ def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | Non
         dst_svc_ns = dst_wl_ns = "istio-system"
         dst_svc_name = dst_wl = dst_app = "istio-egressgateway"
         dst_ver = "latest"
-    elif not is_ok(dst_cluster) and is_ok(src_cluster) and is_ok(dst_svc_ns):
+    elif dst_cluster == "unknown" and src_cluster != "unknown" and is_ok(dst_svc_ns):
         dst_cluster = src_cluster
 
     # Bad destination telemetry.
     if not is_ok(dst_wl) and dst_svc == dst_svc_name and _IP.match(dst_svc):
         return None
-    if dst_cluster_present and is_ok(dst_svc_ns) and not is_ok(dst_cluster):
+    if dst_cluster_present and dst_cluster == "unknown" and is_ok(dst_svc_ns):
         return None
 
     source: Raw = (src_cluster, src_ns, "", src_ns, src_wl, src_app, src_ver)
