@@ -211,19 +211,18 @@ class Evaluator:
         return idx
 
     def select(self, metric: str, matchers: tuple[Matcher, ...]) -> list[Raw]:
+        """Series matching every matcher: candidates from the most selective equality matcher's
+        index (kept in storage order), the other matchers checked one by one."""
         rows = self._by_metric.get(metric, [])
-        eq = [m for m in matchers if m.op == "="]
-        rest = [m for m in matchers if m.op != "="]
+        eq = [(self._eq_index(metric, m.label).get(unescape(m.value), []), m) for m in matchers if m.op == "="]
         if eq:
-            cands: set[int] | None = None
-            for m in eq:
-                ids = self._eq_index(metric, m.label).get(unescape(m.value), [])
-                cands = set(ids) if cands is None else cands.intersection(ids)
-                if not cands:
-                    return []
-            picked = [rows[i] for i in sorted(cands or ())]
+            eq.sort(key=lambda im: len(im[0]))
+            ids, first = eq[0]
+            picked = [rows[i] for i in ids]
+            rest = [m for m in matchers if m is not first]
         else:
             picked = rows
+            rest = list(matchers)
         return [s for s in picked if all(matches(m, s.get(m.label)) for m in rest)]
 
     # -- expressions ---------------------------------------------------------------------
