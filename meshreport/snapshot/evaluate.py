@@ -355,10 +355,16 @@ class Evaluator:
         series without any point left are dropped, as Prometheus does."""
         out = []
         for labels, fn in self.series_fns(q, tuple(q.scope)):
-            const = fn(times[-1]) if fn.constant else None
+            if fn.constant:
+                v = fn(times[-1])
+                if not q.idle and not v > 0:
+                    continue
+                v = round_to(v) if q.rounded else v
+                out.append((labels, [(t, v) for t in times]))
+                continue
             pts = []
             for t in times:
-                v = const if const is not None else fn(t)
+                v = fn(t)
                 if not q.idle and not v > 0:
                     continue
                 pts.append((t, round_to(v) if q.rounded else v))
