@@ -129,13 +129,20 @@ class RateRule:
     namespace: str = ""
     kind: str = ""
     name: str = ""
+    _patterns: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def applies(self, namespace: str, kind: str, name: str) -> bool:
-        return bool(
-            _compile(_anchor(self.namespace)).search(namespace)
-            and _compile(_anchor(self.kind)).search(kind)
-            and _compile(_anchor(self.name)).search(name)
-        )
+        if not self._patterns:
+            # Empty patterns match anything: skip them (Kiali's default rule has none).
+            self._patterns.append(
+                tuple(
+                    (i, _compile(_anchor(p)))
+                    for i, p in enumerate((self.namespace, self.kind, self.name))
+                    if p not in ("", ".*")
+                )
+            )
+        values = (namespace, kind, name)
+        return all(rx.search(values[i]) for i, rx in self._patterns[0])
 
 
 #: Kiali's default rule (config.go AddHealthDefault), always appended after the user's rules.
@@ -297,12 +304,27 @@ def applicable(tolerances: tuple[Tolerance, ...], direction: str, protocol: str)
     return hit[1]
 
 
-def _errors(tol: Tolerance, codes: Mapping[str, float]) -> float:
-    errors = 0.0
-    for c, v in codes.items():
-        if tol.matches_code(c):
-            errors += v
-    return errors
+_MATCHING: dict[tuple[int, tuple[str, ...]], tuple[tuple[Tolerance, ...], tuple]] = {}
+
+
+def _matching(tolerances: tuple[Tolerance, ...], codes: Mapping[str, float]) -> tuple:
+    """[(tolerance, codes it counts as errors)] for tolerances with at least one such code.
+
+    Remembered per (tolerance tuple, code set): a mesh has few distinct code sets, and most
+    traffic (all 2xx) matches no tolerance at all, which then costs one dict lookup.
+    """
+    key = (id(tolerances), tuple(codes))
+    hit = _MATCHING.get(key)
+    if hit is None or hit[0] is not tolerances:
+        if len(_MATCHING) > 16384:
+            _MATCHING.clear()
+        found = []
+        for t in tolerances:
+            matched = tuple(c for c in codes if t.matches_code(c))
+            if matched:
+                found.append((t, matched))
+        hit = _MATCHING[key] = (tolerances, tuple(found))
+    return hit[1]
 
 
 def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
@@ -325,8 +347,9 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
             if total <= 0:
                 continue
             seen_traffic = True
-            for tol in applicable(tolerances, direction, protocol):
-                ratio = _errors(tol, codes) / total * 100.0
+            # Tolerances matching none of the codes have ratio 0: Healthy, never the worst.
+            for tol, matched in _matching(applicable(tolerances, direction, protocol), codes):
+                ratio = sum(codes[c] for c in matched) / total * 100.0
                 status = tol.status(ratio)
                 p, bp = PRIORITY[status], PRIORITY[best_status]
                 if p > bp or (p == bp and ratio > best_ratio):
@@ -374,8 +397,8 @@ def edge_status(
         return NA
     status = HEALTHY
     for direction, tolerances in ((OUTBOUND, source_tolerances), (INBOUND, dest_tolerances)):
-        for tol in applicable(tolerances, direction, protocol):
-            s = tol.status(_errors(tol, codes) / total * 100.0)
+        for tol, matched in _matching(applicable(tolerances, direction, protocol), codes):
+            s = tol.status(sum(codes[c] for c in matched) / total * 100.0)
             if PRIORITY[s] > PRIORITY[status]:
                 status = s
     return status
