@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,58 @@ def test_needs_exactly_one_source(capsys):
     assert code == 2 and "missing SNAPSHOT" in err
     code, _, err = run(capsys, str(SAMPLE), "--prometheus", "http://127.0.0.1:1")
     assert code == 2 and "not both" in err
+
+
+# --- live mode: the same command against a real Prometheus -----------------------------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+from helpers.prometheus import available, running_prometheus  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bookinfo_prometheus(tmp_path_factory):
+    """Bookinfo's 1h sample window, 60 s samples, backfilled into a real Prometheus."""
+    from meshreport.snapshot import synth
+
+    if not available():
+        pytest.fail("prometheus/promtool not installed (scripts/setup installs them)")
+    mesh, window = synth.bookinfo_mesh(), synth.BOOKINFO_WINDOW
+    work = tmp_path_factory.mktemp("graph-live")
+    om = work / "mesh.om"
+    synth.write_openmetrics(mesh, om, window.start, window.end, step=60, preroll=120)
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(work / "data")],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    with running_prometheus(None, work) as url:
+        yield mesh, window, url
+
+
+def test_live_mode_matches_the_snapshot_graph(bookinfo_prometheus, capsys):
+    """`graph --prometheus` builds the same graph as `graph SNAPSHOT` for the same window."""
+    from meshreport.snapshot import synth
+
+    mesh, window, url = bookinfo_prometheus
+    args = ["--appenders", "none", "--inject-service-nodes", "--graph-type", "versionedApp"]
+    code, out, err = run(
+        capsys,
+        "--prometheus", url, "--window", "1h", "--end", str(int(window.end)), "--scrape-interval", "60s",
+        "-n", ",".join(sorted(mesh.namespaces)), *args,
+    )  # fmt: skip
+    assert code == 0, err
+    live = json.loads(out)
+    from meshreport.commands.graph import make_graph, render
+    from meshreport.graph.build import GraphOptions
+
+    truth_snap = synth.snapshot(mesh, window)
+    opts = GraphOptions(graph_type="versionedApp", inject_service_nodes=True, appenders=[])
+    truth = json.loads(render(make_graph(truth_snap, opts, None), "json", []))
+    assert {n["id"] for n in live["nodes"]} == {n["id"] for n in truth["nodes"]}
+    want = {(e["source"], e["target"], e["protocol"]): e["rates"] for e in truth["edges"]}
+    got = {(e["source"], e["target"], e["protocol"]): e["rates"] for e in live["edges"]}
+    assert got.keys() == want.keys()
+    for k, rates in want.items():
+        total = rates.get(k[2], 0.0)
+        assert got[k].get(k[2], 0.0) == pytest.approx(total, rel=0.01), k
