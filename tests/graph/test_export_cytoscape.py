@@ -213,3 +213,14 @@ def test_gateway_and_service_entry_shapes():
 def test_serializes_as_json(doc):
     text = json.dumps(doc)
     assert json.loads(text) == doc
+
+
+def test_injected_service_node_flag():
+    g = build()
+    svc = new_node("svc_east_bookinfo_reviews", "service", "east", "bookinfo", "", "", "", "reviews", "workload")
+    svc.metadata["isInjected"] = True
+    svc.metadata["isEgressCluster"] = False
+    g.add_node(svc)
+    d = next(n["data"] for n in export.to_cytoscape(g)["elements"]["nodes"] if n["data"]["id"] == sha(svc.id))
+    assert d["isInjected"] is True and "isEgressCluster" not in d
+    assert list(d)[-1] == "isInjected"
