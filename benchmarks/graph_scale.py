@@ -15,6 +15,7 @@ Run by hand, never in the test suite:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -39,21 +40,23 @@ def generate(workloads: int, path: Path) -> dict:
     return {"gen_s": gen_s, "series": series, "objects": len(snap.objects), "bytes": path.stat().st_size}
 
 
-def measure(path: str, graph_type: str, inject: bool) -> dict:
+def measure(path: str, graph_type: str, inject: bool, gc_paused: bool = True) -> dict:
     """Runs in the child process: one core, fresh interpreter, everything imported first."""
     import resource
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from meshreport.commands.graph import paused_gc
     from meshreport.graph.build import GraphOptions, build_graph
     from meshreport.snapshot import store
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0, c0 = time.perf_counter(), time.process_time()
-    snap = store.read(path)
-    t1, c1 = time.perf_counter(), time.process_time()
-    graph = build_graph(snap, GraphOptions(graph_type=graph_type, inject_service_nodes=inject))
-    t2, c2 = time.perf_counter(), time.process_time()
+    with paused_gc() if gc_paused else contextlib.nullcontext():  # as `meshreport graph` does
+        t0, c0 = time.perf_counter(), time.process_time()
+        snap = store.read(path)
+        t1, c1 = time.perf_counter(), time.process_time()
+        graph = build_graph(snap, GraphOptions(graph_type=graph_type, inject_service_nodes=inject))
+        t2, c2 = time.perf_counter(), time.process_time()
     with_health = sum(1 for n in graph.nodes.values() if n.health is not None)
     return {
         "load_cpu_s": c1 - c0,
@@ -76,10 +79,11 @@ def main() -> None:
     ap.add_argument("--graph-type", default="versionedApp")
     ap.add_argument("--no-inject", action="store_true", help="build without service nodes")
     ap.add_argument("--workdir", help="keep generated snapshots here and reuse them (default: a temp folder)")
+    ap.add_argument("--with-gc", action="store_true", help="keep the cyclic GC running (the command pauses it)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.graph_type, not args.no_inject)))
+        print(json.dumps(measure(args.child, args.graph_type, not args.no_inject, not args.with_gc)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
@@ -92,9 +96,13 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--child", str(path), "--graph-type", args.graph_type]
             if args.no_inject:
                 cmd.append("--no-inject")
+            if args.with_gc:
+                cmd.append("--with-gc")
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             rows.append({"workloads": n, **gen, **json.loads(out)})
-    print(f"graph type {args.graph_type}, service nodes {'off' if args.no_inject else 'on'}, all appenders, one core")
+    gc_note = "GC running" if args.with_gc else "GC paused as in `meshreport graph`"
+    inject = "off" if args.no_inject else "on"
+    print(f"graph type {args.graph_type}, service nodes {inject}, all appenders, one core, {gc_note}")
     print(
         f"{'workloads':>9} {'series':>8} {'gz MB':>6} {'load cpu':>8} {'build cpu':>9} {'total cpu':>9} "
         f"{'wall s':>7} {'peak MB':>7} {'nodes':>6} {'edges':>6}"
