@@ -1,9 +1,10 @@
-"""Only here to map the top-level templates/ folder into the wheel as meshreport/templates."""
+"""Only here to map top-level data folders into the wheel: templates/ as meshreport/templates and
+samples/ (the bookinfo sample snapshot and the manifests it is built from) as meshreport/samples."""
 
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["meshreport", "meshreport.*"]) + ["meshreport.templates"],
-    package_dir={"meshreport.templates": "templates"},
-    package_data={"meshreport.templates": ["*", "**/*"]},
+    packages=find_packages(include=["meshreport", "meshreport.*"]) + ["meshreport.templates", "meshreport.samples"],
+    package_dir={"meshreport.templates": "templates", "meshreport.samples": "samples"},
+    package_data={"meshreport.templates": ["*", "**/*"], "meshreport.samples": ["*", "**/*"]},
 )

@@ -98,7 +98,7 @@ def write(snap: Snapshot, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "wb") as raw:
             # mtime=0 keeps the file byte-identical for identical snapshots (samples, goldens).
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
                 gz.write(data)
         os.replace(tmp, path)
     except BaseException:
