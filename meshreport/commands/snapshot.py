@@ -52,6 +52,8 @@ def snapshot_cmd(
     else:
         metrics = collect(settings, window, progress=progress)
         snap = merge_config(metrics, collect_config(settings, window, progress, config_source))
+    # For the report's appendix ("how was this collected"): secrets are *** in this view.
+    snap.collector["settings"] = settings.redacted()
     store.write(snap, output)
     if not quiet:
         click.echo(

@@ -117,6 +117,9 @@ def test_config_file_env_and_flags_reach_the_collector(tmp_path, capsys, prom, m
     m = snap.collector["metrics"]
     assert m["scrape_interval_s"] == 30 and m["scrape_interval_source"] == "prometheus" and m["trend_step_s"] == 60
     assert [g.what for g in snap.gaps] == ["config"] and "not collected" in snap.gaps[0].reason
+    recorded = snap.collector["settings"]
+    assert recorded["prometheus.auth.token_file"] == str(token_file) and recorded["window"] == 7200
+    assert recorded["prometheus.custom_headers"] == {"X-Scope-OrgID": "***"}
 
 
 def test_all_namespaces_discovers_and_summary_line(tmp_path, capsys, prom):
