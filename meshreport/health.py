@@ -286,43 +286,31 @@ class RequestHealth:
     error_ratio: float = 0.0
 
 
-_APPLICABLE: dict[tuple[int, str, str], tuple[tuple[Tolerance, ...], tuple[Tolerance, ...]]] = {}
+_MATCHING: dict[tuple[int, str, str, tuple[str, ...]], tuple[tuple[Tolerance, ...], tuple]] = {}
 
 
-def applicable(tolerances: tuple[Tolerance, ...], direction: str, protocol: str) -> tuple[Tolerance, ...]:
-    """The tolerances that apply to (direction, protocol), remembered per tolerance tuple.
+def matching(
+    tolerances: tuple[Tolerance, ...], direction: str, protocol: str, codes: Mapping[str, float]
+) -> tuple[tuple[Tolerance, tuple[str, ...]], ...]:
+    """[(tolerance, codes it counts as errors)]: tolerances that apply to (direction, protocol)
+    and match at least one of the codes.
 
-    Keyed by identity (hashing frozen dataclasses on every call is what made big graphs slow);
-    the tuple itself is kept in the entry so its id cannot be reused while cached.
+    Remembered per (tolerance tuple, direction, protocol, code set): a mesh has few distinct code
+    sets, and most traffic (all 2xx) matches nothing, which then costs one dict lookup. Keyed by
+    the tuple's identity (hashing frozen dataclasses per call is slow); the entry keeps the tuple
+    alive so its id cannot be reused while cached.
     """
-    key = (id(tolerances), direction, protocol)
-    hit = _APPLICABLE.get(key)
-    if hit is None or hit[0] is not tolerances:
-        if len(_APPLICABLE) > 4096:
-            _APPLICABLE.clear()
-        hit = _APPLICABLE[key] = (tolerances, tuple(t for t in tolerances if t.applies(direction, protocol)))
-    return hit[1]
-
-
-_MATCHING: dict[tuple[int, tuple[str, ...]], tuple[tuple[Tolerance, ...], tuple]] = {}
-
-
-def _matching(tolerances: tuple[Tolerance, ...], codes: Mapping[str, float]) -> tuple:
-    """[(tolerance, codes it counts as errors)] for tolerances with at least one such code.
-
-    Remembered per (tolerance tuple, code set): a mesh has few distinct code sets, and most
-    traffic (all 2xx) matches no tolerance at all, which then costs one dict lookup.
-    """
-    key = (id(tolerances), tuple(codes))
+    key = (id(tolerances), direction, protocol, tuple(codes))
     hit = _MATCHING.get(key)
     if hit is None or hit[0] is not tolerances:
         if len(_MATCHING) > 16384:
             _MATCHING.clear()
         found = []
         for t in tolerances:
-            matched = tuple(c for c in codes if t.matches_code(c))
-            if matched:
-                found.append((t, matched))
+            if t.applies(direction, protocol):
+                matched = tuple(c for c in codes if t.matches_code(c))
+                if matched:
+                    found.append((t, matched))
         hit = _MATCHING[key] = (tolerances, tuple(found))
     return hit[1]
 
@@ -348,7 +336,7 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
                 continue
             seen_traffic = True
             # Tolerances matching none of the codes have ratio 0: Healthy, never the worst.
-            for tol, matched in _matching(applicable(tolerances, direction, protocol), codes):
+            for tol, matched in matching(tolerances, direction, protocol, codes):
                 ratio = sum(codes[c] for c in matched) / total * 100.0
                 status = tol.status(ratio)
                 p, bp = PRIORITY[status], PRIORITY[best_status]
@@ -397,7 +385,7 @@ def edge_status(
         return NA
     status = HEALTHY
     for direction, tolerances in ((OUTBOUND, source_tolerances), (INBOUND, dest_tolerances)):
-        for tol, matched in _matching(applicable(tolerances, direction, protocol), codes):
+        for tol, matched in matching(tolerances, direction, protocol, codes):
             s = tol.status(sum(codes[c] for c in matched) / total * 100.0)
             if PRIORITY[s] > PRIORITY[status]:
                 status = s
