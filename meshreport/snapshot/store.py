@@ -12,6 +12,7 @@ import os
 import tempfile
 import zlib
 from dataclasses import asdict
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -207,8 +208,73 @@ def _query_from(v: _Validator, q: Any, p: str) -> QueryResult:
     kind = v.str_(q.get("kind"), p + ".kind")
     if kind not in ("instant", "range"):
         v.fail(p + ".kind", "must be 'instant' or 'range'")
+    series = _well_formed_series(kind, q.get("series"))
+    if series is None:
+        series = _checked_series(v, kind, q.get("series"), p)
+    return QueryResult(
+        key=v.str_(q.get("key"), p + ".key"),
+        promql=v.str_(q.get("promql"), p + ".promql"),
+        namespace=v.opt_str(q.get("namespace"), p + ".namespace"),
+        kind=kind,
+        time=v.num(q.get("time"), p + ".time"),
+        series=series,
+        start=v.num(q.get("start"), p + ".start") if kind == "range" else None,
+        step=v.num(q.get("step"), p + ".step") if kind == "range" else None,
+        params={str(k): str(x) for k, x in v.obj(q.get("params", {}), p + ".params").items()},
+    )
+
+
+_STR = frozenset({str})
+_LIST = frozenset({list})
+_PAIR = frozenset({2})
+_FLOAT = frozenset({float})
+_NUMBER = frozenset({int, float})
+
+
+def _well_formed_series(kind: str, raw: Any) -> list[Series] | None:
+    """The series of a well-formed query, checked by type sets instead of item by item.
+
+    Most of a big snapshot is series; building a JSON path string for every label and point made
+    reading cost more than the graph build. None (anything unusual, including NaN/Inf strings)
+    sends the query through `_checked_series`, which accepts or names the bad path as always.
+    JSON decoding yields exact types, so `type(x) is str` here is `isinstance` there.
+    """
+    if type(raw) is not list:
+        return None
+    out: list[Series] = []
+    append = out.append
+    for s in raw:
+        if type(s) is not dict:
+            return None
+        labels = s.get("labels")
+        if type(labels) is not dict or not _STR.issuperset(map(type, labels.values())):
+            return None
+        if kind == "range":
+            pts = s.get("points")
+            if type(pts) is not list or not _LIST.issuperset(map(type, pts)) or not _PAIR.issuperset(map(len, pts)):
+                return None
+            types = set(map(type, chain.from_iterable(pts)))
+            if _FLOAT.issuperset(types):
+                append(Series(labels, None, list(map(tuple, pts))))
+            elif _NUMBER.issuperset(types):
+                append(Series(labels, None, [(float(t), float(x)) for t, x in pts]))
+            else:
+                return None
+        else:
+            value = s.get("value")
+            tv = type(value)
+            if tv is int:
+                value = float(value)
+            elif tv is not float:
+                return None
+            append(Series(labels, value))
+    return out
+
+
+def _checked_series(v: _Validator, kind: str, raw: Any, p: str) -> list[Series]:
+    """Item-by-item validation: slow, but every problem names its JSON path."""
     series = []
-    for i, s in enumerate(v.list_(q.get("series"), p + ".series")):
+    for i, s in enumerate(v.list_(raw, p + ".series")):
         sp = f"{p}.series[{i}]"
         s = v.obj(s, sp)
         labels = v.obj(s.get("labels"), sp + ".labels")
@@ -222,17 +288,7 @@ def _query_from(v: _Validator, q: Any, p: str) -> QueryResult:
             series.append(Series(labels=labels, points=pts))
         else:
             series.append(Series(labels=labels, value=v.num(s.get("value"), sp + ".value")))
-    return QueryResult(
-        key=v.str_(q.get("key"), p + ".key"),
-        promql=v.str_(q.get("promql"), p + ".promql"),
-        namespace=v.opt_str(q.get("namespace"), p + ".namespace"),
-        kind=kind,
-        time=v.num(q.get("time"), p + ".time"),
-        series=series,
-        start=v.num(q.get("start"), p + ".start") if kind == "range" else None,
-        step=v.num(q.get("step"), p + ".step") if kind == "range" else None,
-        params={str(k): str(x) for k, x in v.obj(q.get("params", {}), p + ".params").items()},
-    )
+    return series
 
 
 def _object_from(v: _Validator, o: Any, p: str) -> ConfigObject:
