@@ -44,6 +44,13 @@ def timestamps(start: float, end: float, step: float) -> list[int]:
     return out
 
 
+def _grouped(rows: list[Raw], key) -> dict[str, list[Raw]]:
+    groups: dict[str, list[Raw]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
 def write(
     mesh: Mesh | Iterable[Raw],
     out: str | Path | TextIO,
@@ -89,12 +96,17 @@ def write(
         if not rows:
             continue
         out.write(f"# TYPE {metric.removesuffix('_total')} counter\n")
-        for s in rows:
-            ls = _labelset(s.labels())
-            rate = float(s.value)  # type: ignore[arg-type]
+        # Flows that look the same to the proxy (e.g. several sidecar-less clients, all `unknown`
+        # to the destination) increment ONE counter, as they would in Istio: merge them.
+        for ls, group in _grouped(rows, lambda s: _labelset(s.labels())).items():
+            values = [0.0] * len(ts)
+            for s in group:
+                rate = float(s.value)  # type: ignore[arg-type]
+                for i, up in enumerate(uptimes(s)):
+                    values[i] += rate * up
             buf = io.StringIO()
-            for t, up in zip(ts, uptimes(s), strict=True):
-                buf.write(f"{metric}{{{ls}}} {_num(rate * up)} {t}\n")
+            for t, v in zip(ts, values, strict=True):
+                buf.write(f"{metric}{{{ls}}} {_num(v)} {t}\n")
             out.write(buf.getvalue())
             n += 1
     for fam in HISTOGRAMS + SUMMARIES:
@@ -103,24 +115,26 @@ def write(
             continue
         histogram = fam in HISTOGRAMS
         out.write(f"# TYPE {fam} {'histogram' if histogram else 'summary'}\n")
-        for s in rows:
-            labels = s.labels()
-            ls = _labelset(labels)
-            heads = (
-                [
-                    (f"{fam}_bucket{{{_labelset({**labels, 'le': le_label(b)})}}}", r)
-                    for b, r in zip(DURATION_BUCKETS, s.value, strict=True)
-                ]  # type: ignore[arg-type]
+        for ls, group in _grouped(rows, lambda s: _labelset(s.labels())).items():
+            labels = group[0].labels()
+            names = (
+                [f"{fam}_bucket{{{_labelset({**labels, 'le': le_label(b)})}}}" for b in DURATION_BUCKETS]
                 if histogram
                 else []
             )
-            heads.append((f"{fam}_count{{{ls}}}", s.count_rate))
-            heads.append((f"{fam}_sum{{{ls}}}", s.sum_rate))
+            names += [f"{fam}_count{{{ls}}}", f"{fam}_sum{{{ls}}}"]
+            values = [[0.0] * len(names) for _ in ts]
+            for s in group:
+                rates = (list(s.value) if histogram else []) + [s.count_rate, s.sum_rate]  # type: ignore[arg-type]
+                for i, up in enumerate(uptimes(s)):
+                    row = values[i]
+                    for j, r in enumerate(rates):
+                        row[j] += r * up
             buf = io.StringIO()
-            for t, up in zip(ts, uptimes(s), strict=True):
-                for name, rate in heads:
-                    buf.write(f"{name} {_num(rate * up)} {t}\n")
+            for t, row in zip(ts, values, strict=True):
+                for name, v in zip(names, row, strict=True):
+                    buf.write(f"{name} {_num(v)} {t}\n")
             out.write(buf.getvalue())
-            n += len(heads)
+            n += len(names)
     out.write("# EOF\n")
     return n

@@ -41,11 +41,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def backfill(openmetrics_file: str | Path, data_dir: str | Path) -> None:
-    """`promtool tsdb create-blocks-from openmetrics` into `data_dir`; raises with promtool's output."""
+def backfill(openmetrics_file: str | Path, data_dir: str | Path, *, max_block_duration: str | None = None) -> None:
+    """`promtool tsdb create-blocks-from openmetrics` into `data_dir`; raises with promtool's output.
+
+    `max_block_duration` (e.g. "200h") matters for long windows: with promtool's default 2h
+    blocks a 7-day backfill writes 84 blocks and takes minutes; one big block takes seconds."""
     Path(data_dir).mkdir(parents=True, exist_ok=True)
+    extra = [f"--max-block-duration={max_block_duration}"] if max_block_duration else []
     proc = subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(openmetrics_file), str(data_dir)],
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", *extra, str(openmetrics_file), str(data_dir)],
         capture_output=True,
         text=True,
         timeout=600,

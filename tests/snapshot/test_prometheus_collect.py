@@ -26,7 +26,7 @@ from meshreport.snapshot.model import Window
 from meshreport.snapshot.prometheus import Collector, PrometheusConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
-from helpers.prometheus import free_port, running_prometheus  # noqa: E402
+from helpers.prometheus import backfill, free_port, running_prometheus  # noqa: E402
 
 END = synth.BOOKINFO_WINDOW.end
 WINDOW_7D = Window(END - 7 * 86400, END)
@@ -36,11 +36,7 @@ def _load(mesh, window: Window, step: int, work: Path, *, max_block: str | None 
     """Write the mesh as OpenMetrics and backfill it into `work/data`, as running_prometheus expects."""
     om = work / "mesh.om"
     synth.write_openmetrics(mesh, om, window.start, window.end, step=step, preroll=2 * step)
-    cmd = ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(work / "data")]
-    if max_block:
-        # promtool's default 2h blocks make a 7-day backfill take minutes (84 blocks); one block is seconds
-        cmd.insert(4, f"--max-block-duration={max_block}")
-    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    backfill(om, work / "data", max_block_duration=max_block)
     return om
 
 
