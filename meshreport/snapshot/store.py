@@ -6,7 +6,9 @@ with one line naming the file and the problem, so the CLI exits 5 and never show
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 import json
 import os
 import tempfile
@@ -120,6 +122,11 @@ def read(path: str | Path) -> Snapshot:
         raise InputError(f"{path}: cannot read snapshot: {e.strerror}") from None
     if raw[:2] != b"\x1f\x8b":
         raise InputError(f"{path}: not a meshreport snapshot (not gzip-compressed)")
+    streamed = _StreamedDocument.load(raw, str(path))
+    if streamed is not None:
+        doc, queries = streamed
+        return _snapshot_from(doc, str(path), queries)
+    # Anything unusual (or broken) takes the whole-document path, which names the problem.
     try:
         text = gzip.decompress(raw)
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
@@ -133,6 +140,11 @@ def read(path: str | Path) -> Snapshot:
 
 def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
     """Validate and convert; every problem names its JSON path."""
+    return _snapshot_from(doc, origin, None)
+
+
+def _snapshot_from(doc: Any, origin: str, converted: list[QueryResult] | None) -> Snapshot:
+    """from_dict, with the queries possibly converted already (while streaming the file)."""
     v = _Validator(origin)
     v.obj(doc, "$")
     if doc.get("format") != FORMAT:
@@ -161,7 +173,12 @@ def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
         description=v.str_(s.get("description", ""), "$.source.description"),
     )
     namespaces = [v.str_(n, "$.namespaces[]") for n in v.list_(doc.get("namespaces"), "$.namespaces")]
-    queries = [_query_from(v, q, f"$.queries[{i}]") for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))]
+    if converted is not None:
+        queries = converted
+    else:
+        queries = [
+            _query_from(v, q, f"$.queries[{i}]") for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))
+        ]
     objects = [
         _object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
     ]
@@ -203,12 +220,12 @@ def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
     )
 
 
-def _query_from(v: _Validator, q: Any, p: str) -> QueryResult:
+def _query_from(v: _Validator, q: Any, p: str, memo: dict[str, str] | None = None) -> QueryResult:
     q = v.obj(q, p)
     kind = v.str_(q.get("kind"), p + ".kind")
     if kind not in ("instant", "range"):
         v.fail(p + ".kind", "must be 'instant' or 'range'")
-    series = _well_formed_series(kind, q.get("series"))
+    series = _well_formed_series(kind, q.get("series"), memo)
     if series is None:
         series = _checked_series(v, kind, q.get("series"), p)
     return QueryResult(
@@ -231,23 +248,34 @@ _FLOAT = frozenset({float})
 _NUMBER = frozenset({int, float})
 
 
-def _well_formed_series(kind: str, raw: Any) -> list[Series] | None:
+def _well_formed_series(kind: str, raw: Any, memo: dict[str, str] | None = None) -> list[Series] | None:
     """The series of a well-formed query, checked by type sets instead of item by item.
 
     Most of a big snapshot is series; building a JSON path string for every label and point made
     reading cost more than the graph build. None (anything unusual, including NaN/Inf strings)
     sends the query through `_checked_series`, which accepts or names the bad path as always.
-    JSON decoding yields exact types, so `type(x) is str` here is `isinstance` there.
+    JSON decoding yields exact types, so `type(x) is str` here is `isinstance` there. With `memo`,
+    equal label values become one string object: a big mesh repeats a few thousand names in
+    millions of labels, and sharing them halves the memory a loaded snapshot takes. The caller
+    then checks that every memo key is a string.
     """
     if type(raw) is not list:
         return None
     out: list[Series] = []
     append = out.append
+    share = memo.setdefault if memo is not None else None
     for s in raw:
         if type(s) is not dict:
             return None
         labels = s.get("labels")
-        if type(labels) is not dict or not _STR.issuperset(map(type, labels.values())):
+        if type(labels) is not dict:
+            return None
+        vals = labels.values()
+        if share is not None:
+            # Values are type-checked once, on the memo, when the document is complete (a value
+            # that cannot be hashed raises TypeError here, and the caller reads the slow way).
+            labels.update(zip(labels, map(share, vals, vals), strict=True))
+        elif not _STR.issuperset(map(type, vals)):
             return None
         if kind == "range":
             pts = s.get("points")
@@ -349,3 +377,135 @@ class _Validator:
                 return float(x)
             self.fail(path, "missing or not a number")
         return float(x)
+
+
+_WS = " \t\n\r"
+
+
+class _StreamedDocument:
+    """Decompress and decode a snapshot query by query, so the whole JSON text is never in memory.
+
+    A 10,000-workload snapshot is about 450 MB of JSON; holding its bytes, its text and its objects
+    at once took 2.4 GB. Here each query is decoded and converted as soon as its text has arrived,
+    and dropped. Only well-formed UTF-8 documents are handled: on anything else (a gzip or JSON
+    error, an invalid query) `load` returns None and the caller reads the file the whole-document
+    way, which reports the problem exactly as it always has.
+    """
+
+    CHUNK = 1 << 22
+
+    def __init__(self, raw: bytes) -> None:
+        self.gz = gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb")
+        first = self.gz.read(self.CHUNK)
+        if json.detect_encoding(first) != "utf-8":
+            raise ValueError("not plain UTF-8")
+        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+        self.buf = self.decoder.decode(first, final=not first)
+        self.pos = 0
+        self.eof = not first
+        self.scan = json.JSONDecoder().raw_decode
+
+    @classmethod
+    def load(cls, raw: bytes, origin: str) -> tuple[dict, list[QueryResult]] | None:
+        try:
+            return cls(raw)._document(origin)
+        except (EOFError, zlib.error, OSError, ValueError, TypeError, InputError, _NotStreamable):
+            return None
+
+    def _more(self, at_least: int = 0) -> bool:
+        """Append decoded text (at least `at_least` characters when there is that much)."""
+        if self.eof:
+            return False
+        if self.pos > self.CHUNK:
+            self.buf, self.pos = self.buf[self.pos :], 0
+        parts = [self.buf]
+        got = 0
+        while not self.eof and (got == 0 or got < at_least):
+            data = self.gz.read(max(self.CHUNK, at_least - got))
+            self.eof = not data
+            text = self.decoder.decode(data, final=self.eof)
+            parts.append(text)
+            got += len(text)
+        self.buf = "".join(parts)
+        return True
+
+    def _peek(self) -> str:
+        """The next character that is not whitespace, or "" at the end."""
+        while True:
+            buf, pos = self.buf, self.pos
+            n = len(buf)
+            while pos < n and buf[pos] in _WS:
+                pos += 1
+            self.pos = pos
+            if pos < n:
+                return buf[pos]
+            if not self._more():
+                return ""
+
+    def _value(self) -> Any:
+        """One JSON value starting at the cursor; retried with more text until it is complete."""
+        while True:
+            try:
+                value, end = self.scan(self.buf, self.pos)
+            except json.JSONDecodeError:
+                if not self._more(len(self.buf) - self.pos):
+                    raise
+                continue
+            # A number at the very end of the text may continue in the next chunk.
+            if end < len(self.buf) or self.eof:
+                self.pos = end
+                return value
+            self._more()
+
+    def _expect(self, ch: str) -> None:
+        if self._peek() != ch:
+            raise _NotStreamable
+        self.pos += 1
+
+    def _document(self, origin: str) -> tuple[dict, list[QueryResult]]:
+        v = _Validator(origin)
+        memo: dict[str, str] = {}
+        doc: dict[str, Any] = {}
+        queries: list[QueryResult] | None = None
+        self._expect("{")
+        if self._peek() == "}":
+            raise _NotStreamable
+        while True:
+            if self._peek() != '"':
+                raise _NotStreamable
+            key = self._value()
+            self._expect(":")
+            if key == "queries" and queries is None and self._peek() == "[":
+                self.pos += 1
+                queries = []
+                if self._peek() == "]":
+                    self.pos += 1
+                else:
+                    while True:
+                        if len(self.buf) - self.pos < self.CHUNK:
+                            self._more()  # a query rarely straddles the end of the text: few retries
+                        queries.append(_query_from(v, self._value(), f"$.queries[{len(queries)}]", memo))
+                        ch = self._peek()
+                        self.pos += 1
+                        if ch == "]":
+                            break
+                        if ch != ",":
+                            raise _NotStreamable
+                doc[key] = []
+            elif key == "queries":
+                raise _NotStreamable
+            else:
+                doc[key] = self._value()
+            ch = self._peek()
+            self.pos += 1
+            if ch == "}":
+                break
+            if ch != ",":
+                raise _NotStreamable
+        if self._peek() != "" or queries is None or not _STR.issuperset(map(type, memo)):
+            raise _NotStreamable
+        return doc, queries
+
+
+class _NotStreamable(Exception):
+    """The document is not shaped as `_StreamedDocument` expects: read it the whole-document way."""
