@@ -1,0 +1,87 @@
+"""The streamed snapshot reader must give exactly what the whole-document reader gives.
+
+`store.read` decodes query by query (small chunks here, so every query straddles a chunk end);
+anything unusual falls back to the whole-document path, whose errors must be unchanged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from meshreport.errors import InputError
+from meshreport.snapshot import store, synth
+
+
+def whole_document(path) -> object:
+    return store.from_dict(json.loads(gzip.decompress(path.read_bytes())), str(path))
+
+
+def instant_with_series(doc) -> list[dict]:
+    return [q for q in doc["queries"] if q["kind"] == "instant" and q["series"]]
+
+
+def write_doc(path, doc, indent=None) -> None:
+    path.write_bytes(gzip.compress(json.dumps(doc, indent=indent).encode()))
+
+
+@pytest.fixture(params=[7, 1 << 22], ids=["tiny-chunks", "default-chunks"])
+def chunk(request, monkeypatch):
+    monkeypatch.setattr(store._StreamedDocument, "CHUNK", request.param)
+    return request.param
+
+
+def test_streamed_equals_whole_document(tmp_path, chunk):
+    path = tmp_path / "b.mrsnap"
+    store.write(synth.bookinfo_snapshot(), path)
+    assert store._StreamedDocument.load(path.read_bytes(), str(path)) is not None  # really streamed
+    assert store.read(path) == whole_document(path)
+
+
+def test_unusual_values_fall_back_and_match(tmp_path, chunk):
+    doc = store.to_dict(synth.bookinfo_snapshot())
+    first, second = instant_with_series(doc)[:2]
+    first["series"][0]["value"] = "NaN"  # NaN travels as a string
+    second["series"][0]["value"] = 3  # an int becomes a float
+    path = tmp_path / "odd.mrsnap"
+    write_doc(path, doc, indent=2)
+    got = store.read(path)
+    as_text = lambda snap: json.dumps(store.to_dict(snap))  # noqa: E731 (NaN != NaN, its text is equal)
+    assert as_text(got) == as_text(whole_document(path))
+    assert "NaN" in as_text(got)
+    assert [s.value for q in got.queries for s in q.series].count(3.0) >= 1
+
+
+def test_equal_label_values_are_shared(tmp_path, chunk):
+    path = tmp_path / "b.mrsnap"
+    store.write(synth.bookinfo_snapshot(), path)
+    snap = store.read(path)
+    values = [v for q in snap.queries for s in q.series for v in s.labels.values() if v == "bookinfo"]
+    assert len(values) > 1 and len({id(v) for v in values}) == 1
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: instant_with_series(d)[0]["series"][0]["labels"].update(x=1), r"series\[0\]\.labels\.x: missing"),
+        (lambda d: instant_with_series(d)[1]["series"][0]["labels"].update(x=[1]), r"series\[0\]\.labels\.x: missing"),
+        (lambda d: d["queries"][2].update(kind="vector"), r"queries\[2\]\.kind"),
+        (lambda d: d.update(format="other"), r"\$\.format"),
+    ],
+)
+def test_errors_are_the_whole_document_ones(tmp_path, chunk, mutate, expected):
+    doc = store.to_dict(synth.bookinfo_snapshot())
+    mutate(doc)
+    path = tmp_path / "bad.mrsnap"
+    write_doc(path, doc)
+    with pytest.raises(InputError, match=expected):
+        store.read(path)
+
+
+def test_trailing_garbage_is_a_json_error(tmp_path, chunk):
+    path = tmp_path / "t.mrsnap"
+    path.write_bytes(gzip.compress(json.dumps(store.to_dict(synth.bookinfo_snapshot())).encode() + b" x"))
+    with pytest.raises(InputError, match="not valid JSON"):
+        store.read(path)
