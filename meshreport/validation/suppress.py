@@ -28,7 +28,7 @@ class Suppression:
     code: str
     resource: str
     reason: str = ""
-    origin: str = "cli"  # cli | config
+    origin: str = "cli"  # cli | config | default
     expires: dt.date | None = None
 
     @property
@@ -52,15 +52,38 @@ def parse_cli(spec: str) -> Suppression:
     return Suppression(code=code, resource=resource, reason=f"-S {code}={resource}", origin="cli")
 
 
-def from_config(section: dict[str, Any] | None, origin: str = "config file") -> list[Suppression]:
-    """The `suppressions:` list of the config file's `validation:` section.
+#: Kiali's default `kiali_feature_flags.validations.ignore`: KIA1301 ("no AuthorizationPolicy
+#: covers this workload") fires on nearly every workload of a mesh without AuthorizationPolicies.
+DEFAULT_IGNORE = ("KIA1301",)
 
-    Each entry: `code` (or `codes`), `resource` (default `*`), `reason`, optional `expires` (YYYY-MM-DD).
+
+def from_config(section: dict[str, Any] | None, origin: str = "config file") -> list[Suppression]:
+    """The config file's `validation:` section: `ignore:` (codes ignored everywhere, like Kiali's
+    `validations.ignore`; default `[KIA1301]` as in Kiali, `ignore: []` shows it) and the
+    `suppressions:` list. Each suppression: `code` (or `codes`), `resource` (default `*`),
+    `reason`, optional `expires` (YYYY-MM-DD).
     """
-    entries = (section or {}).get("suppressions") or []
+    section = section or {}
+    ignore = section.get("ignore", list(DEFAULT_IGNORE))
+    if isinstance(ignore, str):
+        ignore = [c.strip() for c in ignore.split(",") if c.strip()]
+    if not isinstance(ignore, list):
+        raise InputError(f"{origin}: validation.ignore must be a list of codes")
+    explicit = "ignore" in section
+    out: list[Suppression] = [
+        Suppression(
+            code=str(c),
+            resource="*",
+            reason=f"validation.ignore in {origin}"
+            if explicit
+            else "ignored by default, as in Kiali (validation.ignore)",
+            origin="config" if explicit else "default",
+        )
+        for c in ignore
+    ]
+    entries = section.get("suppressions") or []
     if not isinstance(entries, list):
         raise InputError(f"{origin}: validation.suppressions must be a list")
-    out: list[Suppression] = []
     for i, e in enumerate(entries):
         where = f"{origin}: validation.suppressions[{i}]"
         if not isinstance(e, dict):
@@ -149,5 +172,5 @@ def apply(
                     break
         out.append(f.with_suppression(reason) if reason else f)
     out.sort(key=Finding.sort_key)
-    unused = sorted({s.spec for s in active_rules if s not in used})
+    unused = sorted({s.spec for s in active_rules if s not in used and s.origin != "default"})
     return ValidationResult(findings=out, objects=len(objs), expired=expired, unused=unused)

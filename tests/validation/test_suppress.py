@@ -108,3 +108,33 @@ def test_check_validates_and_suppresses_in_one_call():
     objs = objects(BASE.replace("{ANNOTATIONS}", '{kiali.io/ignore-validations: ""}'))
     r = check(objs, today=dt.date(2026, 1, 1))
     assert r.objects == 1 and r.active == [] and [f.code for f in r.suppressed] == ["IST0101"]
+
+
+WORKLOAD = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {containers: [{name: cart, image: cart:1}]}
+"""
+
+
+def test_kia1301_is_ignored_by_default_like_kiali_and_can_be_shown():
+    objs = objects(WORKLOAD)
+    findings = validate(objs)
+    assert "KIA1301" in {f.code for f in findings}, "fixture must trigger KIA1301"
+    default = sup.apply(findings, objs, sup.from_config({}))
+    assert "KIA1301" not in {f.code for f in default.active}
+    assert "KIA1301" in {f.code for f in default.suppressed}
+    assert default.unused == []  # a default ignore that never fires is not reported as unused
+    shown = sup.apply(findings, objs, sup.from_config({"ignore": []}))
+    assert "KIA1301" in {f.code for f in shown.active}
+    custom = sup.apply(findings, objs, sup.from_config({"ignore": "KIA1301, IST0103"}))
+    assert not {"KIA1301", "IST0103"} & {f.code for f in custom.active}
