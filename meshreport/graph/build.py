@@ -18,7 +18,7 @@ from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.merge import GraphMerger
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
-from meshreport.graph.telemetry import resolve
+from meshreport.graph.telemetry import Resolver
 from meshreport.graph.traffic import NodeFactory, add_series, response_code
 from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.queries import (
@@ -112,16 +112,15 @@ def build_namespace_graph(
         duration=snapshot.window.duration_s,
         namespaces=[namespace],
     )
-    nodes = NodeFactory(options.build_type)
+    nodes = NodeFactory(options.build_type, ctx.node_ids if ctx is not None else None)
     lookup = ctx.query if ctx is not None else snapshot.query
+    resolve_ends = ctx.resolve if ctx is not None else Resolver(options.build_type, options.injects)
     enabled = set()
     if options.rate_http == "requests":
         enabled.add("http")
     if options.rate_grpc == "requests":
         enabled.add("grpc")
     idle = options.include_idle_edges
-    inject = options.injects
-    build_type = options.build_type
     for metric, kind in graph_metrics(options):
         for role in GRAPH_ROLES:
             result = lookup(graph_key(metric, role), namespace)
@@ -148,7 +147,7 @@ def build_namespace_graph(
                     protocol, code, flags = "tcp", "-", labels["response_flags"]
                 else:
                     protocol, code, flags = "grpc", "-", ""
-                ends = resolve(labels, build_type, inject)
+                ends = resolve_ends(labels)
                 if ends is None:
                     continue
                 add_series(graph, nodes, ends, metric, protocol, value, code, flags, errors=kind == "requests")

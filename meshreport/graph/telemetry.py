@@ -112,3 +112,28 @@ def hops(ends: Ends) -> list[tuple[Raw, Raw]]:
     if ends.service is None:
         return [(ends.source, ends.dest)]
     return [(ends.source, ends.service), (ends.service, ends.dest)]
+
+
+#: Every label `resolve` reads; a series' ends depend on these values only (None = label missing).
+RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
+
+
+class Resolver:
+    """`resolve` with a cache keyed by the labels it reads, for one graph type and injection.
+
+    A flow's series differ only in code, flags or the appender's own labels (quantile, security
+    policy), so a big mesh resolves the same ends many times over: once per flow is enough.
+    """
+
+    def __init__(self, graph_type: str, inject: bool) -> None:
+        self.graph_type = graph_type
+        self.inject = inject
+        self._cache: dict[tuple[str | None, ...], Ends | None] = {}
+
+    def __call__(self, labels: dict[str, str]) -> Ends | None:
+        key = tuple(map(labels.get, RESOLVE_LABELS))
+        try:
+            return self._cache[key]
+        except KeyError:
+            ends = self._cache[key] = resolve(labels, self.graph_type, self.inject)
+            return ends

@@ -14,9 +14,10 @@ from meshreport.graph.telemetry import Ends, Raw
 class NodeFactory:
     """Creates nodes for raw label tuples, caching id resolution (it is pure in its inputs)."""
 
-    def __init__(self, graph_type: str) -> None:
+    def __init__(self, graph_type: str, ids: dict[Raw, tuple[str, str] | None] | None = None) -> None:
         self.graph_type = graph_type
-        self._ids: dict[Raw, tuple[str, str] | None] = {}
+        #: May be shared by every factory of one build (same graph type): ids never change.
+        self._ids: dict[Raw, tuple[str, str] | None] = {} if ids is None else ids
 
     def resolve(self, raw: Raw) -> tuple[str, str] | None:
         try:
@@ -76,7 +77,9 @@ def add_series(
     dst = nodes.get(graph, ends.dest)
     if dst is None:
         return
-    seen = "\x1f".join((metric, *ends.source, *ends.dest, code, flags, ends.host))
+    # Kiali's series hash (metric, both ends, code, flags, host); a tuple of shared parts is cheaper
+    # to build than a joined string and identifies the same series.
+    seen = (metric, ends.source, ends.dest, code, flags, ends.host)
     if ends.service is None:
         if _add_edge_traffic(graph, src, dst, protocol, value, code, flags, ends.host, seen, errors):
             if ends.dest_service is not None:
@@ -102,7 +105,7 @@ def _add_edge_traffic(
     code: str,
     flags: str,
     host: str,
-    seen: str,
+    seen: tuple,
     errors: bool,
 ) -> bool:
     """The one edge per (source, dest, protocol); False when this series was already applied."""

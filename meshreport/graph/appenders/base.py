@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from meshreport.graph.config_index import ConfigIndex
+from meshreport.graph.telemetry import Ends, Resolver
 from meshreport.snapshot.model import QueryResult, Snapshot
 
 if TYPE_CHECKING:
@@ -45,12 +46,24 @@ class AppenderContext:
     #: The namespace being processed, for namespace appenders; None for finalizers.
     namespace: str | None = None
     _queries: dict[tuple[str, str | None], QueryResult] = field(default_factory=dict, repr=False)
+    #: Caches shared by the whole build (for_namespace copies share them): series ends, node ids
+    #: and appender edge pairs depend only on labels, the graph type and injection.
+    resolver: Resolver | None = field(default=None, repr=False)
+    node_ids: dict = field(default_factory=dict, repr=False)
+    pairs_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, snapshot: Snapshot, options: GraphOptions, **kw: object) -> AppenderContext:
         ctx = cls(snapshot=snapshot, options=options, **kw)  # type: ignore[arg-type]
         ctx._queries = {(q.key, q.namespace): q for q in snapshot.queries}
+        ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
         return ctx
+
+    def resolve(self, labels: dict[str, str]) -> Ends | None:
+        """The series' ends (telemetry.resolve), cached for the build."""
+        if self.resolver is None:
+            self.resolver = Resolver(self.graph_type, self.inject_service_nodes)
+        return self.resolver(labels)
 
     def for_namespace(self, namespace: str | None) -> AppenderContext:
         return replace(self, namespace=namespace)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.telemetry import resolve
+from meshreport.graph.telemetry import Ends
 from meshreport.graph.traffic import NodeFactory
 from meshreport.snapshot.model import Series
 
@@ -18,14 +18,26 @@ from meshreport.snapshot.model import Series
 class SeriesMapper:
     def __init__(self, ctx: AppenderContext) -> None:
         self.ctx = ctx
-        self.ids = NodeFactory(ctx.graph_type)
+        self.ids = NodeFactory(ctx.graph_type, ctx.node_ids)
+        self._pairs: dict = ctx.pairs_cache
 
     def pairs(self, labels: dict[str, str], *, last_hop_only: bool) -> list[tuple[str, str]]:
         """(source id, dest id) pairs of one series; with an injected service node either both hops
-        or only service->dest (values that cannot be aggregated go on the last hop only)."""
-        ends = resolve(labels, self.ctx.graph_type, self.ctx.inject_service_nodes)
+        or only service->dest (values that cannot be aggregated go on the last hop only).
+
+        Cached by the series' ends: the responseTime, throughput and securityPolicy series of one
+        flow all map to the same pairs. Callers must not change the returned list.
+        """
+        ends = self.ctx.resolve(labels)
         if ends is None:
             return []
+        key = (ends, last_hop_only)
+        found = self._pairs.get(key)
+        if found is None:
+            found = self._pairs[key] = self._compute(ends, last_hop_only)
+        return found
+
+    def _compute(self, ends: Ends, last_hop_only: bool) -> list[tuple[str, str]]:
         hops = (
             [(ends.source, ends.dest)]
             if ends.service is None
