@@ -103,6 +103,13 @@ def _write(text: str, output: str) -> None:
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file (validation.suppressions).")
 @click.option("--ignore-annotations", is_flag=True, help="Do not honour suppression annotations on objects.")
+@click.option(
+    "--enable",
+    "enable",
+    multiple=True,
+    metavar="CODE",
+    help="Also run an opt-in rule that is off by default, like istioctl's IST0136 AlphaAnnotation (repeatable).",
+)
 def validate_cmd(
     snapshot: str | None,
     files: tuple[str, ...],
@@ -120,6 +127,7 @@ def validate_cmd(
     show_suppressed: bool,
     config_file: str | None,
     ignore_annotations: bool,
+    enable: tuple[str, ...],
 ) -> int:
     """Validate Istio config: the union of Kiali's KIA and istioctl analyze's IST checks.
 
@@ -141,7 +149,8 @@ def validate_cmd(
     config_rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
     objects = _objects(snapshot, files, contexts, kube)
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
-    result = check(objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations)
+    _check_enable(enable)
+    result = check(objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations, enable=enable)
     _write(render(result, fmt, show=show, show_suppressed=show_suppressed), output)
     if fmt not in ("text", "markdown") or output != "-":
         click.echo(summary_line(result), err=True)
@@ -151,6 +160,17 @@ def validate_cmd(
         n = sum(1 for f in result.active if f.severity in _at_or_above(fail_on))
         raise FindingsError(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on}")
     return 0
+
+
+def _check_enable(codes: tuple[str, ...]) -> None:
+    """--enable names only opt-in rules: a typo must not pass silently."""
+    from meshreport.validation.registry import all_rules
+
+    optional = {r.code for r in all_rules() if not r.default}
+    for c in codes:
+        if c not in optional:
+            known = ", ".join(sorted(optional)) or "none"
+            raise UsageError(f"--enable {c}: not an opt-in rule (opt-in rules: {known})")
 
 
 def _at_or_above(threshold: str) -> tuple[str, ...]:

@@ -24,9 +24,12 @@ def check(
     *,
     annotations: bool = True,
     today: dt.date | None = None,
+    enable: Iterable[str] = (),
 ) -> ValidationResult:
-    """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read."""
+    """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read.
+
+    `enable` turns on opt-in rules by code (e.g. IST0136, which istioctl does not run by default)."""
     from meshreport.validation.suppress import apply
 
     objs = list(objects)
-    return apply(validate(objs, mesh_config), objs, suppressions, annotations=annotations, today=today)
+    return apply(validate(objs, mesh_config, enable=enable), objs, suppressions, annotations=annotations, today=today)

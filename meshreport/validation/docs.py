@@ -70,7 +70,15 @@ def rules_markdown() -> str:
         out += [f"## {kind}", ""]
         for r in sorted(by_kind[kind], key=lambda r: (r.code, r.name)):
             eq = f"; equivalent: {', '.join(r.equivalents)}" if r.equivalents else ""
-            out += [f"### {r.code}: {r.title}", "", f"*{r.severity}*{eq}; rule `{r.module}.{r.name}`", "", r.doc, ""]
+            opt = "; off by default, run it with `--enable " + r.code + "`" if not r.default else ""
+            out += [
+                f"### {r.code}: {r.title}",
+                "",
+                f"*{r.severity}*{eq}; rule `{r.module}.{r.name}`{opt}",
+                "",
+                r.doc,
+                "",
+            ]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -361,8 +361,47 @@ class MeshIndex:
         return self._vss_by_host.get(host.lower(), [])
 
 
+class ClusterIndex:
+    """Every cluster's objects in one run, for the few multi-cluster checks (IST0170, KIA0107).
+
+    Built once per run by the runner and shared by every cluster's Context; the per-kind tables
+    are built lazily, so single-cluster runs pay nothing for them.
+    """
+
+    def __init__(self, groups: Mapping[str, list[ConfigObject]]) -> None:
+        self._groups = groups
+        self.names: tuple[str, ...] = tuple(sorted(groups))
+        self._by_kind: dict[str, dict[tuple[str | None, str], dict[str, ConfigObject]]] = {}
+
+    @property
+    def multi(self) -> bool:
+        return len(self.names) > 1
+
+    def _table(self, kind: str) -> dict[tuple[str | None, str], dict[str, ConfigObject]]:
+        if kind not in self._by_kind:
+            table: dict[tuple[str | None, str], dict[str, ConfigObject]] = defaultdict(dict)
+            for cl, objs in self._groups.items():
+                for o in objs:
+                    if rule_kind(o) == kind:
+                        table[(o.namespace, o.name)].setdefault(cl, o)
+            self._by_kind[kind] = table
+        return self._by_kind[kind]
+
+    def same(self, kind: str, namespace: str | None, name: str) -> dict[str, ConfigObject]:
+        """The object of this kind, namespace and name in each cluster that has it: {cluster: object}."""
+        return self._table(kind).get((namespace, name), {})
+
+    def keys(self, kind: str, cluster: str) -> set[tuple[str | None, str]]:
+        """(namespace, name) of every object of `kind` in `cluster`."""
+        return {k for k, per in self._table(kind).items() if cluster in per}
+
+
 class Context:
-    """What every rule receives: the index, the mesh config, and a per-run memo."""
+    """What every rule receives: the index, the mesh config, and a per-run memo.
+
+    `clusters` sees every cluster of the run (the index only this one); when not given it holds
+    just this Context's objects.
+    """
 
     def __init__(
         self,
@@ -371,11 +410,13 @@ class Context:
         *,
         cluster: str = "Kubernetes",
         domain: str = DEFAULT_DOMAIN,
+        clusters: ClusterIndex | None = None,
     ) -> None:
         objs = list(objects)
         self.mesh = mesh if mesh is not None else MeshConfig.from_objects(objs)
         self.cluster = cluster
         self.index = MeshIndex(objs, self.mesh, domain)
+        self.clusters = clusters if clusters is not None else ClusterIndex({cluster: objs})
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, builder: Callable[[Context], T]) -> T:

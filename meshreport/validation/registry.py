@@ -28,6 +28,7 @@ class Rule:
     doc: str
     check: Check
     equivalents: tuple[str, ...] = ()
+    default: bool = True  # False: opt-in (istioctl does not run it by default); `--enable CODE` runs it
 
     @property
     def name(self) -> str:
@@ -51,6 +52,7 @@ def rule(
     title: str,
     doc: str,
     equivalents: tuple[str, ...] = (),
+    default: bool = True,
 ) -> Callable[[Check], Check]:
     """Register a check. The function yields `Hit`s for the object it is given.
 
@@ -70,6 +72,7 @@ def rule(
             doc=" ".join(doc.split()),
             check=fn,
             equivalents=tuple(equivalents),
+            default=default,
         )
         if any(x.name == r.name and x.module == r.module for x in _RULES):
             return fn  # module re-imported (e.g. importlib.reload in tests): keep the first

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import DEFAULT_DOMAIN
-from meshreport.validation.index import Context, rule_kind
+from meshreport.validation.index import ClusterIndex, Context, rule_kind
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import SEVERITIES, Finding
 from meshreport.validation.registry import rules_for
@@ -19,21 +19,28 @@ def validate(
     *,
     cluster: str | None = None,
     domain: str = DEFAULT_DOMAIN,
+    enable: Iterable[str] = (),
 ) -> list[Finding]:
     """All findings (none suppressed yet; see suppress.py), sorted like istioctl.
 
     Objects are grouped by their cluster and each group gets its own index: cross-object
-    references never cross clusters. `cluster` overrides the objects' cluster name.
+    references never cross clusters, except through `ctx.clusters` (multi-cluster rules).
+    `cluster` overrides the objects' cluster name. Rules registered with `default=False`
+    (istioctl's opt-in analyzers) run only when their code is in `enable`.
     """
+    enabled = set(enable)
     groups: dict[str, list[ConfigObject]] = defaultdict(list)
     for o in objects:
         groups[cluster or o.cluster].append(o)
     seen: set[tuple] = set()
     out: list[Finding] = []
+    every = ClusterIndex(groups)
     for cl, objs in groups.items():
-        ctx = Context(objs, mesh_config, cluster=cl, domain=domain)
+        ctx = Context(objs, mesh_config, cluster=cl, domain=domain, clusters=every)
         for obj in objs:
             for r in rules_for(rule_kind(obj)):
+                if not r.default and r.code not in enabled:
+                    continue
                 try:
                     hits = list(r.check(obj, ctx))
                 except Exception as e:  # a bug in a rule: say which rule and object

@@ -209,7 +209,52 @@ def ap_principal_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
                     continue
             elif p in known:
                 continue
+            if _matches(p, ctx.memo("ap.remote_principals", _remote_principals)):
+                continue  # lives on another cluster: KIA0107
             yield Hit(f"Service Account not found for this principal: {p!r}", path=f"{path}.principals[{k}]")
+
+
+def _remote_principals(ctx: Context) -> set[str]:
+    """Principals of ServiceAccounts that exist on another cluster of the run but not on this one."""
+    local = ctx.index.service_accounts
+    remote = {key for cl in ctx.clusters.names if cl != ctx.cluster for key in ctx.clusters.keys("ServiceAccount", cl)}
+    tds = ctx.mesh.trust_domains
+    return {f"{td}/ns/{ns}/sa/{sa}" for (ns, sa) in remote - local for td in tds}
+
+
+def _matches(principal: str, known: set[str]) -> bool:
+    if "*" in principal:
+        return any(wildcard_match(x, principal) for x in known)
+    return principal in known
+
+
+@rule(
+    code="KIA0107",
+    kinds=AP,
+    severity="info",
+    title="AuthorizationPolicy principal's ServiceAccount is only on a remote cluster",
+    doc="A `from.source.principals` entry matches no ServiceAccount of the policy's own cluster but one that "
+    "exists on another cluster of the mesh. That is fine when the caller really runs there (multi-cluster "
+    "with a shared trust domain); it is a mistake when the ServiceAccount was expected locally. Kiali reports "
+    "it as info (its 2024 docs say warning). Only checked when the input holds several clusters and "
+    "ServiceAccounts; otherwise an unknown principal is KIA0106.",
+)
+def ap_principal_remote_only(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not ctx.clusters.multi or not ctx.index.service_accounts:
+        return
+    remote = ctx.memo("ap.remote_principals", _remote_principals)
+    if not remote:
+        return
+    known = ctx.memo("ap.principals", _principals)
+    for path, src in _sources(obj):
+        for k, p in enumerate(string_list(src.get("principals"))):
+            if p == "*" or _matches(p, known):
+                continue
+            if _matches(p, remote):
+                yield Hit(
+                    f"Service Account of this principal exists only on a remote cluster: {p!r}",
+                    path=f"{path}.principals[{k}]",
+                )
 
 
 @rule(

@@ -158,3 +158,44 @@ def service_target_port(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
                 f"targetPort {tp} is not exposed by the containers of {', '.join(sorted(w.obj.name for w in deps))}",
                 path=f"spec.ports[{i}].targetPort",
             )
+
+
+def _shape(svc: ConfigObject) -> dict[str, object]:
+    """What must agree across clusters for one multi-cluster service (istioctl's ServiceAnalyzer)."""
+    spec = svc.spec
+    ports = sorted(
+        (str(p.get("port")), str(p.get("protocol") or "TCP").upper(), str(p.get("name") or ""))
+        for p in dicts(spec.get("ports"))
+    )
+    return {
+        "headless": str(spec.get("clusterIP") or "") == "None",
+        "type": str(spec.get("type") or "ClusterIP"),
+        "ports": ports,
+    }
+
+
+@rule(
+    code="IST0170",
+    kinds=SVC,
+    severity="warning",
+    title="Service differs between clusters",
+    doc="A Service with the same namespace and name exists in several clusters of the mesh, and the copies "
+    "differ in being headless or not, in type, or in ports. Istio merges same-named Services across clusters "
+    "into one service, so clients get different behaviour depending on which cluster's definition applies "
+    "(ports missing, headless DNS in one cluster only). Make the definitions agree. Only checked when the input "
+    "holds more than one cluster.",
+)
+def multicluster_inconsistent_service(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not ctx.clusters.multi:
+        return
+    mine = _shape(obj)
+    for cl, other in sorted(ctx.clusters.same("Service", obj.namespace, obj.name).items()):
+        if cl == ctx.cluster:
+            continue
+        theirs = _shape(other)
+        diff = [k for k in ("headless", "type", "ports") if mine[k] != theirs[k]]
+        if diff:
+            yield Hit(
+                f"Service {obj.namespace}/{obj.name} differs from the one in cluster {cl!r}: {', '.join(diff)}",
+                path="spec",
+            )

@@ -19,6 +19,9 @@ CLUSTER_SCOPED = (
     "CustomResourceDefinition",
 )
 
+# Multi-cluster cases tag an object with this annotation to put it in another cluster (default `Kubernetes`).
+TEST_CLUSTER = "test.meshreport/cluster"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -38,6 +41,8 @@ def run(text: str, mesh: dict | None = None) -> list[Finding]:
     for o in objs:
         if o.kind in CLUSTER_SCOPED and not (o.metadata.get("namespace")):
             o.namespace = None
+        if o.annotations.get(TEST_CLUSTER):
+            o.cluster = o.annotations[TEST_CLUSTER]
     return validate(objs, MeshConfig.from_dict(mesh) if mesh is not None else None)
 
 

@@ -47,6 +47,14 @@ metadata: {name: web, namespace: amb, labels: {istio.io/use-waypoint: waypoint}}
 spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
 """
 
+# A ServiceAccount that exists only on the cluster `east` (the policy lives on `Kubernetes`).
+REMOTE_SA = """
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: mobile, namespace: frontend, annotations: {test.meshreport/cluster: east}}
+"""
+
 
 def ap(body, name="p", ns="shop"):
     return f"""
@@ -120,6 +128,13 @@ CASES = [
         NS + ap(SEL + rules(frm='{principals: [cluster.local/ns/frontend/sa/web, "*/sa/web"]}')),
     ),
     Case(
+        "ap_principal_remote_only",
+        "KIA0107",
+        "AuthorizationPolicy shop/p",
+        NS + REMOTE_SA + ap(SEL + rules(frm="{principals: [cluster.local/ns/frontend/sa/mobile]}")),
+        NS + REMOTE_SA + ap(SEL + rules(frm="{principals: [cluster.local/ns/frontend/sa/web]}")),
+    ),
+    Case(
         "ap_unknown_trust_domain",
         "KIA0108",
         "AuthorizationPolicy shop/p",
@@ -165,3 +180,18 @@ def test_host_not_found_is_error_under_registry_only():
 def test_root_namespace_policy_matches_workloads_anywhere():
     text = NS + ap(SEL, name="global", ns="istio-system")
     assert not [f for f in run(text) if f.code == "IST0127"]
+
+
+def test_remote_only_principal_is_kia0107_not_kia0106():
+    text = NS + REMOTE_SA + ap(SEL + rules(frm='{principals: [cluster.local/ns/frontend/sa/mobile, "*/sa/mobile"]}'))
+    found = [f for f in run(text) if f.kind == "AuthorizationPolicy"]
+    assert sorted((f.code, f.path) for f in found if f.code in ("KIA0106", "KIA0107")) == [
+        ("KIA0107", "spec.rules[0].from[0].source.principals[0]"),
+        ("KIA0107", "spec.rules[0].from[0].source.principals[1]"),
+    ]
+    assert {f.severity for f in found if f.code == "KIA0107"} == {"info"}
+    # One cluster, `mobile` in another namespace: the exact principal is simply missing (the wildcard matches).
+    single = text.replace("namespace: frontend, annotations: {test.meshreport/cluster: east}", "namespace: elsewhere")
+    assert [(f.code, f.path) for f in run(single) if f.code in ("KIA0106", "KIA0107")] == [
+        ("KIA0106", "spec.rules[0].from[0].source.principals[0]")
+    ]

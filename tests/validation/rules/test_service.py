@@ -32,7 +32,22 @@ spec:
 """
 
 
+def east(text):
+    """The same YAML, as objects of a second cluster `east`."""
+    return text.replace(
+        "metadata: {name: reviews, namespace: shop",
+        "metadata: {name: reviews, namespace: shop, annotations: {test.meshreport/cluster: east}",
+    )
+
+
 CASES = [
+    Case(
+        "multicluster_inconsistent_service",
+        "IST0170",
+        "Service shop/reviews",
+        NS + svc("[{name: http, port: 9080}]") + east(svc("[{name: http, port: 9090}]")),
+        NS + svc("[{name: http, port: 9080}]") + east(svc("[{name: http, port: 9080}]")),
+    ),
     Case(
         "service_port_naming",
         "IST0118",
@@ -80,3 +95,16 @@ def test_port_naming_reports_each_bad_port_and_skips_control_plane():
     assert [f.path for f in found if f.code == "IST0118"] == ["spec.ports[0].name", "spec.ports[2].name"]
     cp = svc("[{name: a, port: 1}]").replace("namespace: shop", "namespace: istio-system")
     assert not [f for f in run(cp) if f.code == "IST0118"]
+
+
+def test_inconsistent_service_names_each_difference_on_both_clusters():
+    from .cases import run
+
+    headless = svc("[{name: http, port: 9080}]").replace("spec:\n", "spec:\n  clusterIP: None\n")
+    found = [f for f in run(NS + svc("[{name: http, port: 9080}]") + east(headless)) if f.code == "IST0170"]
+    assert sorted((f.cluster, f.message) for f in found) == [
+        ("Kubernetes", "Service shop/reviews differs from the one in cluster 'east': headless"),
+        ("east", "Service shop/reviews differs from the one in cluster 'Kubernetes': headless"),
+    ]
+    # One cluster only: a Service is never compared with itself.
+    assert not [f for f in run(NS + svc("[{name: http, port: 9080}]")) if f.code == "IST0170"]
