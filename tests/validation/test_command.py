@@ -98,16 +98,29 @@ def test_mesh_config_file_changes_results(tmp_path, capsys):
     assert "KIA0205" in [i["code"] for i in json.loads(out)]
 
 
+def test_enable_turns_on_an_opt_in_rule(tmp_path, capsys):
+    f = tmp_path / "pod.yaml"
+    f.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, annotations: {sidecar.istio.io/proxyCPU: 1}}\n"
+        "spec: {containers: [{name: app, image: app}]}\n"
+    )
+    code, out, _ = run(["-f", str(f), "--format", "json"], capsys)
+    assert code == 0 and "IST0136" not in [i["code"] for i in json.loads(out)]
+    code, out, _ = run(["-f", str(f), "--format", "json", "--enable", "IST0136"], capsys)
+    assert code == 0 and "IST0136" in [i["code"] for i in json.loads(out)]
+
+
 @pytest.mark.parametrize(
     ("argv", "expected", "message"),
     [
+        (["--enable", "IST0101"], 2, "not an opt-in rule"),
         ([], 2, "nothing to validate"),
         (["-S", "IST0101"], 2, "invalid suppression"),
         (["--format", "html"], 2, "Invalid value"),
     ],
 )
 def test_usage_errors(argv, expected, message, capsys):
-    extra = ["-f", str(GOOD)] if argv and argv[0] == "-S" else []
+    extra = ["-f", str(GOOD)] if argv and argv[0] in ("-S", "--enable") else []
     code, _, err = run([*extra, *argv], capsys)
     assert code == expected and message in err and "Traceback" not in err
 

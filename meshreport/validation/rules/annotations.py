@@ -172,3 +172,37 @@ def deprecated_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         if name == INJECT_LABEL and INJECT_LABEL in labels:
             continue
         yield Hit(f"Annotation {name!r} has been deprecated and may not work in future Istio versions.", path=path)
+
+
+# Annotations Istio itself writes (injection status, revision): never worth an alpha warning.
+ALPHA_SKIPPED = ("sidecar.istio.io/status", "istio.io/rev", "galley.istio.io/analyze-suppress")
+# Traffic-interception annotations do nothing on a pod without istio-init (CNI does the redirection).
+INTERCEPTION_PREFIXES = ("traffic.sidecar.istio.io/", "sidecar.istio.io/interceptionMode")
+
+
+def _has_istio_init(obj: ConfigObject) -> bool:
+    return any(isinstance(c, dict) and c.get("name") == "istio-init" for c in obj.spec.get("initContainers") or ())
+
+
+@rule(
+    code="IST0136",
+    kinds=KINDS,
+    severity="info",
+    title="Alpha Istio annotation",
+    doc="The annotation belongs to an alpha-maturity Istio feature: it may change or be removed without the "
+    "usual deprecation period. Off by default, as in `istioctl analyze`; run it with `--enable IST0136`. "
+    "Istio's own status and revision annotations are not reported, nor interception annotations on pods "
+    "without `istio-init` (CNI).",
+    default=False,
+)
+def alpha_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    cni_pod = obj.kind == "Pod" and not _has_istio_init(obj)
+    for kind, path, name, _, _ in _istio(obj):
+        a = BY_NAME.get(name)
+        if a is None or a.status != "Alpha" or a.deprecated or not _applies(a, kind) or name in ALPHA_SKIPPED:
+            continue
+        if cni_pod and name.startswith(INTERCEPTION_PREFIXES):
+            continue
+        yield Hit(
+            f"Annotation {name!r} is part of an alpha-phase feature and may be incompletely supported.", path=path
+        )

@@ -43,7 +43,9 @@ def run(text: str, mesh: dict | None = None) -> list[Finding]:
             o.namespace = None
         if o.annotations.get(TEST_CLUSTER):
             o.cluster = o.annotations[TEST_CLUSTER]
-    return validate(objs, MeshConfig.from_dict(mesh) if mesh is not None else None)
+    # Opt-in rules (off by default, like istioctl's IST0136) are switched on so their cases test the check.
+    optional = [r.code for r in all_rules() if not r.default]
+    return validate(objs, MeshConfig.from_dict(mesh) if mesh is not None else None, enable=optional)
 
 
 def on_target(findings: list[Finding], case: Case) -> list[Finding]:

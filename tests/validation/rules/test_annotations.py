@@ -57,6 +57,13 @@ CASES = [
         pod("{sidecar.istio.io/inject: 'true'}"),
         pod("{sidecar.istio.io/inject: 'true'}", labels="{app: reviews, sidecar.istio.io/inject: 'true'}"),
     ),
+    Case(
+        "alpha_annotation",
+        "IST0136",
+        "Pod shop/reviews-1",
+        pod("{sidecar.istio.io/proxyCPU: 100m}"),
+        pod("{proxy.istio.io/config: 'concurrency: 2', sidecar.istio.io/status: '{}'}"),
+    ),
 ]
 
 
@@ -97,3 +104,19 @@ def test_table_is_consistent():
     assert len(BY_NAME) == len(ANNOTATIONS)
     assert all(is_istio_annotation(a.name) for a in ANNOTATIONS)
     assert not is_istio_annotation("kiali.io/ignore-validations")
+
+
+def test_alpha_annotation_is_off_by_default_and_skips_interception_on_cni_pods():
+    from meshreport.validation import validate
+
+    from ..helpers import objects
+
+    text = pod("{sidecar.istio.io/proxyCPU: 100m}")
+    assert not [f for f in validate(objects(text)) if f.code == "IST0136"]
+    assert [f.path for f in validate(objects(text), enable=["IST0136"]) if f.code == "IST0136"] == [
+        "metadata.annotations.sidecar.istio.io/proxyCPU"
+    ]
+    excl = "{traffic.sidecar.istio.io/excludeOutboundPorts: '443'}"
+    assert not [f for f in run(pod(excl)) if f.code == "IST0136"]  # no istio-init: CNI does the redirection
+    with_init = pod(excl).replace("spec: {", "spec: {initContainers: [{name: istio-init, image: proxyv2}], ")
+    assert [f.code for f in run(with_init) if f.code == "IST0136"] == ["IST0136"]
