@@ -17,7 +17,10 @@ from typing import Any
 from meshreport import __version__
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
+from meshreport.report.findings import FindingRow, FindingsPage, findings_page, namespace_rows, not_collected
+from meshreport.report.findings import row as finding_row
 from meshreport.snapshot.model import Diagnostic, Snapshot
+from meshreport.validation.model import ValidationResult
 
 #: Status levels, worst first; also the CSS classes and the picture colours.
 LEVELS = ("failure", "degraded", "healthy", "idle", "tcp")
@@ -27,59 +30,33 @@ LEVEL_TEXT = {
     "healthy": "Healthy",
     "idle": "No traffic",
     "tcp": "TCP (no error classes)",
+    "na": "No health data",
 }
 LEVEL_HELP = {
-    "failure": "error share at or above the failure threshold",
-    "degraded": "error share at or above the degraded threshold",
-    "healthy": "requests, no error class above its threshold",
+    "failure": "an error class at or above its failure tolerance",
+    "degraded": "an error class at or above its degraded tolerance",
+    "healthy": "requests, no error class above its tolerance",
     "idle": "no requests in the window",
     "tcp": "TCP bytes; TCP has no error classes",
+    "na": "the graph carries no health verdict",
 }
+#: Kiali's health statuses (meshreport.health) -> report level.
 _KIALI_HEALTH = {"Failure": "failure", "Degraded": "degraded", "Healthy": "healthy", "Not Ready": "idle", "NA": "idle"}
+#: Kiali's statuses in the order the health summary lists them.
+HEALTH_ORDER = ("Failure", "Degraded", "Not Ready", "Healthy", "NA")
 
 
-@dataclass(frozen=True)
-class Tolerance:
-    """One Kiali request-health tolerance: an error class and its thresholds in percent.
+def edge_status(edge: Edge) -> str:
+    """The edge's level, from the graph's health appender (`healthStatus`): one source of truth.
 
-    Kiali's rule: ratio <= 0 is healthy; ratio >= failure is Failure; ratio >= degraded is
-    Degraded. `degraded=0` therefore means "any error of this class degrades".
+    Idle and TCP edges have their own levels; a request edge without a verdict (a graph built
+    without the health appender) is `na`, never a second opinion computed here.
     """
-
-    error_class: str  # http5xx | http4xx | httpNoResponse | grpcErr | grpcNoResponse
-    degraded: float
-    failure: float
-
-
-#: Kiali's default tolerances (kiali-semantics.md 3.2), used when no health appender ran.
-DEFAULT_TOLERANCES = (
-    Tolerance("http5xx", 0.0, 10.0),
-    Tolerance("http4xx", 10.0, 20.0),
-    Tolerance("httpNoResponse", 0.0, 10.0),
-    Tolerance("grpcErr", 0.0, 10.0),
-    Tolerance("grpcNoResponse", 0.0, 10.0),
-)
-
-
-def edge_status(edge: Edge, tolerances: Iterable[Tolerance] = DEFAULT_TOLERANCES) -> str:
-    """The edge's level: the health appender's verdict when it ran, else Kiali's default rule."""
     if edge.total <= 0:
         return "idle"
     if edge.protocol == "tcp":
         return "tcp"  # no error classes; Kiali draws TCP edges in their own colour
-    verdict = edge.metadata.get("healthStatus")
-    if verdict in _KIALI_HEALTH:
-        return _KIALI_HEALTH[verdict]
-    worst = "healthy"
-    for tol in tolerances:
-        if not tol.error_class.startswith(edge.protocol):
-            continue
-        ratio = edge.rates.get(tol.error_class, 0.0) / edge.total * 100.0
-        if ratio <= 0:
-            continue
-        level = "failure" if ratio >= tol.failure else "degraded" if ratio >= tol.degraded else "healthy"
-        worst = min(worst, level, key=LEVELS.index)
-    return worst
+    return _KIALI_HEALTH.get(edge.metadata.get("healthStatus"), "na")
 
 
 @dataclass(frozen=True)
@@ -179,19 +156,6 @@ class GapRow:
     namespace: str
 
 
-@dataclass(frozen=True)
-class FindingRow:
-    """A config-validation finding as a table shows it (filled in by the validation feature)."""
-
-    severity: str
-    code: str
-    object_ref: str
-    message: str
-    namespace: str | None = None
-    source: str = ""
-    mapped: str = ""  # e.g. "KIA1101, IST0101"
-
-
 @dataclass
 class Section:
     """An add-on block of content with its own partial template under `templates/sections/`.
@@ -206,6 +170,15 @@ class Section:
     data: Any
     placement: str = "index"
     namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCount:
+    """How many apps, workloads and services the health appender gave one status."""
+
+    status: str  # Kiali's: Failure, Degraded, Not Ready, Healthy, NA
+    level: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -254,7 +227,9 @@ class ReportModel:
     diagnostics: list[Diagnostic]
     legend: list[tuple[str, str, str]]
     has_health: bool = False
+    health: list[HealthCount] = field(default_factory=list)
     findings: list[FindingRow] = field(default_factory=list)
+    findings_page: FindingsPage | None = None
     sections: list[Section] = field(default_factory=list)
     pages: list[Section] = field(default_factory=list)
 
@@ -313,8 +288,16 @@ def build_model(
     title: str = "Service mesh report",
     now: float | None = None,
     builders: Iterable[SectionBuilder] | None = None,
+    validation: ValidationResult | None = None,
 ) -> ReportModel:
-    """Compute every number and text the pages show, once."""
+    """Compute every number and text the pages show, once.
+
+    `validation` is the config validation of the snapshot's objects (with the user's mesh config
+    and suppressions); when None and the snapshot has config objects, they are validated here
+    with the mesh config found among them. A snapshot without config objects gets a
+    "config was not collected" findings page instead of an empty one.
+    """
+    validation = _validation(snapshot, validation)
     namespaces = _report_namespaces(snapshot, graph)
     pages = {ns: f"namespaces/{slug(ns)}.html" for ns in namespaces}
     rows = {nid: _node_row(n, pages.get(n.namespace)) for nid, n in graph.nodes.items()}
@@ -348,7 +331,11 @@ def build_model(
         diagnostics=list(snapshot.diagnostics),
         legend=[(lvl, LEVEL_TEXT[lvl], LEVEL_HELP[lvl]) for lvl in LEVELS],
         has_health=any(n.health is not None for n in graph.nodes.values()),
+        health=_health_counts(graph, namespaces),
+        findings=[] if validation is None else [finding_row(f) for f in validation.active],
+        findings_page=not_collected() if validation is None else findings_page(validation, pages),
     )
+    model.stats.insert(len(model.stats) - 1, _findings_stat(model.findings_page))
     for ns in namespaces:
         ns_rows = sorted(
             (r for r in rows.values() if r.namespace == ns), key=lambda r: (_KIND_ORDER.get(r.node_type, 9), r.name)
@@ -366,10 +353,54 @@ def build_model(
                 edges=ns_edges,
                 print_edges=ns_edges[:PRINT_EDGES],
                 print_edges_omitted=max(0, len(ns_edges) - PRINT_EDGES),
+                findings=namespace_rows(validation, ns),
             )
         )
+    model.pages.append(Section("findings", "Findings", "findings.html", model.findings_page, placement="page"))
     _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)
     return model
+
+
+def _validation(snapshot: Snapshot, given: ValidationResult | None) -> ValidationResult | None:
+    if given is not None:
+        return given
+    if not snapshot.objects:
+        return None
+    from meshreport.validation import check
+    from meshreport.validation.meshconfig import MeshConfig
+
+    return check(snapshot.objects, MeshConfig.from_objects(snapshot.objects))
+
+
+def _findings_stat(page: FindingsPage) -> Stat:
+    if not page.collected:
+        return Stat("Findings", "–", "config was not collected", "idle")
+    c = page.counts
+    return Stat(
+        "Findings",
+        str(page.active),
+        f"{c.get('error', 0)} errors, {c.get('warning', 0)} warnings, {c.get('info', 0)} info; "
+        f"{c.get('suppressed', 0)} suppressed",
+        page.level,
+    )
+
+
+def _health_counts(graph: TrafficGraph, namespaces: list[str]) -> list[HealthCount]:
+    """Apps, workloads and services of the report's namespaces per health status (appender's verdict)."""
+    wanted = set(namespaces)
+    counts: dict[str, int] = {}
+    for n in graph.nodes.values():
+        if n.health is None or n.namespace not in wanted or n.node_type not in ("app", "workload", "service"):
+            continue
+        status = _status_text(n.health)
+        counts[status] = counts.get(status, 0) + 1
+    order = list(HEALTH_ORDER) + sorted(set(counts) - set(HEALTH_ORDER))
+    return [HealthCount(s, _KIALI_HEALTH.get(s, "idle"), counts[s]) for s in order if s in counts]
+
+
+def _status_text(health: Any) -> str:
+    status = getattr(health, "status", health)
+    return str(getattr(status, "value", status))
 
 
 def _apply_sections(model: ReportModel, inp: ModelInput, builders: Iterable[SectionBuilder]) -> None:
@@ -468,30 +499,17 @@ def _node_row(node: Node, page: str | None) -> NodeRow:
 
 
 def _node_level(node: Node, req_in: float) -> str:
-    """Inbound request health with Kiali's default tolerances (the same rule as for edges)."""
+    """A node without a health verdict: its traffic kind, or `na` (no second health rule here)."""
     if req_in <= 0:
         return "tcp" if node.rate("tcpIn") > 0 else "idle"
-    probe = Edge("", "", "http")
-    probe.rates = {
-        "http": req_in,
-        "http5xx": node.rate("httpIn5xx"),
-        "http4xx": node.rate("httpIn4xx"),
-        "httpNoResponse": node.rate("httpInNoResponse") + node.rate("grpcInNoResponse"),
-    }
-    level = edge_status(probe)
-    if node.rate("grpcInErr") > 0:
-        g = Edge("", "", "grpc")
-        g.rates = {"grpc": req_in, "grpcErr": node.rate("grpcInErr")}
-        level = min(level, edge_status(g), key=LEVELS.index)
-    return level
+    return "na"
 
 
 def _health_view(health: Any) -> HealthView | None:
     """Duck-typed: a health object with `status` (Kiali's strings) or a plain status string."""
     if health is None:
         return None
-    status = getattr(health, "status", health)
-    status = str(getattr(status, "value", status))
+    status = _status_text(health)
     ratio = getattr(health, "error_ratio", None)
     detail = f"error ratio {fmt.pct(ratio)}" if isinstance(ratio, (int, float)) else ""
     return HealthView(_KIALI_HEALTH.get(status, "idle"), status, detail)
@@ -533,11 +551,19 @@ def _request_totals(graph: TrafficGraph, namespace: str | None = None) -> tuple[
     return total, errors
 
 
-def _error_level(total: float, errors: float) -> str:
+def _worst_health(graph: TrafficGraph, namespace: str | None, total: float) -> str:
+    """The worst health the appender gave a node (of the namespace); `idle` without traffic."""
     if total <= 0:
         return "idle"
-    pct = errors / total * 100
-    return "failure" if pct >= 10 else "degraded" if pct > 0 else "healthy"
+    levels = {
+        _KIALI_HEALTH.get(_status_text(n.health), "idle")
+        for n in graph.nodes.values()
+        if n.health is not None and (namespace is None or n.namespace == namespace)
+    }
+    for level in ("failure", "degraded", "healthy"):
+        if level in levels:
+            return level
+    return "na"
 
 
 def _mesh_stats(snapshot: Snapshot, graph: TrafficGraph, namespaces: list[str]) -> list[Stat]:
@@ -551,7 +577,6 @@ def _mesh_stats(snapshot: Snapshot, graph: TrafficGraph, namespaces: list[str]) 
             "Error share",
             fmt.pct(errors / total * 100 if total else None),
             "4xx, 5xx, gRPC errors, no response",
-            _error_level(total, errors),
         ),
         Stat("TCP traffic", fmt.byte_rate(tcp)),
         Stat(
@@ -578,7 +603,7 @@ def _namespace_stats(snapshot: Snapshot, graph: TrafficGraph, ns: str) -> list[S
     nodes = [n for n in graph.nodes.values() if n.namespace == ns]
     stats = [
         Stat("Request rate", fmt.req_rate(total), "to, from and within the namespace"),
-        Stat("Error share", fmt.pct(errors / total * 100 if total else None), "", _error_level(total, errors)),
+        Stat("Error share", fmt.pct(errors / total * 100 if total else None)),
         Stat("Graph nodes", str(len(nodes))),
     ]
     stats += _config_stats(snapshot, ns)
@@ -594,7 +619,7 @@ def _namespace_summary(snapshot: Snapshot, graph: TrafficGraph, ns: str) -> Name
     return NamespaceSummary(
         rate_text=fmt.req_rate(total),
         error_text=fmt.pct(errors / total * 100 if total else None),
-        level=_error_level(total, errors),
+        level=_worst_health(graph, ns, total),
         workloads=sum(k in ("app", "workload") for k in kinds),
         services=kinds.count("service"),
         gaps=sum(1 for g in snapshot.gaps if g.namespace == ns),

@@ -23,7 +23,7 @@ import graphviz
 from meshreport.errors import InputError
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
-from meshreport.report.model import DEFAULT_TOLERANCES, LEVELS, edge_status, node_kind
+from meshreport.report.model import LEVELS, edge_status, node_kind
 
 FONT = "DejaVu Sans"
 DOT_MAX_NODES = 300
@@ -37,6 +37,7 @@ COLORS = {
     "healthy": "#3e8635",
     "idle": "#8a8d90",
     "tcp": "#0066cc",
+    "na": "#8a8d90",
 }
 
 #: (shape, fill, border, extra style) per node kind; the legend in the report shows the same.
@@ -117,7 +118,7 @@ def _node_lines(node: Node, graph_type: str) -> list[str]:
 
 
 def _edge_attrs(edge: Edge) -> dict[str, str]:
-    level = edge_status(edge, DEFAULT_TOLERANCES)
+    level = edge_status(edge)
     if edge.protocol == "tcp":
         lines = [fmt.byte_rate(edge.total)]
     else:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from meshreport.graph.appenders.health import annotate
+from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.model import Node, TrafficGraph
+from meshreport.health import DEFAULT_RULE
 from meshreport.snapshot.model import ConfigObject, Diagnostic, Gap, Snapshot, Source, Window
 
 T0 = 1704067200.0
@@ -35,6 +38,10 @@ def build_small_graph() -> TrafficGraph:
     def http(src: str, dst: str, total: float, c5: float = 0.0, c4: float = 0.0) -> None:
         e = g.edge(src, dst, "http")
         e.rates.update({"http": total})
+        # Per-code responses, as the graph build records them: the health appender reads these.
+        for code, rate in (("200", total - c5 - c4), ("503", c5), ("404", c4)):
+            if rate:
+                e.responses[code] = {"flags": {"-": rate}, "hosts": {}}
         if c5:
             e.rates["http5xx"] = c5
         if c4:
@@ -60,14 +67,42 @@ def build_small_graph() -> TrafficGraph:
     return g
 
 
+def build_small_graph_with_health() -> TrafficGraph:
+    """The small graph after the real health appender (Kiali's default tolerances), as render builds it."""
+    g = build_small_graph()
+    annotate(g, ConfigIndex([]), [DEFAULT_RULE])
+    return g
+
+
 def build_small_snapshot() -> Snapshot:
     dep = ConfigObject("apps/v1", "Deployment", "web-v1", "shop", {"metadata": {"name": "web-v1"}})
     vs = ConfigObject("networking.istio.io/v1", "VirtualService", "api", "shop", {"metadata": {"name": "api"}})
+    # Findings: IST0101 whose message carries a hostile host; a DestinationRule suppressed by annotation.
+    evil_vs = ConfigObject(
+        "networking.istio.io/v1",
+        "VirtualService",
+        EVIL,
+        "shop",
+        {
+            "metadata": {"name": EVIL},
+            "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": EVIL}}]}]},
+        },
+    )
+    quiet_dr = ConfigObject(
+        "networking.istio.io/v1",
+        "DestinationRule",
+        "quiet",
+        "shop",
+        {
+            "metadata": {"name": "quiet", "annotations": {"galley.istio.io/analyze-suppress": "*"}},
+            "spec": {"host": "nowhere"},
+        },
+    )
     return Snapshot(
         window=Window(T0, T0 + 3600),
         source=Source(kind="synthetic", description="hand-built test mesh"),
         namespaces=["shop", "edge"],
-        objects=[dep, vs],
+        objects=[dep, vs, evil_vs, quiet_dr],
         gaps=[Gap("metrics", "graph/istio_requests_total/incoming", "timeout after 30s", namespace="edge")],
         diagnostics=[Diagnostic("MR-NO-GRPC", "no gRPC traffic in the window")],
     )
@@ -89,5 +124,5 @@ def small_report(tmp_path_factory):
     from meshreport.report.build import write_report
 
     out = tmp_path_factory.mktemp("small-report")
-    files = write_report(build_small_snapshot(), build_small_graph(), out, pdf=True, now=T0 + 7200)
+    files = write_report(build_small_snapshot(), build_small_graph_with_health(), out, pdf=True, now=T0 + 7200)
     return out, files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import EVIL, build_small_graph, build_small_snapshot
+from conftest import EVIL, build_small_graph, build_small_graph_with_health, build_small_snapshot
 
 from meshreport.graph.model import Edge
 from meshreport.report.model import Section, build_model, edge_status, slug
@@ -14,28 +14,46 @@ def _edge(protocol: str, **rates: float) -> Edge:
     return e
 
 
-def test_edge_status_follows_kiali_default_tolerances():
-    assert edge_status(_edge("http", http=100.0)) == "healthy"
-    assert edge_status(_edge("http", http=100.0, http5xx=0.05)) == "degraded"  # any 5xx degrades
-    assert edge_status(_edge("http", http=100.0, http5xx=10.0)) == "failure"  # 10 % 5xx fails
-    assert edge_status(_edge("http", http=100.0, http4xx=9.9)) == "healthy"  # 4xx below 10 %
-    assert edge_status(_edge("http", http=100.0, http4xx=10.0)) == "degraded"
-    assert edge_status(_edge("http", http=100.0, http4xx=20.0)) == "failure"
-    assert edge_status(_edge("http", http=100.0, http3xx=90.0)) == "healthy"  # 3xx is not an error
-    assert edge_status(_edge("http", http=10.0, httpNoResponse=1.0)) == "failure"
-    assert edge_status(_edge("grpc", grpc=10.0, grpcErr=0.5)) == "degraded"
+def test_edge_status_is_the_health_appenders_verdict():
+    e = _edge("http", http=100.0, http5xx=50.0)
+    assert edge_status(e) == "na"  # no verdict: no second health rule in the report
+    for verdict, level in (("Healthy", "healthy"), ("Degraded", "degraded"), ("Failure", "failure")):
+        e.metadata["healthStatus"] = verdict
+        assert edge_status(e) == level
     assert edge_status(_edge("tcp", tcp=500.0)) == "tcp"
     assert edge_status(_edge("http", http=0.0)) == "idle"
 
 
-def test_edge_status_prefers_the_health_appender_verdict():
-    e = _edge("http", http=100.0, http5xx=50.0)
-    e.metadata["healthStatus"] = "Healthy"
-    assert edge_status(e) == "healthy"
+def test_levels_come_from_the_graph_health_with_kiali_default_tolerances():
+    m = build_model(build_small_snapshot(), build_small_graph_with_health())
+    levels = {(r.source.name, r.dest.name): r.level for r in m.busiest_edges}
+    assert levels[("web-v1", "api")] == "failure"  # 10 % 5xx fails
+    assert levels[("ingress-gw", "web-v1")] == "healthy"  # ~1.2 % 4xx is below 10 %
+    assert levels[(EVIL, 'say "hi" & <b>bye</b>')] == "degraded"  # any 5xx degrades
+    shop = {n.name: n for n in m.namespaces[0].nodes}
+    assert shop["api-v1"].health.text == "Failure" and shop["api-v1"].level == "failure"
+    assert shop["web-v1"].health.text == "Degraded"  # its outbound calls carry 8.6 % 5xx
+    assert shop["orders-db"].health.text == "NA" and shop["orders-db"].level == "idle"  # TCP only
+    assert m.has_health
+    assert [(h.status, h.count) for h in m.health] == [("Failure", 2), ("Degraded", 3), ("Healthy", 1), ("NA", 1)]
+    assert m.namespaces[0].summary.level == "failure" and m.namespaces[1].summary.level == "healthy"
+
+
+def test_health_rules_change_the_levels():
+    from meshreport.graph.appenders.health import annotate
+    from meshreport.graph.config_index import ConfigIndex
+    from meshreport.health import rules_from_config
+
+    g = build_small_graph()
+    lax = {"rate": [{"namespace": "shop", "tolerance": [{"code": "5XX", "degraded": 50, "failure": 90}]}]}
+    annotate(g, ConfigIndex([]), rules_from_config(lax))
+    m = build_model(build_small_snapshot(), g)
+    levels = {(r.source.name, r.dest.name): r.level for r in m.busiest_edges}
+    assert levels[("web-v1", "api")] == "healthy"
 
 
 def test_model_window_counts_and_top_edges():
-    m = build_model(build_small_snapshot(), build_small_graph(), now=1704067200.0 + 7200)
+    m = build_model(build_small_snapshot(), build_small_graph_with_health(), now=1704067200.0 + 7200)
     assert m.window.start == "2024-01-01 00:00 UTC"
     assert m.window.end == "2024-01-01 01:00 UTC"
     assert m.window.duration == "1h"
@@ -46,7 +64,8 @@ def test_model_window_counts_and_top_edges():
     assert stats["Request rate"] == "68.75 req/s"
     assert stats["Graph edges"] == "7"
     assert stats["Gaps"] == "1"
-    assert stats["Deployments"] == "1" and stats["Istio config"] == "1"
+    assert stats["Deployments"] == "1" and stats["Istio config"] == "3"
+    assert stats["Findings"] == "1"  # one error; the annotated DestinationRule's warning is suppressed
 
     assert [(r.source.name, r.dest.name) for r in m.busiest_edges[:2]] == [("ingress-gw", "web-v1"), ("api", "api-v1")]
     assert m.busiest_edges[0].rate_text == "42.50 req/s"
@@ -59,7 +78,7 @@ def test_model_window_counts_and_top_edges():
 
 
 def test_namespace_sections_tables_and_links():
-    m = build_model(build_small_snapshot(), build_small_graph())
+    m = build_model(build_small_snapshot(), build_small_graph_with_health())
     assert [ns.name for ns in m.namespaces] == ["shop", "edge"]
     shop = m.namespaces[0]
     assert shop.page == "namespaces/shop.html"
@@ -106,7 +125,7 @@ def test_section_builders_add_content_without_touching_the_model():
     assert [s.id for s in m.sections] == ["extra"] and m.sections[0].data == {"n": 8}
     assert [s.id for s in m.namespaces[1].sections] == ["per-ns"]
     assert m.namespaces[0].sections == []
-    assert [p.id for p in m.pages] == ["own"]
+    assert [p.id for p in m.pages] == ["findings", "own"]
 
 
 def test_slug_keeps_file_names_safe():

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import EVIL, QUOTE_AMP, build_small_graph
+from conftest import EVIL, QUOTE_AMP, build_small_graph, build_small_graph_with_health
 
 from meshreport.graph.model import Node, TrafficGraph
 from meshreport.report import topology
@@ -63,7 +63,7 @@ def test_backslashes_in_names_stay_literal():
 
 
 def test_shapes_and_colours_by_kind_and_level():
-    src = topology.mesh_picture(build_small_graph()).source
+    src = topology.mesh_picture(build_small_graph_with_health()).source
     assert "shape=triangle" in _node_attrs(src, "api")  # service
     assert "shape=box" in _node_attrs(src, '"web-v1"') and "rounded" in _node_attrs(src, '"web-v1"')
     assert "shape=circle" in _node_attrs(src, "unknown") and "dashed" in _node_attrs(src, "unknown")
@@ -73,8 +73,16 @@ def test_shapes_and_colours_by_kind_and_level():
     assert any(COLORS["degraded"] in ln and "1.0 % err" in ln for ln in edges)
     assert any(COLORS["healthy"] in ln and "3.25 rps" in ln for ln in edges)
     assert any(COLORS["tcp"] in ln and "style=dashed" in ln for ln in edges)
+    # Node borders are the health appender's verdict too: api-v1 fails, ingress-gw is healthy.
+    assert COLORS["failure"] in _node_attrs(src, '"api-v1"') and COLORS["healthy"] in _node_attrs(src, "ingress-gw")
     assert 'fontname="DejaVu Sans"' in src.split("subgraph")[0]  # graph, node and edge defaults
     assert src.count('fontname="DejaVu Sans"') >= 3
+
+
+def test_edges_without_a_health_verdict_are_grey_not_guessed():
+    src = topology.mesh_picture(build_small_graph()).source  # no health appender ran
+    edges = [ln for ln in src.splitlines() if "->" in ln and "rps" in ln]
+    assert edges and all(COLORS["na"] in ln for ln in edges)
 
 
 def test_namespace_picture_shows_neighbours_dashed():
