@@ -50,6 +50,8 @@ makes CI ignore the annotations.
   LocalhostListener, IST0168 UnknownUpgradeCompatibility.
 - IST0161 InvalidGatewayCredential: needs the certificate inside the Secret; meshreport never
   collects Secret data (at most Secret names, with `--secret-names`).
+- IST0176 GatewayAPICRDVersionBelowMinimum: needs Istio's minimum bundle version for each Gateway API
+  CRD, a per-release table the references do not give (and snapshots do not collect CRDs; only `-f` files hold them).
 - IST0106/IST0133 (Istio's full CRD validation): only the structural errors listed below are checked.
 """
 
