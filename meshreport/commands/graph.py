@@ -179,9 +179,8 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
         response_time=opts["response_time"],
         throughput=opts["throughput"],
         box_by=box_by,
+        health_rules=rules_from_config(settings.section("health")),
     )
-    # Read by the health appender (meshreport.graph.appenders.health).
-    options.health_rules = rules_from_config(settings.section("health"))  # type: ignore[attr-defined]
     if opts["node"]:
         from meshreport.graph.nodegraph import NodeRef
 

@@ -54,6 +54,7 @@ class GraphOptions:
     response_time: str = "95"  # avg|50|95|99
     throughput: str = "response"  # request|response
     box_by: list[str] = field(default_factory=list)
+    health_rules: list | None = None  # health.RateRule list for the health appender; None = Kiali's defaults
 
     def validate(self) -> None:
         """Bad values are the user's mistake: one clear line, exit code 2."""

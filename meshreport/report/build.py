@@ -18,6 +18,7 @@ from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import write_pdf
 from meshreport.report.site import environment, write_site
 from meshreport.snapshot.model import Snapshot
+from meshreport.validation.model import ValidationResult
 
 
 @dataclass
@@ -60,10 +61,14 @@ def write_report(
     pdf: bool = True,
     title: str = "Service mesh report",
     now: float | None = None,
+    validation: ValidationResult | None = None,
 ) -> ReportFiles:
-    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`."""
+    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`.
+
+    `validation`: the findings to show (None: the snapshot's config is validated with defaults).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(snapshot, graph, title=title, now=now)
+    model = build_model(snapshot, graph, title=title, now=now, validation=validation)
     images, engines = write_pictures(model, graph, out_dir)
     env = environment()
     pages = write_site(model, out_dir, env)

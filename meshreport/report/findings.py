@@ -103,7 +103,7 @@ def row(f: Finding) -> FindingRow:
 
 
 def summary_text(counts: dict[str, int]) -> str:
-    parts = [f"{counts.get(s, 0)} {s}{'' if counts.get(s, 0) == 1 else 's'}" for s in SEVERITIES]
+    parts = [f"{counts.get(s, 0)} {s}{'' if counts.get(s, 0) == 1 or s == 'info' else 's'}" for s in SEVERITIES]
     return ", ".join(parts) + f"; {counts.get('suppressed', 0)} suppressed"
 
 

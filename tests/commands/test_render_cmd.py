@@ -86,5 +86,118 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_report(tmp_path, capsys):
 def test_render_help_is_complete(capsys):
     code, out, _ = _run(capsys, "render", "--help")
     assert code == 0
-    for opt in ("--output", "--graph-type", "--no-pdf", "--namespace", "--title", "versionedApp", "exits with code 5"):
+    for opt in (
+        "--output",
+        "--graph-type",
+        "--no-pdf",
+        "--namespaces",
+        "--title",
+        "versionedApp",
+        "exits with code 5",
+        "--prometheus",
+        "--window",
+        "--config",
+        "--mesh-config",
+        "--fail-on",
+        "findings.html",
+    ):
         assert opt in out
+
+
+# --- findings, health rules and --fail-on ------------------------------------------------------
+
+
+def test_render_writes_findings_then_fail_on_exits_3(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    code, out, err = _run(capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf", "--fail-on", "error")
+    assert code == 3
+    assert "3 findings at or above --fail-on error (report written)" in err and len(err.strip().splitlines()) == 1
+    html = (out_dir / "findings.html").read_text()  # the report was published before the exit
+    assert "IST0173" in html and 'id="sev-error"' in html and "10 suppressed" in html
+    assert "IST0173" in (out_dir / "namespaces/bookinfo.html").read_text().split('id="findings"')[1]
+    assert "findings: 3 error, 1 warning, 0 info, 10 suppressed" in out
+
+
+def test_render_default_fail_on_none_exits_0_with_findings(tmp_path, capsys):
+    code, _, err = _run(capsys, "render", str(SAMPLE), "-o", str(tmp_path / "r"), "--no-pdf")
+    assert code == 0, err
+
+
+def test_config_file_suppressions_and_health_rules(tmp_path, capsys):
+    cfg = tmp_path / "meshreport.yaml"
+    cfg.write_text(
+        "validation:\n"
+        "  suppressions:\n"
+        "    - {code: IST0173, resource: 'DestinationRule bookinfo/*', reason: subsets for later versions}\n"
+        "health:\n"
+        "  rate:\n"
+        "    - tolerance: [{code: '.*', degraded: 99, failure: 100}]\n"
+    )
+    out_dir = tmp_path / "report"
+    code, out, err = _run(
+        capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf", "--config", str(cfg), "--fail-on", "error"
+    )
+    assert code == 0, err
+    assert "findings: 0 error, 1 warning, 0 info, 13 suppressed" in out
+    findings = (out_dir / "findings.html").read_text()
+    assert "config: subsets for later versions" in findings
+    index = (out_dir / "index.html").read_text()
+    summary = index.split('class="health-summary"')[1].split("</div>")[0]
+    assert "Healthy" in summary and "Degraded" not in summary  # lax rules from the config file
+
+
+def test_default_health_shows_degraded_bookinfo(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    code, _, err = _run(capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf")
+    assert code == 0, err
+    summary = (out_dir / "index.html").read_text().split('class="health-summary"')[1].split("</div>")[0]
+    assert "Degraded</span>" in summary  # the sample's 5xx burst, with Kiali's default tolerances
+    ns = (out_dir / "namespaces/bookinfo.html").read_text()
+    assert '<span class="badge lvl-degraded"' in ns  # health column in the namespace tables
+
+
+def test_mesh_config_file(tmp_path, capsys):
+    mc = tmp_path / "mesh.yaml"
+    mc.write_text("outboundTrafficPolicy: {mode: REGISTRY_ONLY}\nrootNamespace: istio-system\n")
+    code, _, err = _run(capsys, "render", str(SAMPLE), "-o", str(tmp_path / "r"), "--no-pdf", "--mesh-config", str(mc))
+    assert code == 0, err
+    code, _, err = _run(
+        capsys,
+        "render",
+        str(SAMPLE),
+        "-o",
+        str(tmp_path / "r2"),
+        "--no-pdf",
+        "--mesh-config",
+        str(tmp_path / "no.yaml"),
+    )
+    assert code == 5 and "cannot read mesh config" in err
+    assert not (tmp_path / "r2").exists()
+
+
+def test_metrics_only_snapshot_says_config_not_collected(tmp_path, capsys):
+    from meshreport.snapshot.store import read, write
+
+    snap = read(SAMPLE)
+    snap.objects = []
+    path = tmp_path / "metrics.mrsnap"
+    write(snap, path)
+    out_dir = tmp_path / "report"
+    code, out, err = _run(capsys, "render", str(path), "-o", str(out_dir), "--no-pdf", "--fail-on", "info")
+    assert code == 0, err
+    assert "config was not collected" in out
+    assert "Config was not collected for this snapshot" in (out_dir / "findings.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "missing SNAPSHOT (a .mrsnap file) or --prometheus URL"),
+        ((str(SAMPLE), "--prometheus", "http://127.0.0.1:1"), "give either a SNAPSHOT file or --prometheus, not both"),
+        ((str(SAMPLE), "-n", "nope"), "namespace(s) nope not in the snapshot"),
+    ],
+)
+def test_exactly_one_source_is_a_usage_error(tmp_path, capsys, args, message):
+    code, _, err = _run(capsys, "render", *args, "-o", str(tmp_path / "r"), "--no-pdf")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

@@ -19,7 +19,7 @@ def test_findings_page_groups_by_severity_code_and_namespace(small_report):
     out, _ = small_report
     html = (out / "findings.html").read_text()
     assert '<a href="findings.html" class="active">Findings</a>' in html
-    assert "4 config objects validated: 1 error, 0 warnings, 0 infos; 1 suppressed." in html
+    assert "4 config objects validated: 1 error, 0 warnings, 0 info; 1 suppressed." in html
     errors = html.split('id="sev-error"')[1]
     group = errors.split('id="code-IST0101"')[1].split("</div>")[0]
     assert "Referenced host not found" in group  # the code's title
@@ -54,7 +54,7 @@ def test_namespace_pages_and_index_show_findings(small_report):
         r'<div class="card lvl-failure">\s*<div class="card-value">1</div>\s*<div class="card-label">Findings', index
     )
     assert card, "findings card with the active count, coloured by the worst severity"
-    assert '<a href="findings.html">1 error, 0 warnings, 0 infos; 1 suppressed</a>' in index
+    assert '<a href="findings.html">1 error, 0 warnings, 0 info; 1 suppressed</a>' in index
     # Health summary from the graph's health appender.
     summary = index.split('class="health-summary"')[1].split("</div>")[0]
     assert re.search(r"Failure</span> 2", summary) and re.search(r"Degraded</span> 3", summary)
@@ -70,7 +70,7 @@ def test_findings_in_the_pdf(small_report):
     assert "Referenced host not found" in flat
     assert "<script>document.title='pwned'</script>" in flat  # shown as text, not run
     assert "Suppressed findings (1)" in flat
-    assert "1 error, 0 warnings, 0 infos; 1 suppressed" in flat
+    assert "1 error, 0 warnings, 0 info; 1 suppressed" in flat
 
 
 def test_user_suppressions_and_counts(tmp_path):
