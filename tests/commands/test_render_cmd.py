@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,49 @@ def test_exactly_one_source_is_a_usage_error(tmp_path, capsys, args, message):
     code, _, err = _run(capsys, "render", *args, "-o", str(tmp_path / "r"), "--no-pdf")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+# --- live mode: render straight from a real Prometheus ------------------------------------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+from helpers.prometheus import available, running_prometheus  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_prometheus(tmp_path_factory):
+    """Bookinfo's request counters only (1h, 60 s samples), backfilled into a real Prometheus."""
+    from meshreport.snapshot import synth
+
+    if not available():
+        pytest.fail("prometheus/promtool not installed (scripts/setup installs them)")
+    mesh, window = synth.bookinfo_mesh(), synth.BOOKINFO_WINDOW
+    work = tmp_path_factory.mktemp("render-live")
+    om = work / "mesh.om"
+    synth.write_openmetrics(mesh, om, window.start, window.end, step=60, preroll=120, metrics=("istio_requests_total",))
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(work / "data")],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    with running_prometheus(None, work) as url:
+        yield mesh, window, url
+
+
+def test_render_live_from_prometheus(small_prometheus, tmp_path, capsys):
+    mesh, window, url = small_prometheus
+    out_dir = tmp_path / "report"
+    code, out, err = _run(
+        capsys,
+        "render", "--prometheus", url, "--window", "1h", "--end", str(int(window.end)), "--scrape-interval", "60s",
+        "-n", ",".join(sorted(mesh.namespaces)), "-o", str(out_dir), "--no-pdf", "--fail-on", "error",
+    )  # fmt: skip
+    assert code == 0, err
+    index = (out_dir / "index.html").read_text()
+    assert "Prometheus " + url in index  # the source line names the live Prometheus
+    assert "productpage" in (out_dir / "img/mesh.svg").read_text()
+    page = (out_dir / "namespaces/bookinfo.html").read_text()
+    assert "reviews" in page and "req/s" in page
+    # Metrics only: no config objects were collected, so findings say so instead of "none".
+    assert "config was not collected" in out
+    assert "Config was not collected for this snapshot" in (out_dir / "findings.html").read_text()
