@@ -27,7 +27,10 @@ class NodeFactory:
             return r
 
     def get(self, graph: TrafficGraph, raw: Raw) -> Node | None:
-        r = self.resolve(raw)
+        try:
+            r = self._ids[raw]
+        except KeyError:
+            r = self.resolve(raw)
         if r is None:
             return None
         nid, ntype = r
@@ -71,10 +74,11 @@ def add_series(
     applied only when the source->service hop was new, so two workloads behind one service never
     collapse into one value on the injected edge.
     """
-    src = nodes.get(graph, ends.source)
+    get = nodes.get
+    src = get(graph, ends.source)
     if src is None:
         return
-    dst = nodes.get(graph, ends.dest)
+    dst = get(graph, ends.dest)
     if dst is None:
         return
     # Kiali's series hash (metric, both ends, code, flags, host); a tuple of shared parts is cheaper
@@ -109,13 +113,20 @@ def _add_edge_traffic(
     errors: bool,
 ) -> bool:
     """The one edge per (source, dest, protocol); False when this series was already applied."""
-    edge = graph.edge(src.id, dst.id, protocol)
-    if seen in edge.seen:
+    key = (src.id, dst.id, protocol)
+    edge = graph.edges.get(key)
+    if edge is None:
+        edge = graph.edges[key] = Edge(src.id, dst.id, protocol)
+    applied = edge.seen
+    if seen in applied:
         return False
-    edge.seen.add(seen)
+    applied.add(seen)
     if value > 0:
         add_value(src, dst, edge, protocol, value, code, flags, host, errors=errors)
     return True
+
+
+_OUT_IN = {p: (p + "Out", p + "In") for p in ("http", "grpc", "tcp")}
 
 
 def add_value(
@@ -132,7 +143,7 @@ def add_value(
 ) -> None:
     """Kiali's AddToMetadata: node in/out totals, edge total, error classes, responses."""
     sr, dr, er = src.rates, dst.rates, edge.rates
-    out_k, in_k = protocol + "Out", protocol + "In"
+    out_k, in_k = _OUT_IN.get(protocol) or (protocol + "Out", protocol + "In")
     sr[out_k] = sr.get(out_k, 0.0) + value
     dr[in_k] = dr.get(in_k, 0.0) + value
     er[protocol] = er.get(protocol, 0.0) + value
@@ -150,9 +161,10 @@ def add_value(
     if cls is not None:
         dr[cls[0]] = dr.get(cls[0], 0.0) + value
         er[cls[1]] = er.get(cls[1], 0.0) + value
-    resp = edge.responses.get(code or "-")
+    rkey = code or "-"
+    resp = edge.responses.get(rkey)
     if resp is None:
-        resp = edge.responses[code or "-"] = {"flags": {}, "hosts": {}}
+        resp = edge.responses[rkey] = {"flags": {}, "hosts": {}}
     fl, hs = resp["flags"], resp["hosts"]
     flags = flags or "-"
     fl[flags] = fl.get(flags, 0.0) + value
