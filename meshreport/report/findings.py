@@ -6,7 +6,7 @@ turns it into rows and texts, so templates format and never count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshreport.validation.model import SEVERITIES, Finding, ValidationResult
 from meshreport.validation.summary import group_findings
@@ -48,6 +48,7 @@ class CodeView:
     equivalents: str
     count: int
     namespaces: list[NamespaceFindings]
+    has_source: bool = False  # any finding of this code came from a file (file:line column)
 
 
 @dataclass(frozen=True)
@@ -117,17 +118,19 @@ def findings_page(result: ValidationResult, pages: dict[str, str]) -> FindingsPa
     severities = []
     for sev in SEVERITIES:
         codes = [
-            CodeView(
-                code=g.code,
-                severity=g.severity,
-                title=g.title,
-                doc=g.doc,
-                equivalents=", ".join(g.equivalents),
-                count=g.count,
-                namespaces=[
-                    NamespaceFindings(ns or "(cluster-scoped)", pages.get(ns), [row(f) for f in fs])
-                    for ns, fs in sorted(g.by_namespace.items())
-                ],
+            _with_source(
+                CodeView(
+                    code=g.code,
+                    severity=g.severity,
+                    title=g.title,
+                    doc=g.doc,
+                    equivalents=", ".join(g.equivalents),
+                    count=g.count,
+                    namespaces=[
+                        NamespaceFindings(ns or "(cluster-scoped)", pages.get(ns), [row(f) for f in fs])
+                        for ns, fs in sorted(g.by_namespace.items())
+                    ],
+                )
             )
             for g in view.by_severity.get(sev, [])
         ]
@@ -141,6 +144,10 @@ def findings_page(result: ValidationResult, pages: dict[str, str]) -> FindingsPa
         suppressed=[row(f) for f in view.suppressed],
         expired=[f"{e.code}={e.resource} (expired {e.expires})" for e in result.expired],
     )
+
+
+def _with_source(c: CodeView) -> CodeView:
+    return replace(c, has_source=any(r.source for nsf in c.namespaces for r in nsf.rows))
 
 
 def namespace_rows(result: ValidationResult | None, namespace: str) -> list[FindingRow]:

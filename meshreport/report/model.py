@@ -375,12 +375,10 @@ def _validation(snapshot: Snapshot, given: ValidationResult | None) -> Validatio
 def _findings_stat(page: FindingsPage) -> Stat:
     if not page.collected:
         return Stat("Findings", "–", "config was not collected", "idle")
-    c = page.counts
     return Stat(
         "Findings",
         str(page.active),
-        f"{c.get('error', 0)} errors, {c.get('warning', 0)} warnings, {c.get('info', 0)} info; "
-        f"{c.get('suppressed', 0)} suppressed",
+        page.summary,
         page.level,
     )
 
