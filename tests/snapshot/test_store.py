@@ -26,7 +26,9 @@ from meshreport.snapshot.model import (
 def make_snapshot() -> Snapshot:
     return Snapshot(
         window=Window(start=1_700_000_000.0, end=1_700_003_600.0),
-        source=Source(kind="prometheus", prometheus_url="http://prom:9090", clusters=["east"], versions={"istio": "1.24"}),
+        source=Source(
+            kind="prometheus", prometheus_url="http://prom:9090", clusters=["east"], versions={"istio": "1.24"}
+        ),
         namespaces=["bookinfo"],
         queries=[
             QueryResult(
@@ -45,7 +47,12 @@ def make_snapshot() -> Snapshot:
                 time=1_700_003_600.0,
                 start=1_700_000_000.0,
                 step=60.0,
-                series=[Series(labels={"destination_workload": "reviews-v1"}, points=[(1_700_000_000.0, 1.0), (1_700_000_060.0, 2.5)])],
+                series=[
+                    Series(
+                        labels={"destination_workload": "reviews-v1"},
+                        points=[(1_700_000_000.0, 1.0), (1_700_000_060.0, 2.5)],
+                    )
+                ],
             ),
         ],
         objects=[
@@ -58,7 +65,14 @@ def make_snapshot() -> Snapshot:
                 source=SourceRef(file="vs.yaml", line=3),
             )
         ],
-        gaps=[Gap(phase="metrics", what="graph/istio_tcp_sent_bytes_total/incoming", reason="timeout after 30s", namespace="bookinfo")],
+        gaps=[
+            Gap(
+                phase="metrics",
+                what="graph/istio_tcp_sent_bytes_total/incoming",
+                reason="timeout after 30s",
+                namespace="bookinfo",
+            )
+        ],
         diagnostics=[Diagnostic(code="no-istio-metrics", message="none", causes=["no sidecars"])],
         collector={"meshreport": "0.1.0", "seconds": 1.5},
     )
