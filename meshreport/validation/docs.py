@@ -50,9 +50,14 @@ makes CI ignore the annotations.
   LocalhostListener, IST0168 UnknownUpgradeCompatibility.
 - IST0161 InvalidGatewayCredential: needs the certificate inside the Secret; meshreport never
   collects Secret data (at most Secret names, with `--secret-names`).
-- IST0176 GatewayAPICRDVersionBelowMinimum: needs Istio's minimum bundle version for each Gateway API
-  CRD, a per-release table the references do not give (and snapshots do not collect CRDs; only `-f` files hold them).
-- IST0106/IST0133 (Istio's full CRD validation): only the structural errors listed below are checked.
+- IST0106/IST0133 (Istio's own validation) cover the 14 Istio kinds meshreport collects (see each kind's
+  rules below), but not everything istioctl checks: EnvoyFilter patch values are not decoded against Envoy's
+  protos (unknown type URLs and fields, deprecated types, filters without typed_config); the OpenAPI
+  schema is applied as enums and types of the fields the checks read plus unknown top-level spec fields,
+  not as a full structural validation; regexes are checked for RE2 syntax with Python's engine plus a
+  list of constructs RE2 lacks, not with RE2 itself; ServiceEntry auto-allocation is judged by IST0134.
+  Two IST0133 warnings are reported under another code so they do not repeat: ServiceEntry addresses
+  for TCP ports (IST0134) and the legacy `name.namespace` gateway form (KIA1108).
 """
 
 

@@ -73,7 +73,7 @@ def test_text_matches_istioctl_shape():
         'Error [IST0101] (VirtualService bookinfo/reviews mesh/mesh.yaml:6) Referenced host not found: "reviewz"' in out
     )
     assert "[IST0101] (VirtualService shop/legacy" not in out  # suppressed ones only on request
-    assert out.rstrip().splitlines()[-1].startswith("Summary: 2 errors, 2 warnings, 0 info; 2 suppressed")
+    assert out.rstrip().splitlines()[-1].startswith("Summary: 3 errors, 2 warnings, 0 info; 2 suppressed")
 
 
 def test_show_filters_listing_but_not_counts():
@@ -120,7 +120,7 @@ def test_junit_counts_match_testcases():
     root = ET.fromstring(render(_result(), "junit"))
     cases = root.findall(".//testcase")
     assert int(root.get("tests")) == len(cases)
-    assert int(root.get("failures")) == sum(1 for c in cases if c.find("failure") is not None) == 4
+    assert int(root.get("failures")) == sum(1 for c in cases if c.find("failure") is not None) == 5
     assert int(root.get("skipped")) == 2
     failure = root.find(".//testcase[@name='IST0101 VirtualService bookinfo/reviews']/failure")
     assert failure is not None and "istio.io" in failure.text

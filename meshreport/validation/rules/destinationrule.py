@@ -387,18 +387,6 @@ def dr_subset_no_labels(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    code="IST0106",
-    kinds=DR,
-    severity="error",
-    title="Schema validation error: DestinationRule without host",
-    doc="The DestinationRule has no `host`; Istio's validation rejects it. Set the host it applies to.",
-)
-def dr_without_host(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not str(obj.spec.get("host") or "").strip():
-        yield Hit("Schema validation error: host is required", path="spec.host")
-
-
-@rule(
     code="KIA0005",
     kinds=DR,
     severity="error",

@@ -256,24 +256,3 @@ def gw_duplicate_certificate(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if dups:
         names = ", ".join(sorted([f"{obj.namespace}/{obj.name}", *dups]))
         yield Hit(f"Duplicate certificate in multiple gateways {names} may cause 404s if HTTP/2 is enabled.")
-
-
-@rule(
-    code="IST0106",
-    kinds=GW,
-    severity="error",
-    title="Schema validation error: Gateway servers",
-    doc="The Gateway has no servers, or a server lacks `hosts` or a `port` number. Istio's validation rejects "
-    "it. Declare each server with a port and at least one host.",
-)
-def gw_invalid_servers(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    servers = dicts(obj.spec.get("servers"))
-    if not servers:
-        yield Hit("Schema validation error: gateway must have at least one server", path="spec.servers")
-    for i, s in enumerate(servers):
-        if not as_list(s.get("hosts")):
-            yield Hit(
-                "Schema validation error: server config must contain at least one host", path=f"spec.servers[{i}].hosts"
-            )
-        if not isinstance((s.get("port") or {}).get("number"), int):
-            yield Hit("Schema validation error: server must have a port number", path=f"spec.servers[{i}].port")

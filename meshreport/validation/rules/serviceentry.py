@@ -139,18 +139,6 @@ def se_negative_condition(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    code="IST0106",
-    kinds=SE,
-    severity="error",
-    title="Schema validation error: ServiceEntry without hosts",
-    doc="The ServiceEntry has no `hosts`; Istio's validation rejects it. Add the host names it defines.",
-)
-def se_without_hosts(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not as_list(obj.spec.get("hosts")):
-        yield Hit("Schema validation error: ServiceEntry must have at least one host", path="spec.hosts")
-
-
-@rule(
     code="KIA0005",
     kinds=SE,
     severity="error",

@@ -502,20 +502,6 @@ def _match_key(m: dict) -> str:
 
 
 @rule(
-    code="IST0106",
-    kinds=VS,
-    severity="error",
-    title="Schema validation error: route destination without host",
-    doc="A route destination has no `host`. Istio's validation rejects the VirtualService (the API server refuses "
-    "it when the validating webhook runs). Set the destination host.",
-)
-def vs_destination_without_host(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for d in vs_destinations(obj):
-        if not d.host:
-            yield Hit("Schema validation error: destination.host is required", path=f"{d.path}.host")
-
-
-@rule(
     code="KIA0005",
     kinds=VS,
     severity="error",
