@@ -29,6 +29,14 @@ class Kind:
     namespaced: bool = True
     fallback_for: str | None = None
     opt_in: str | None = None
+    only_group: str | None = None  # CRDs: keep only those defining this API group
+
+    def keeps(self, body: dict) -> bool:
+        """False for objects not worth storing (CRDs of other groups: Istio's own are huge and unused)."""
+        if not self.only_group:
+            return True
+        spec = body.get("spec") if isinstance(body, dict) else None
+        return isinstance(spec, dict) and spec.get("group") == self.only_group
 
     def path(self, version: str, namespace: str | None = None) -> str:
         """The list path, cluster-wide or for one namespace."""
@@ -87,6 +95,15 @@ COLLECTED: tuple[Kind, ...] = (
     Kind("TCPRoute", _GW, ("v1alpha2",), "tcproutes"),
     Kind("TLSRoute", _GW, ("v1alpha3", "v1alpha2"), "tlsroutes"),
     Kind("ReferenceGrant", _GW, ("v1", "v1beta1", "v1alpha2"), "referencegrants"),
+    # Gateway API CRDs (bundle-version annotation, served versions) for IST0176; other groups' CRDs are dropped.
+    Kind(
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+        ("v1",),
+        "customresourcedefinitions",
+        namespaced=False,
+        only_group=_GW,
+    ),
     # Opt-in: Secret names (metadata only) for gateway certificate checks.
     Kind("Secret", "", ("v1",), "secrets", opt_in="secret_names"),
 )
@@ -104,7 +121,6 @@ _OTHER_CLUSTER_SCOPED = frozenset(
         "ClusterRole",
         "ClusterRoleBinding",
         "ComponentStatus",
-        "CustomResourceDefinition",
         "FlowSchema",
         "IngressClass",
         "Node",
@@ -126,6 +142,18 @@ CLUSTER_SCOPED_KINDS = frozenset(k.kind for k in COLLECTED if not k.namespaced) 
 def is_cluster_scoped(kind: str) -> bool:
     """True for kinds that never have a namespace (kubectl would reject one)."""
     return kind in CLUSTER_SCOPED_KINDS
+
+
+_FILTERED = {k.kind: k for k in COLLECTED if k.only_group}
+
+
+def keep_object(kind: str, body: dict) -> bool:
+    """Whether an object is worth storing (CustomResourceDefinitions only for the Gateway API group).
+
+    The YAML loader asks this too, so a snapshot holds the same CRDs whether they came from files or a cluster.
+    """
+    k = _FILTERED.get(kind)
+    return k is None or k.keeps(body)
 
 
 def collected(*, secret_names: bool = False) -> list[Kind]:

@@ -366,6 +366,8 @@ class _Collector:
             # List items of built-in kinds carry no apiVersion/kind; metadata-only Secrets carry the wrong ones.
             item["apiVersion"] = api_version
             item["kind"] = kind.kind
+            if not kind.keeps(item):
+                continue  # e.g. CRDs of groups no check reads
             meta = item.get("metadata") or {}
             name = meta.get("name", "")
             if kind.kind == "Namespace":

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from meshreport.errors import InputError
-from meshreport.snapshot.kinds import is_cluster_scoped
+from meshreport.snapshot.kinds import is_cluster_scoped, keep_object
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, SourceRef, Window
 from meshreport.snapshot.reduce import reduce
 
@@ -59,8 +59,9 @@ def parse_text(text: str, file: str, *, default_namespace: str = "default") -> l
                     continue
                 if not isinstance(item, dict):
                     raise InputError(f"{file}:{item_line}: List item is not a Kubernetes object")
-                objects.append(_to_object(item, file, item_line, default_namespace))
-        else:
+                if keep_object(str(item.get("kind")), item):
+                    objects.append(_to_object(item, file, item_line, default_namespace))
+        elif keep_object(str(doc.get("kind")), doc):
             objects.append(_to_object(doc, file, line, default_namespace))
     return objects
 

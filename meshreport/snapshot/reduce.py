@@ -36,6 +36,8 @@ def reduce(body: dict[str, Any]) -> dict[str, Any]:
         return reduce_pod(body)
     if kind == "Secret":
         return reduce_secret(body)
+    if kind == "CustomResourceDefinition":
+        return reduce_crd(body)
     out = {k: v for k, v in body.items() if k != "metadata"}
     out["metadata"] = reduce_metadata(body.get("metadata") or {})
     if kind == "MutatingWebhookConfiguration":
@@ -58,6 +60,35 @@ def reduce_secret(body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta}
     if isinstance(body.get("type"), str):
         out["type"] = body["type"]
+    return out
+
+
+def reduce_crd(body: dict[str, Any]) -> dict[str, Any]:
+    """A CRD's identity, group, names and versions (name, served, storage): never its openAPIV3Schema,
+    which is most of a CRD's bytes and which no check reads. The bundle-version annotation stays."""
+    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    rspec: dict[str, Any] = {}
+    for key in ("group", "scope"):
+        if isinstance(spec.get(key), str):
+            rspec[key] = spec[key]
+    if isinstance(spec.get("names"), dict):
+        rspec["names"] = {
+            k: v for k, v in spec["names"].items() if k in ("kind", "listKind", "plural", "singular", "shortNames")
+        }
+    rspec["versions"] = [
+        {k: v[k] for k in ("name", "served", "storage", "deprecated") if k in v}
+        for v in spec.get("versions") or []
+        if isinstance(v, dict)
+    ]
+    out: dict[str, Any] = {
+        "apiVersion": body.get("apiVersion", "apiextensions.k8s.io/v1"),
+        "kind": "CustomResourceDefinition",
+        "metadata": reduce_metadata(body.get("metadata") or {}),
+        "spec": rspec,
+    }
+    stored = (body.get("status") or {}).get("storedVersions") if isinstance(body.get("status"), dict) else None
+    if isinstance(stored, list):
+        out["status"] = {"storedVersions": [str(v) for v in stored]}
     return out
 
 

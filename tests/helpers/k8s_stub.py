@@ -54,6 +54,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "DaemonSet", "daemonsets", ("v1",)),
     Resource("apps", "ReplicaSet", "replicasets", ("v1",)),
     Resource(
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        ("v1",),
+        namespaced=False,
+    ),
+    Resource(
         "admissionregistration.k8s.io",
         "MutatingWebhookConfiguration",
         "mutatingwebhookconfigurations",
@@ -127,6 +134,8 @@ class StubCluster:
     - `missing_groups`: groups that are not installed (absent from /apis, 404 on their paths).
     - `drop_versions`: {group: {versions}} not served, e.g. {"networking.istio.io": {"v1"}} for Istio < 1.22.
     - `discovery_broken`: /apis answers 503, so a client must find versions by trying them (404 fallback).
+    - `forbidden_resources`: plurals (e.g. `customresourcedefinitions`) every request for answers 403, as when
+      the ClusterRole does not grant them.
     """
 
     objects: list[dict[str, Any]] = field(default_factory=list)
@@ -136,6 +145,7 @@ class StubCluster:
     missing_groups: set[str] = field(default_factory=set)
     drop_versions: dict[str, set[str]] = field(default_factory=dict)
     discovery_broken: bool = False
+    forbidden_resources: set[str] = field(default_factory=set)
     tokens: set[str] | None = None  # accepted bearer tokens; None accepts any
     requests: list[Request] = field(default_factory=list)
 
@@ -235,9 +245,12 @@ class StubCluster:
         res = self.resource(group, version, rest[0])
         if res is None:
             return self._status(404, "NotFound", "the server could not find the requested resource")
-        if res.namespaced and (
-            (namespace is not None and namespace in self.forbidden_namespaces)
-            or (namespace is None and self.forbidden_namespaces)
+        if res.plural in self.forbidden_resources or (
+            res.namespaced
+            and (
+                (namespace is not None and namespace in self.forbidden_namespaces)
+                or (namespace is None and self.forbidden_namespaces)
+            )
         ):
             where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
             return self._status(

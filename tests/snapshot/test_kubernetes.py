@@ -85,6 +85,8 @@ def expected_refs(namespaces_excluded=(), groups_excluded=()) -> set[tuple[str, 
             continue
         if o["kind"] != "Namespace" and ns in namespaces_excluded:
             continue
+        if o["kind"] == "CustomResourceDefinition" and o["spec"]["group"] != "gateway.networking.k8s.io":
+            continue  # only Gateway API CRDs are kept
         out.add((group, o["kind"], ns, name))
     return out
 
@@ -121,8 +123,8 @@ def test_objects_equal_the_fixtures_they_came_from():
     for o in fixture_objects():
         group = o["apiVersion"].split("/")[0] if "/" in o["apiVersion"] else ""
         got = by_id.get((group, o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]))
-        if got is None or o["kind"] in ("Pod", "Deployment", "ReplicaSet", "Secret"):
-            continue  # reduced kinds are checked in test_least_data
+        if got is None or o["kind"] in ("Pod", "Deployment", "ReplicaSet", "Secret", "CustomResourceDefinition"):
+            continue  # reduced kinds are checked in test_least_data and test_gateway_api_crds_*
         assert got.spec == o.get("spec", {}), got.ref()
         assert got.labels == o["metadata"].get("labels", {}), got.ref()
         checked += 1
@@ -153,6 +155,29 @@ def test_least_data_no_secret_data_env_values_or_noise():
     assert not has_sidecar(pods["reviews-v2-8d0e-ccccc"].body)
     dep = next(o for o in r.objects if o.kind == "Deployment" and o.name == "productpage-v1")
     assert dep.spec["template"]["spec"]["containers"][0]["env"] == [{"name": "DB_PASSWORD"}]
+
+
+def test_gateway_api_crds_are_kept_without_their_schema_and_others_dropped():
+    r = collect(stub(), page_size=1)
+    crds = [o for o in r.objects if o.kind == "CustomResourceDefinition"]
+    assert [o.name for o in crds] == ["grpcroutes.gateway.networking.k8s.io"]  # the Istio CRD is dropped
+    crd = crds[0]
+    assert crd.namespace is None and crd.api_version == "apiextensions.k8s.io/v1"
+    assert crd.annotations["gateway.networking.k8s.io/bundle-version"] == "v1.0.0"
+    assert crd.spec["group"] == "gateway.networking.k8s.io"
+    assert crd.spec["names"]["kind"] == "GRPCRoute"
+    assert crd.spec["versions"] == [{"name": "v1alpha2", "served": True, "storage": True}]
+    assert crd.body["status"] == {"storedVersions": ["v1alpha2"]}
+    assert "openAPIV3Schema" not in json.dumps(crd.body)
+    assert r.counts["customresourcedefinitions.apiextensions.k8s.io"] == 1
+
+
+def test_forbidden_crds_are_a_gap_and_collection_goes_on():
+    r = collect(stub(forbidden_resources={"customresourcedefinitions"}))
+    gaps = [g for g in r.gaps if g.what == "customresourcedefinitions.apiextensions.k8s.io"]
+    assert len(gaps) == 1 and "403" in gaps[0].reason and gaps[0].phase == "config"
+    assert not [o for o in r.objects if o.kind == "CustomResourceDefinition"]
+    assert [o for o in r.objects if o.kind == "VirtualService"]  # everything else still collected
 
 
 def test_secret_names_are_metadata_only_and_opt_in():

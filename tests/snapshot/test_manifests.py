@@ -229,3 +229,46 @@ def test_cli_bad_yaml_is_exit_5_and_misuse_exit_2(tmp_path, capsys):
     assert code == 2 and "PATH" in err
     code, err = run_cli(["snapshot", "--from-files", str(bad), "--context", "x", "-o", str(out)], capsys)
     assert code == 2
+
+
+def test_crds_from_files_keep_gateway_api_ones_without_schema_and_drop_others():
+    text = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: virtualservices.networking.istio.io
+spec:
+  group: networking.istio.io
+  names: {kind: VirtualService, plural: virtualservices}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apiextensions.k8s.io/v1
+  kind: CustomResourceDefinition
+  metadata:
+    name: tlsroutes.gateway.networking.k8s.io
+    namespace: ignored
+    annotations: {gateway.networking.k8s.io/bundle-version: v1.4.1, gateway.networking.k8s.io/channel: experimental}
+  spec:
+    group: gateway.networking.k8s.io
+    names: {kind: TLSRoute, plural: tlsroutes, categories: [gateway-api]}
+    scope: Namespaced
+    versions:
+    - {name: v1alpha3, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}
+    - {name: v1alpha2, served: true, storage: false, deprecated: true, schema: {openAPIV3Schema: {type: object}}}
+"""
+    objs = parse_text(text, "crds.yaml")
+    assert [o.ref() for o in objs] == ["CustomResourceDefinition tlsroutes.gateway.networking.k8s.io"]
+    crd = objs[0]
+    assert crd.namespace is None  # cluster-scoped, even when the file says otherwise
+    assert crd.source.line == 15  # the list item, counting the leading blank line
+    assert crd.annotations["gateway.networking.k8s.io/bundle-version"] == "v1.4.1"
+    assert crd.spec["names"] == {"kind": "TLSRoute", "plural": "tlsroutes"}
+    assert crd.spec["versions"] == [
+        {"name": "v1alpha3", "served": True, "storage": True},
+        {"name": "v1alpha2", "served": True, "storage": False, "deprecated": True},
+    ]
+    assert "openAPIV3Schema" not in json.dumps(crd.body)
