@@ -6,10 +6,12 @@ the same snapshot always renders the same report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,12 @@ class Window:
         return int(round(self.end - self.start))
 
 
-@dataclass
+@dataclass(slots=True)
 class Series:
-    """One result series: its labels and either an instant value or (range) [t, v] points."""
+    """One result series: its labels and either an instant value or (range) [t, v] points.
+
+    Slotted: a big mesh holds hundreds of thousands of these.
+    """
 
     labels: dict[str, str]
     value: float | None = None
@@ -56,6 +61,28 @@ class QueryResult:
     start: float | None = None
     step: float | None = None
     params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def deferred(cls, load: Callable[[], list[Series]], **fields: Any) -> QueryResult:
+        """A result whose `series` are built by `load()` on first access (snapshot reading).
+
+        Most of a big snapshot is series that one run never reads (trend lines for a graph
+        export, the other percentiles); deferring them keeps reading cheap.
+        """
+        q = cls(**fields)
+        del q.series
+        q._load_series = load  # type: ignore[attr-defined]
+        return q
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while a deferred result's `series` have not been built yet.
+        if name == "series":
+            load = self.__dict__.get("_load_series")
+            if load is not None:
+                self.series = load()
+                del self.__dict__["_load_series"]
+                return self.series
+        raise AttributeError(name)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """Read and write `.mrsnap` files: gzip-compressed JSON with a `schema_version`.
 
-Reading is strict: a truncated, non-gzip, wrong-version or malformed file raises `InputError`
-with one line naming the file and the problem, so the CLI exits 5 and never shows a traceback.
+Written packed (schema 2: each query's series column-wise, see packed.py); read packed or
+expanded (schema 1, and schema 2 queries that carry plain `series`), so older snapshots keep
+rendering and diffing. Reading is strict: a truncated, non-gzip, wrong-version or malformed
+file raises `InputError` with one line naming the file and the problem, so the CLI exits 5 and
+never shows a traceback. A packed query's label ids are resolved when its series are first read;
+a bad id raises the same kind of one-line error then.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from meshreport.errors import InputError
 from meshreport.snapshot.model import (
+    READABLE_VERSIONS,
     SCHEMA_VERSION,
     ConfigObject,
     Diagnostic,
@@ -31,15 +36,22 @@ from meshreport.snapshot.model import (
     SourceRef,
     Window,
 )
+from meshreport.snapshot.packed import PackedError, PackedSeries, StringTable, pack
 
 FORMAT = "meshreport-snapshot"
 
 
-def to_dict(snap: Snapshot) -> dict[str, Any]:
-    """The JSON document for a snapshot (documented in docs/snapshot-format.md)."""
-    return {
+def to_dict(snap: Snapshot, packed: bool = True) -> dict[str, Any]:
+    """The JSON document for a snapshot (documented in docs/snapshot-format.md).
+
+    `packed=False` writes every series as a plain JSON object, for people and tools reading
+    the file directly (jq); meshreport reads both.
+    """
+    table = StringTable() if packed else None
+    queries = [_query_to_dict(q, table) for q in snap.queries]
+    doc: dict[str, Any] = {
         "format": FORMAT,
-        "schema_version": snap.schema_version,
+        "schema_version": SCHEMA_VERSION,
         "window": {
             "start": snap.window.start,
             "end": snap.window.end,
@@ -47,7 +59,12 @@ def to_dict(snap: Snapshot) -> dict[str, Any]:
         },
         "source": asdict(snap.source),
         "namespaces": list(snap.namespaces),
-        "queries": [_query_to_dict(q) for q in snap.queries],
+    }
+    if table is not None:
+        doc["strings"] = table.values
+    return {
+        **doc,
+        "queries": queries,
         "objects": [_object_to_dict(o) for o in snap.objects],
         "gaps": [asdict(g) for g in snap.gaps],
         "diagnostics": [asdict(d) for d in snap.diagnostics],
@@ -55,7 +72,7 @@ def to_dict(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def _query_to_dict(q: QueryResult) -> dict[str, Any]:
+def _query_to_dict(q: QueryResult, table: StringTable | None) -> dict[str, Any]:
     d: dict[str, Any] = {
         "key": q.key,
         "namespace": q.namespace,
@@ -68,6 +85,9 @@ def _query_to_dict(q: QueryResult) -> dict[str, Any]:
         d["step"] = q.step
     if q.params:
         d["params"] = q.params
+    if table is not None:
+        d["packed"] = pack(q.series, q.kind, table)
+        return d
     series = []
     for s in q.series:
         if s.points is not None:
@@ -92,11 +112,11 @@ def _object_to_dict(o: ConfigObject) -> dict[str, Any]:
     return d
 
 
-def write(snap: Snapshot, path: str | Path) -> None:
+def write(snap: Snapshot, path: str | Path, packed: bool = True) -> None:
     """Write atomically: a crash mid-write never leaves a half file under the final name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(to_dict(snap), separators=(",", ":"), sort_keys=False).encode()
+    data = json.dumps(to_dict(snap, packed), separators=(",", ":"), sort_keys=False).encode()
     fd, tmp = tempfile.mkstemp(prefix=".mrsnap-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -124,8 +144,8 @@ def read(path: str | Path) -> Snapshot:
         raise InputError(f"{path}: not a meshreport snapshot (not gzip-compressed)")
     streamed = _StreamedDocument.load(raw, str(path))
     if streamed is not None:
-        doc, queries = streamed
-        return _snapshot_from(doc, str(path), queries)
+        doc, queries, strings = streamed
+        return _snapshot_from(doc, str(path), queries, strings)
     # Anything unusual (or broken) takes the whole-document path, which names the problem.
     try:
         text = gzip.decompress(raw)
@@ -143,8 +163,14 @@ def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
     return _snapshot_from(doc, origin, None)
 
 
-def _snapshot_from(doc: Any, origin: str, converted: list[QueryResult] | None) -> Snapshot:
-    """from_dict, with the queries possibly converted already (while streaming the file)."""
+def _snapshot_from(
+    doc: Any, origin: str, converted: list[QueryResult] | None, strings: list[str] | None = None
+) -> Snapshot:
+    """from_dict, with the queries possibly converted already (while streaming the file).
+
+    `strings` is the list the streamed queries' packed series resolve label ids against: it is
+    filled here, once the whole document (and so its string table) has been read.
+    """
     v = _Validator(origin)
     v.obj(doc, "$")
     if doc.get("format") != FORMAT:
@@ -152,10 +178,11 @@ def _snapshot_from(doc: Any, origin: str, converted: list[QueryResult] | None) -
     version = doc.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         v.fail("$.schema_version", "missing or not an integer")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = ", ".join(map(str, READABLE_VERSIONS))
         raise InputError(
             f"{origin}: snapshot schema_version {version} is not supported by this meshreport "
-            f"(reads version {SCHEMA_VERSION}); re-collect it or use a matching meshreport"
+            f"(reads versions {readable}); re-collect it or use a matching meshreport"
         )
     w = v.obj(doc.get("window"), "$.window")
     window = Window(start=v.num(w.get("start"), "$.window.start"), end=v.num(w.get("end"), "$.window.end"))
@@ -173,11 +200,17 @@ def _snapshot_from(doc: Any, origin: str, converted: list[QueryResult] | None) -
         description=v.str_(s.get("description", ""), "$.source.description"),
     )
     namespaces = [v.str_(n, "$.namespaces[]") for n in v.list_(doc.get("namespaces"), "$.namespaces")]
+    table = v.list_(doc.get("strings", []), "$.strings")
+    if not _STR.issuperset(map(type, table)):
+        v.fail("$.strings", "not a list of strings")
     if converted is not None:
         queries = converted
+        if strings is not None:
+            strings.extend(table)
     else:
         queries = [
-            _query_from(v, q, f"$.queries[{i}]") for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))
+            _query_from(v, q, f"$.queries[{i}]", strings=table)
+            for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))
         ]
     objects = [
         _object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
@@ -220,25 +253,43 @@ def _snapshot_from(doc: Any, origin: str, converted: list[QueryResult] | None) -
     )
 
 
-def _query_from(v: _Validator, q: Any, p: str, memo: dict[str, str] | None = None) -> QueryResult:
+def _query_from(
+    v: _Validator, q: Any, p: str, memo: dict[str, str] | None = None, strings: list[str] | None = None
+) -> QueryResult:
     q = v.obj(q, p)
     kind = v.str_(q.get("kind"), p + ".kind")
     if kind not in ("instant", "range"):
         v.fail(p + ".kind", "must be 'instant' or 'range'")
+    fields = {
+        "key": v.str_(q.get("key"), p + ".key"),
+        "promql": v.str_(q.get("promql"), p + ".promql"),
+        "namespace": v.opt_str(q.get("namespace"), p + ".namespace"),
+        "kind": kind,
+        "time": v.num(q.get("time"), p + ".time"),
+        "start": v.num(q.get("start"), p + ".start") if kind == "range" else None,
+        "step": v.num(q.get("step"), p + ".step") if kind == "range" else None,
+        "params": {str(k): str(x) for k, x in v.obj(q.get("params", {}), p + ".params").items()},
+    }
+    if "packed" in q:
+        try:
+            packed = PackedSeries(q["packed"], kind, strings if strings is not None else [])
+        except PackedError as e:
+            v.fail(f"{p}.{e.where}", e.why)
+        return QueryResult.deferred(_unpacker(v, packed, p), **fields)
     series = _well_formed_series(kind, q.get("series"), memo)
     if series is None:
         series = _checked_series(v, kind, q.get("series"), p)
-    return QueryResult(
-        key=v.str_(q.get("key"), p + ".key"),
-        promql=v.str_(q.get("promql"), p + ".promql"),
-        namespace=v.opt_str(q.get("namespace"), p + ".namespace"),
-        kind=kind,
-        time=v.num(q.get("time"), p + ".time"),
-        series=series,
-        start=v.num(q.get("start"), p + ".start") if kind == "range" else None,
-        step=v.num(q.get("step"), p + ".step") if kind == "range" else None,
-        params={str(k): str(x) for k, x in v.obj(q.get("params", {}), p + ".params").items()},
-    )
+    return QueryResult(series=series, **fields)
+
+
+def _unpacker(v: _Validator, packed: PackedSeries, p: str):
+    def load() -> list[Series]:
+        try:
+            return packed.unpack()
+        except PackedError as e:
+            v.fail(f"{p}.{e.where}", e.why)
+
+    return load
 
 
 _STR = frozenset({str})
@@ -406,7 +457,7 @@ class _StreamedDocument:
         self.scan = json.JSONDecoder().raw_decode
 
     @classmethod
-    def load(cls, raw: bytes, origin: str) -> tuple[dict, list[QueryResult]] | None:
+    def load(cls, raw: bytes, origin: str) -> tuple[dict, list[QueryResult], list[str]] | None:
         try:
             return cls(raw)._document(origin)
         except (EOFError, zlib.error, OSError, ValueError, TypeError, InputError, _NotStreamable):
@@ -462,9 +513,10 @@ class _StreamedDocument:
             raise _NotStreamable
         self.pos += 1
 
-    def _document(self, origin: str) -> tuple[dict, list[QueryResult]]:
+    def _document(self, origin: str) -> tuple[dict, list[QueryResult], list[str]]:
         v = _Validator(origin)
         memo: dict[str, str] = {}
+        strings: list[str] = []  # filled by the caller from doc["strings"] once the document is read
         doc: dict[str, Any] = {}
         queries: list[QueryResult] | None = None
         self._expect("{")
@@ -484,7 +536,7 @@ class _StreamedDocument:
                     while True:
                         if len(self.buf) - self.pos < self.CHUNK:
                             self._more()  # a query rarely straddles the end of the text: few retries
-                        queries.append(_query_from(v, self._value(), f"$.queries[{len(queries)}]", memo))
+                        queries.append(_query_from(v, self._value(), f"$.queries[{len(queries)}]", memo, strings))
                         ch = self._peek()
                         self.pos += 1
                         if ch == "]":
@@ -504,7 +556,7 @@ class _StreamedDocument:
                 raise _NotStreamable
         if self._peek() != "" or queries is None or not _STR.issuperset(map(type, memo)):
             raise _NotStreamable
-        return doc, queries
+        return doc, queries, strings
 
 
 class _NotStreamable(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -78,11 +79,22 @@ def make_snapshot() -> Snapshot:
     )
 
 
-def test_round_trip_is_exact(tmp_path):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "expanded"])
+def test_round_trip_is_exact(tmp_path, packed):
     snap = make_snapshot()
     path = tmp_path / "a.mrsnap"
-    store.write(snap, path)
+    store.write(snap, path, packed=packed)
     assert store.read(path) == snap
+
+
+def test_schema_version_1_files_still_read(tmp_path):
+    doc = _doc()
+    doc["schema_version"] = 1
+    path = tmp_path / "old.mrsnap"
+    _write_doc(path, doc)
+    old = store.read(path)
+    assert old.schema_version == 1
+    assert replace(old, schema_version=SCHEMA_VERSION) == make_snapshot()
 
 
 def test_same_snapshot_gives_identical_bytes(tmp_path):
@@ -106,7 +118,7 @@ def _write_doc(path, doc):
 
 
 def _doc():
-    return store.to_dict(make_snapshot())
+    return store.to_dict(make_snapshot(), packed=False)
 
 
 @pytest.mark.parametrize(

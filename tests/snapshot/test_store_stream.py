@@ -33,30 +33,32 @@ def chunk(request, monkeypatch):
     return request.param
 
 
-def test_streamed_equals_whole_document(tmp_path, chunk):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "expanded"])
+def test_streamed_equals_whole_document(tmp_path, chunk, packed):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path)
+    store.write(synth.bookinfo_snapshot(), path, packed=packed)
     assert store._StreamedDocument.load(path.read_bytes(), str(path)) is not None  # really streamed
     assert store.read(path) == whole_document(path)
 
 
 def test_unusual_values_fall_back_and_match(tmp_path, chunk):
-    doc = store.to_dict(synth.bookinfo_snapshot())
+    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
     first, second = instant_with_series(doc)[:2]
     first["series"][0]["value"] = "NaN"  # NaN travels as a string
     second["series"][0]["value"] = 3  # an int becomes a float
     path = tmp_path / "odd.mrsnap"
     write_doc(path, doc, indent=2)
     got = store.read(path)
-    as_text = lambda snap: json.dumps(store.to_dict(snap))  # noqa: E731 (NaN != NaN, its text is equal)
+    as_text = lambda snap: json.dumps(store.to_dict(snap, packed=False))  # noqa: E731 (NaN != NaN, its text is equal)
     assert as_text(got) == as_text(whole_document(path))
     assert "NaN" in as_text(got)
     assert [s.value for q in got.queries for s in q.series].count(3.0) >= 1
 
 
-def test_equal_label_values_are_shared(tmp_path, chunk):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "expanded"])
+def test_equal_label_values_are_shared(tmp_path, chunk, packed):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path)
+    store.write(synth.bookinfo_snapshot(), path, packed=packed)
     snap = store.read(path)
     values = [v for q in snap.queries for s in q.series for v in s.labels.values() if v == "bookinfo"]
     assert len(values) > 1 and len({id(v) for v in values}) == 1
@@ -72,7 +74,7 @@ def test_equal_label_values_are_shared(tmp_path, chunk):
     ],
 )
 def test_errors_are_the_whole_document_ones(tmp_path, chunk, mutate, expected):
-    doc = store.to_dict(synth.bookinfo_snapshot())
+    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
     mutate(doc)
     path = tmp_path / "bad.mrsnap"
     write_doc(path, doc)
