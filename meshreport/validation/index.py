@@ -131,6 +131,7 @@ class MeshIndex:
             else:
                 self._drs_by_host[h].append(dr)
 
+        self._import_scopes: dict[str, ImportScope] = {}
         self._vss_by_host: dict[str, list[ConfigObject]] = defaultdict(list)
         for vs in self.by_kind.get("VirtualService", []):
             for h in vs.spec.get("hosts") or ():
@@ -359,6 +360,124 @@ class MeshIndex:
 
     def virtual_services_for(self, host: str) -> list[ConfigObject]:
         return self._vss_by_host.get(host.lower(), [])
+
+    # -- Sidecar import scope (Kiali) ---------------------------------------------------------------
+
+    def import_scope(self, namespace: str | None) -> ImportScope:
+        """The import scope of proxies in `namespace`, built once per namespace (see ImportScope)."""
+        ns = namespace or ""
+        scope = self._import_scopes.get(ns)
+        if scope is None:
+            sidecar = self._namespace_sidecar(ns) if ns else None
+            if sidecar is None and ns and ns != self.mesh.root_namespace:
+                sidecar = self._namespace_sidecar(self.mesh.root_namespace)
+            egress = parse_egress_hosts(sidecar, ns) if sidecar is not None else []
+            scope = self._import_scopes[ns] = ImportScope(ns, egress, self)
+        return scope
+
+    def _namespace_sidecar(self, ns: str) -> ConfigObject | None:
+        for sc in self.in_namespace("Sidecar", ns):
+            if not ((sc.spec.get("workloadSelector") or {}).get("labels")):
+                return sc
+        return None
+
+
+@dataclass(frozen=True)
+class EgressHost:
+    """One Sidecar `egress[].hosts` entry `ns/dnsName`: `.` already expanded, `~ns/` an exclusion (`~` alone = all)."""
+
+    namespace: str  # `*` = any
+    dns: str
+    exclude: bool = False
+
+
+@dataclass(frozen=True)
+class _Host:
+    """A config host as Kiali reads it: complete (`svc.ns.svc.<domain>`, `svc.ns`, short name) or external."""
+
+    raw: str
+    service: str
+    namespace: str
+    complete: bool
+    fqdn: str
+
+
+class ImportScope:
+    """Which hosts the proxies of one namespace import, as Kiali decides it (business/checkers/common/
+    sidecar_import_scope.go): the selector-less Sidecar of the namespace, else the selector-less Sidecar of
+    the root namespace; Sidecars with a workload selector are ignored. No such Sidecar, or one without egress
+    hosts, imports everything (`limited` False). Kiali runs some VS/DR/SE checks only over imported objects.
+    """
+
+    def __init__(self, namespace: str, egress: list[EgressHost], index: MeshIndex) -> None:
+        self.namespace = namespace
+        self.egress = egress
+        self.limited = bool(egress)
+        self._index = index
+
+    def imports(self, host: str, config_namespace: str | None) -> bool:
+        """Whether a VS/DR/SE host (as written, in an object of `config_namespace`) is imported here."""
+        if not self.limited:
+            return True
+        if not host:
+            return False
+        h = self._read(str(host).strip().lower(), config_namespace or "")
+        if not any(not e.exclude and self._matches(e, h, config_namespace or "") for e in self.egress):
+            return False
+        return not any(e.exclude and self._matches(e, h, config_namespace or "") for e in self.egress)
+
+    def _read(self, raw: str, config_ns: str) -> _Host:
+        domain_suffix = f".svc.{self._index.domain}"
+        parts = raw.split(".")
+        if raw.endswith(domain_suffix) and len(parts) == 3 + len(self._index.domain.split(".")):
+            svc, ns = parts[0], parts[1]
+        elif len(parts) == 2 and parts[1] in self._index.namespace_names:
+            svc, ns = parts
+        elif len(parts) == 1 and raw != "*":
+            svc, ns = raw, config_ns
+        else:
+            return _Host(raw, raw, "", False, raw)
+        return _Host(raw, svc, ns, True, f"{svc}.{ns}{domain_suffix}")
+
+    @staticmethod
+    def _matches(e: EgressHost, h: _Host, config_ns: str) -> bool:
+        if e.namespace != "*":
+            # external hosts (a ServiceEntry's example.com) belong to the namespace of their object
+            if (h.namespace if h.complete else config_ns) != e.namespace:
+                return False
+        if e.dns in ("*", h.raw):
+            return True
+        if not h.complete:
+            return e.dns == h.service or _within(h.service, e.dns)
+        if e.dns in (h.fqdn, h.service, f"{h.service}.{h.namespace}"):
+            return True
+        if _within(h.fqdn, e.dns) or _within(h.raw, e.dns):
+            return True
+        # a wildcard DR/VS host applies to an imported egress host it covers
+        return h.service == "*" and _within(e.dns, h.fqdn)
+
+
+def _within(host: str, wildcard: str) -> bool:
+    """`host` falls under `*.suffix` (Kiali's HostWithinWildcardHost)."""
+    return wildcard.startswith("*.") and host.endswith(wildcard[1:])
+
+
+def parse_egress_hosts(sidecar: ConfigObject, workload_ns: str) -> list[EgressHost]:
+    out: list[EgressHost] = []
+    for listener in sidecar.spec.get("egress") or ():
+        if not isinstance(listener, dict):
+            continue
+        for entry in listener.get("hosts") or ():
+            ns, sep, dns = str(entry).strip().lower().partition("/")
+            if not sep:
+                continue
+            exclude = ns.startswith("~")
+            if exclude:
+                ns = ns[1:] or "*"
+            if ns == ".":
+                ns = workload_ns
+            out.append(EgressHost(namespace=ns, dns=dns, exclude=exclude))
+    return out
 
 
 class ClusterIndex:

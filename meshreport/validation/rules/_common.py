@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.index import Context
+from meshreport.validation.index import DATAPLANE_MODE, Context
 from meshreport.validation.model import Hit
 
 
@@ -76,13 +76,29 @@ def gateway_ref(ref: str, vs_ns: str | None) -> tuple[str | None, str]:
 
 
 def export_to_hits(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    """KIA0005: every exportTo entry other than `.`, `*` (and `~`) must be an existing namespace."""
+    """KIA0005: every exportTo entry other than `.`, `*` (and `~`) must be an existing namespace.
+
+    Kiali skips the check for objects in Ambient namespaces (label `istio.io/dataplane-mode: ambient`).
+    """
+    if ctx.index.namespace_labels.get(obj.namespace or "", {}).get(DATAPLANE_MODE) == "ambient":
+        return
     for i, ns in enumerate(as_list(obj.spec.get("exportTo"))):
         ns = str(ns)
         if ns in (".", "*", "~"):
             continue
         if not ctx.index.namespace_exists(ns):
             yield Hit(f"Namespace not found for this exportTo: {ns!r}", path=f"spec.exportTo[{i}]")
+
+
+def imported(ctx: Context, obj: ConfigObject, namespace: str | None = None) -> bool:
+    """Whether the Sidecar import scope of `namespace` (default: the object's own) imports this DR (its host)
+    or VS/SE (any of its hosts). Kiali runs KIA0201, KIA0204, KIA1106 and KIA1211 only over imported objects."""
+    scope = ctx.index.import_scope(obj.namespace if namespace is None else namespace)
+    if not scope.limited:
+        return True
+    if obj.kind == "DestinationRule":
+        return scope.imports(str(obj.spec.get("host") or ""), obj.namespace)
+    return any(scope.imports(str(h), obj.namespace) for h in as_list(obj.spec.get("hosts")))
 
 
 def as_list(v: Any) -> list[Any]:

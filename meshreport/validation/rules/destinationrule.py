@@ -15,6 +15,7 @@ from meshreport.validation.rules._common import (
     ambient_services,
     dicts,
     export_to_hits,
+    imported,
     ns_ambient,
     waypoint_enrolled,
 )
@@ -209,11 +210,11 @@ def _policy_wide(dr: ConfigObject, ctx: Context) -> bool:
     "DestinationRules (`*.local`, `*.<ns>.svc.<domain>`) are exempt.",
 )
 def dr_multi_match(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if _policy_wide(obj, ctx) or not obj.spec.get("host"):
+    if _policy_wide(obj, ctx) or not obj.spec.get("host") or not imported(ctx, obj):
         return
     mine = {str(s.get("name")) for s in dicts(obj.spec.get("subsets"))}
     for other in _overlapping_drs(obj, ctx):
-        if _policy_wide(other, ctx):
+        if _policy_wide(other, ctx) or not imported(ctx, other, obj.namespace):
             continue
         theirs = {str(s.get("name")) for s in dicts(other.spec.get("subsets"))}
         if not mine or not theirs or mine & theirs:
@@ -253,7 +254,7 @@ def _mutual_wide(ctx: Context) -> dict[str, list[ConfigObject]]:
 )
 def dr_tls_overridden(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     host = _host(obj, ctx)
-    if not obj.spec.get("host") or host.startswith("*") or _has_tls(obj):
+    if not obj.spec.get("host") or host.startswith("*") or _has_tls(obj) or not imported(ctx, obj):
         return
     table = ctx.memo("destinationrule.mutual", _mutual_wide)
     ns = host.split(".")[1] if host.endswith(f".svc.{ctx.index.domain}") else None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import export_scope
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
-from meshreport.validation.rules._common import as_list, dicts, export_to_hits
+from meshreport.validation.rules._common import as_list, dicts, export_to_hits, imported
 
 SE = ("ServiceEntry",)
 
@@ -65,7 +65,10 @@ def _host_ports(ctx: Context) -> dict[tuple[str, int], list[tuple[ConfigObject, 
     return out
 
 
-def _collisions(obj: ConfigObject, ctx: Context, same_protocol: bool) -> Iterator[tuple[str, int, list[str], str]]:
+def _collisions(
+    obj: ConfigObject, ctx: Context, same_protocol: bool, peer: Callable[..., bool] | None = None
+) -> Iterator[tuple[str, int, list[str], str]]:
+    """Other SEs with the same host and port; `peer(ctx, se, obj.namespace)` filters them (Sidecar import scope)."""
     table = ctx.memo("serviceentry.host_ports", _host_ports)
     mine = _scope(obj, ctx)
     for h in sorted({ctx.fqdn(str(h), obj.namespace) for h in as_list(obj.spec.get("hosts"))}):
@@ -77,7 +80,10 @@ def _collisions(obj: ConfigObject, ctx: Context, same_protocol: bool) -> Iterato
             others = [
                 (se, pr)
                 for se, pr in table.get((h, num), ())
-                if se is not obj and (pr == proto) == same_protocol and _meet(mine, _scope(se, ctx))
+                if se is not obj
+                and (pr == proto) == same_protocol
+                and _meet(mine, _scope(se, ctx))
+                and (peer is None or peer(ctx, se, obj.namespace))
             ]
             if others:
                 yield (
@@ -116,7 +122,9 @@ def se_conflicting_protocol(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "protocol. One of them is redundant and changes to it may silently have no effect. Keep one.",
 )
 def se_duplicate_host_port(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for host, port, others, _ in _collisions(obj, ctx, same_protocol=True):
+    if not imported(ctx, obj):
+        return
+    for host, port, others, _ in _collisions(obj, ctx, same_protocol=True, peer=imported):
         yield Hit(f"More than one ServiceEntry defines host {host} port {port}: also {', '.join(others)}")
 
 

@@ -18,6 +18,7 @@ from meshreport.validation.rules._common import (
     dicts,
     export_to_hits,
     gateway_ref,
+    imported,
     ns_ambient,
     vs_bound_to_mesh,
     vs_destinations,
@@ -285,11 +286,13 @@ def _gateway_hosts(ctx: Context) -> dict[tuple[str | None, str, str], list[Confi
     "them or use distinct hosts. (The mesh-gateway case is istioctl's IST0109.)",
 )
 def vs_conflicting_gateway_hosts(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not imported(ctx, obj):
+        return
     table = ctx.memo("virtualservice.gateway_hosts", _gateway_hosts)
     for g in sorted(set(vs_gateways(obj)) - {"mesh"}):
         ns, name = gateway_ref(g, obj.namespace)
         for h in sorted({ctx.fqdn(str(h), obj.namespace) for h in as_list(obj.spec.get("hosts"))}):
-            others = [v for v in table.get((ns, name, h), ()) if v is not obj]
+            others = [v for v in table.get((ns, name, h), ()) if v is not obj and imported(ctx, v, obj.namespace)]
             if others:
                 names = ",".join(sorted(f"{v.namespace}/{v.name}" for v in others))
                 yield Hit(f'More than one VirtualService for host "{h}" on gateway {ns}/{name}: also {names}')
