@@ -41,7 +41,8 @@ def telemetry(iss: Issues, spec: dict) -> None:
     if len(tracing) > 1:
         iss.warn("spec.tracing", "multiple tracing is not currently supported")
     for p, t in tracing:
-        if len(t.get("providers") or []) > 1:
+        providers = t.get("providers")
+        if isinstance(providers, list) and len(providers) > 1:
             iss.warn(f"{p}.providers", "multiple providers is not currently supported")
         _providers(iss, t, p)
         pct = wrapped(iss, t, "randomSamplingPercentage", p)

@@ -141,3 +141,34 @@ def test_every_collected_istio_kind_is_covered():
     }
     assert validate("Service", {"ports": []}) == []
     assert validate("Sidecar", None, namespace="shop")[0].message == "sidecar: empty configuration provided"
+
+
+def test_wrong_types_never_crash():
+    """Specs come from people's YAML: any field of any case input replaced by any shape yields findings, not errors."""
+    import copy
+    import random
+
+    from ..rules.test_schema import CASES
+
+    shapes = [None, 1, -1, "x", "", [], {}, [1], ["a"], [None], {"a": 1}, {"a": None}, True, 1.5, [[1]], {"a": [1]}]
+    specs = [(c.kind, yaml.safe_load(s)) for c in CASES for s in (c.bad, c.good)]
+
+    def paths(o, p=()):
+        if p:
+            yield p
+        items = o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else ()
+        for k, v in items:
+            yield from paths(v, (*p, k))
+
+    rnd = random.Random(7)
+    for _ in range(3000):
+        kind, spec = rnd.choice(specs)
+        spec = copy.deepcopy(spec)
+        if ps := list(paths(spec)):
+            *parents, last = rnd.choice(ps)
+            node = spec
+            for k in parents:
+                node = node[k]
+            node[last] = copy.deepcopy(rnd.choice(shapes))
+        for issue in validate(kind, spec, name="n", namespace="shop"):
+            assert issue.severity in ("error", "warning") and issue.message
