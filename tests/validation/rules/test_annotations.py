@@ -2,7 +2,7 @@
 
 import pytest
 
-from meshreport.validation.rules._annotation_table import ANNOTATIONS, BY_NAME, is_istio_annotation
+from meshreport.validation.rules._annotation_table import ANNOTATIONS, BY_NAME, LATER, is_istio_annotation
 
 from .cases import Case, assert_case, assert_every_rule_has_a_case, run
 
@@ -101,9 +101,52 @@ def test_value_validators(name, value, ok):
 
 
 def test_table_is_consistent():
-    assert len(BY_NAME) == len(ANNOTATIONS)
-    assert all(is_istio_annotation(a.name) for a in ANNOTATIONS)
+    assert len(BY_NAME) == len(ANNOTATIONS) + len(LATER)  # no name twice
+    assert all(is_istio_annotation(a.name) for a in (*ANNOTATIONS, *LATER))
     assert not is_istio_annotation("kiali.io/ignore-validations")
+
+
+def test_table_matches_istio_api_annotations_yaml():
+    """Spot checks against istio/api annotations (AllResourceAnnotations() of the generated copy)."""
+    assert len(ANNOTATIONS) == 62
+    kinds = {k for a in ANNOTATIONS for k in a.kinds}
+    assert kinds == {
+        "Any",
+        "AuthorizationPolicy",
+        "Gateway",
+        "GatewayClass",
+        "Ingress",
+        "Namespace",
+        "Pod",
+        "Service",
+        "ServiceEntry",
+        "WorkloadEntry",
+    }
+    facts = {
+        # name: (resources, featureStatus, deprecated, hidden)
+        "sidecar.istio.io/inject": (("Pod",), "Beta", True, False),
+        "sidecar.istio.io/extraStatTags": (("Pod",), "Alpha", True, False),
+        "sidecar.istio.io/proxyCPU": (("Pod",), "Alpha", False, False),
+        "proxy.istio.io/config": (("Pod",), "Beta", False, False),
+        "ambient.istio.io/redirection": (("Pod",), "Beta", False, False),
+        "ambient.istio.io/waypoint-inbound-binding": (("GatewayClass", "Gateway"), "Alpha", False, True),
+        "kubernetes.io/ingress.class": (("Ingress",), "Stable", False, False),
+        "traffic.istio.io/nodeSelector": (("Service",), "Stable", False, False),
+        "topology.istio.io/controlPlaneClusters": (("Namespace",), "Alpha", False, False),
+        "networking.istio.io/traffic-distribution": (("Service", "ServiceEntry"), "Alpha", False, False),
+        "alpha.istio.io/canonical-serviceaccounts": (("Service",), "Alpha", True, True),
+        "istio.io/dry-run": (("AuthorizationPolicy",), "Alpha", False, False),
+        "istio.io/connectedAt": (("WorkloadEntry",), "Alpha", False, True),
+        "istio.io/rev": (("Pod",), "Alpha", False, False),
+        "galley.istio.io/analyze-suppress": (("Any",), "Alpha", False, False),
+    }
+    for name, fact in facts.items():
+        a = next(a for a in ANNOTATIONS if a.name == name)
+        assert (a.kinds, a.status, a.deprecated, a.hidden) == fact, name
+    # removed upstream: now unknown (IST0108)
+    for gone in ("alpha.istio.io/identity", "sidecar.istio.io/controlPlaneAuthPolicy"):
+        assert gone not in BY_NAME
+        assert [f.code for f in run(pod("{" + gone + ": x}")) if f.code == "IST0108"] == ["IST0108"]
 
 
 def test_alpha_annotation_is_off_by_default_and_skips_interception_on_cni_pods():
