@@ -24,9 +24,7 @@ from typing import Any
 
 from meshreport.snapshot.model import Series
 
-ABSENT = 0xFFFFFFFF  # the label is not on this series (Prometheus drops empty labels)
 _BIG_ENDIAN = sys.byteorder == "big"
-_ABSENT_BYTES = b"\xff\xff\xff\xff"
 
 
 class PackedError(ValueError):
@@ -61,26 +59,25 @@ def _b64(a: array) -> str:
 
 
 def pack(series: Sequence[Series], kind: str, table: StringTable) -> dict[str, Any]:
-    """The `packed` object of one query (its label values are added to `table`)."""
-    names: dict[str, int] = {}
-    last: tuple[str, ...] | None = None
+    """The `packed` object of one query (its label values are added to `table`).
+
+    Series of one query rarely share one label set (Prometheus drops empty labels, so HTTP and
+    gRPC series differ), so each distinct set of label names is stored once and each series
+    names its set; with a single set the per-series set numbers are left out.
+    """
+    sets: dict[tuple[str, ...], int] = {}
+    shapes = array("I")
     for s in series:
         keys = tuple(s.labels)
-        if keys != last:
-            for k in keys:
-                names.setdefault(k, len(names))
-            last = keys
-    width = len(names)
-    order = tuple(names)
-    if all(tuple(s.labels) == order for s in series):
-        ids = array("I", map(table.id, chain.from_iterable(s.labels.values() for s in series)))
-    else:
-        ids = array("I", [ABSENT]) * (width * len(series))
-        for row, s in enumerate(series):
-            base = row * width
-            for k, v in s.labels.items():
-                ids[base + names[k]] = table.id(v)
-    out: dict[str, Any] = {"labels": list(order), "count": len(series), "ids": _b64(ids)}
+        shape = sets.get(keys)
+        if shape is None:
+            shape = sets[keys] = len(sets)
+        shapes.append(shape)
+    ids = array("I", map(table.id, chain.from_iterable(s.labels.values() for s in series)))
+    out: dict[str, Any] = {"labels": [list(k) for k in sets], "count": len(series)}
+    if len(sets) > 1:
+        out["sets"] = _b64(shapes)
+    out["ids"] = _b64(ids)
     if kind == "range":
         pts = [s.points or [] for s in series]
         out["counts"] = _b64(array("I", map(len, pts)))
@@ -92,16 +89,30 @@ def pack(series: Sequence[Series], kind: str, table: StringTable) -> dict[str, A
 
 
 def _decode(doc: dict, field: str, typecode: str, length: int) -> array:
+    """A small array needed at once (set numbers, point counts): decoded and checked now."""
+    return _array(_text(doc, field, typecode, length), field, typecode)
+
+
+def _text(doc: dict, field: str, typecode: str, length: int) -> str:
+    """A big array's base64 text, its length checked now and its decoding left for `unpack`:
+    most queries of a run are never unpacked, and decoding them all cost half a second."""
     raw = doc.get(field)
     if not isinstance(raw, str):
         raise PackedError(f"packed.{field}", "missing or not a base64 string")
+    size = length * array(typecode).itemsize
+    if len(raw) != (size + 2) // 3 * 4:
+        raise PackedError(f"packed.{field}", f"holds {len(raw)} base64 characters, expected {(size + 2) // 3 * 4}")
+    return raw
+
+
+def _array(raw: str, field: str, typecode: str) -> array:
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         raise PackedError(f"packed.{field}", "not valid base64") from None
     a = array(typecode)
-    if len(data) != length * a.itemsize:
-        raise PackedError(f"packed.{field}", f"holds {len(data)} bytes, expected {length * a.itemsize}")
+    if len(data) % a.itemsize:
+        raise PackedError(f"packed.{field}", "not a whole number of array items")
     a.frombytes(data)
     if _BIG_ENDIAN:
         a.byteswap()
@@ -111,62 +122,67 @@ def _decode(doc: dict, field: str, typecode: str, length: int) -> array:
 class PackedSeries:
     """One query's packed series, checked for shape, turned into `Series` on demand."""
 
-    __slots__ = ("names", "count", "ids", "values", "counts", "times", "strings", "any_absent")
+    __slots__ = ("sets", "count", "shapes", "ids", "values", "counts", "times", "strings")
 
     def __init__(self, doc: Any, kind: str, strings: list[str]) -> None:
         """Check everything that can be checked without the string table (which may come later)."""
         if not isinstance(doc, dict):
             raise PackedError("packed", "missing or not an object")
-        names = doc.get("labels")
-        if not isinstance(names, list) or not all(type(n) is str for n in names):
-            raise PackedError("packed.labels", "missing or not a list of strings")
-        if len(set(names)) != len(names):
-            raise PackedError("packed.labels", "label names repeat")
+        sets = doc.get("labels")
+        if not isinstance(sets, list) or not all(
+            isinstance(names, list) and all(type(n) is str for n in names) for names in sets
+        ):
+            raise PackedError("packed.labels", "missing or not a list of label name lists")
+        if any(len(set(names)) != len(names) for names in sets):
+            raise PackedError("packed.labels", "a label name repeats within a set")
         count = doc.get("count")
         if type(count) is not int or count < 0:
             raise PackedError("packed.count", "missing or not a non-negative integer")
-        self.names = tuple(names)
+        self.sets = [tuple(names) for names in sets]
         self.count = count
-        ids = _decode(doc, "ids", "I", count * len(names))
-        self.any_absent = _ABSENT_BYTES in ids.tobytes()
-        self.ids = ids
+        if len(sets) > 1 or "sets" in doc:
+            shapes = _decode(doc, "sets", "I", count)
+            if shapes and max(shapes) >= len(sets):
+                raise PackedError("packed.sets", "names a label set that is not in packed.labels")
+            widths = [len(names) for names in sets]
+            n_ids = sum(widths[k] for k in shapes)
+            self.shapes: array | None = shapes
+        elif sets:
+            self.shapes = None
+            n_ids = count * len(sets[0])
+        else:
+            if count:
+                raise PackedError("packed.labels", "no label set for the series")
+            self.shapes, n_ids = None, 0
+        self.ids = _text(doc, "ids", "I", n_ids)
         if kind == "range":
-            self.counts = _decode(doc, "counts", "I", count)
+            self.counts: array | None = _decode(doc, "counts", "I", count)
             total = sum(self.counts)
-            self.times = _decode(doc, "times", "d", total)
-            self.values = _decode(doc, "values", "d", total)
+            self.times: str | None = _text(doc, "times", "d", total)
+            self.values = _text(doc, "values", "d", total)
         else:
             self.counts = self.times = None
-            self.values = _decode(doc, "values", "d", count)
+            self.values = _text(doc, "values", "d", count)
         self.strings = strings
 
     def unpack(self) -> list[Series]:
         """The query's series, label values shared with the string table (no copies)."""
-        names, width, strings = self.names, len(self.names), self.strings
-        if self.any_absent:
-            table = {i: s for i, s in enumerate(strings)}
-            table_get = table.get
-            rows = []
-            for base in range(0, self.count * width, width):
-                row = {}
-                for k, i in zip(names, self.ids[base : base + width], strict=True):
-                    if i != ABSENT:
-                        v = table_get(i)
-                        if v is None:
-                            raise PackedError("packed.ids", f"label value id {i} is not in the string table")
-                        row[k] = v
-                rows.append(row)
+        ids = _array(self.ids, "ids", "I")
+        values = _array(self.values, "values", "d")
+        try:
+            it = iter(list(map(self.strings.__getitem__, ids)))
+        except IndexError:
+            raise PackedError("packed.ids", "a label value id is not in the string table") from None
+        if self.shapes is not None:
+            sets = self.sets
+            widths = [len(names) for names in sets]
+            rows = [dict(zip(sets[k], islice(it, widths[k]))) for k in self.shapes]  # noqa: B905
+        elif self.sets and self.sets[0]:
+            names = self.sets[0]
+            rows = [dict(zip(names, r)) for r in zip(*([it] * len(names)))]  # noqa: B905 (lengths checked)
         else:
-            try:
-                flat = list(map(strings.__getitem__, self.ids))
-            except IndexError:
-                raise PackedError("packed.ids", "a label value id is not in the string table") from None
-            if width:
-                it = iter(flat)
-                rows = [dict(zip(names, r, strict=True)) for r in zip(*([it] * width), strict=True)]
-            else:
-                rows = [{} for _ in range(self.count)]
+            rows = [{} for _ in range(self.count)]
         if self.counts is None:
-            return [Series(labels, value) for labels, value in zip(rows, self.values, strict=True)]
-        pts = zip(self.times, self.values, strict=True)
-        return [Series(labels, None, list(islice(pts, n))) for labels, n in zip(rows, self.counts, strict=True)]
+            return [Series(labels, value) for labels, value in zip(rows, values)]  # noqa: B905
+        pts = zip(_array(self.times, "times", "d"), values)  # type: ignore[arg-type]  # noqa: B905
+        return [Series(labels, None, list(islice(pts, n))) for labels, n in zip(rows, self.counts)]  # noqa: B905

@@ -76,8 +76,18 @@ def build_small_graph_with_health() -> TrafficGraph:
 
 def build_small_snapshot() -> Snapshot:
     dep = ConfigObject("apps/v1", "Deployment", "web-v1", "shop", {"metadata": {"name": "web-v1"}})
-    vs = ConfigObject("networking.istio.io/v1", "VirtualService", "api", "shop", {"metadata": {"name": "api"}})
-    # Findings: IST0101 whose message carries a hostile host; a DestinationRule suppressed by annotation.
+    vs = ConfigObject(
+        "networking.istio.io/v1",
+        "VirtualService",
+        "api",
+        "shop",
+        {
+            "metadata": {"name": "api"},
+            "spec": {"hosts": ["api"], "http": [{"directResponse": {"status": 204}}]},
+        },
+    )
+    # Findings: IST0101 and IST0106 (not a valid host name) whose messages carry a hostile host; a
+    # DestinationRule suppressed by annotation.
     evil_vs = ConfigObject(
         "networking.istio.io/v1",
         "VirtualService",

@@ -19,7 +19,7 @@ def test_findings_page_groups_by_severity_code_and_namespace(small_report):
     out, _ = small_report
     html = (out / "findings.html").read_text()
     assert '<a href="findings.html" class="active">Findings</a>' in html
-    assert "4 config objects validated: 1 error, 0 warnings, 0 info; 1 suppressed." in html
+    assert "4 config objects validated: 2 errors, 0 warnings, 0 info; 1 suppressed." in html
     errors = html.split('id="sev-error"')[1]
     group = errors.split('id="code-IST0101"')[1].split("</div>")[0]
     assert "Referenced host not found" in group  # the code's title
@@ -51,10 +51,10 @@ def test_namespace_pages_and_index_show_findings(small_report):
     assert "No active findings" in edge
     index = (out / "index.html").read_text()
     card = re.search(
-        r'<div class="card lvl-failure">\s*<div class="card-value">1</div>\s*<div class="card-label">Findings', index
+        r'<div class="card lvl-failure">\s*<div class="card-value">2</div>\s*<div class="card-label">Findings', index
     )
     assert card, "findings card with the active count, coloured by the worst severity"
-    assert '<a href="findings.html">1 error, 0 warnings, 0 info; 1 suppressed</a>' in index
+    assert '<a href="findings.html">2 errors, 0 warnings, 0 info; 1 suppressed</a>' in index
     # Health summary from the graph's health appender.
     summary = index.split('class="health-summary"')[1].split("</div>")[0]
     assert re.search(r"Failure</span> 2", summary) and re.search(r"Degraded</span> 3", summary)
@@ -70,17 +70,18 @@ def test_findings_in_the_pdf(small_report):
     assert "Referenced host not found" in flat
     assert "<script>document.title='pwned'</script>" in flat  # shown as text, not run
     assert "Suppressed findings (1)" in flat
-    assert "1 error, 0 warnings, 0 info; 1 suppressed" in flat
+    assert "2 errors, 0 warnings, 0 info; 1 suppressed" in flat
 
 
 def test_user_suppressions_and_counts(tmp_path):
     snap = build_small_snapshot()
-    result = check(snap.objects, None, [Suppression("IST0101", "VirtualService shop/*", "known", origin="config")])
+    known = [Suppression(code, "VirtualService shop/*", "known", origin="config") for code in ("IST0101", "IST0106")]
+    result = check(snap.objects, None, known)
     m = build_model(snap, build_small_graph(), validation=result)
-    assert m.findings_page.counts == {"error": 0, "warning": 0, "info": 0, "suppressed": 2}
+    assert m.findings_page.counts == {"error": 0, "warning": 0, "info": 0, "suppressed": 3}
     assert m.namespaces[0].findings == []
     stat = next(s for s in m.stats if s.label == "Findings")
-    assert stat.value == "0" and stat.level == "healthy" and "2 suppressed" in stat.hint
+    assert stat.value == "0" and stat.level == "healthy" and "3 suppressed" in stat.hint
     write_site(m, tmp_path, environment())
     html = (tmp_path / "findings.html").read_text()
     assert "No active findings." in html and "config: known" in html

@@ -65,7 +65,7 @@ def test_model_window_counts_and_top_edges():
     assert stats["Graph edges"] == "7"
     assert stats["Gaps"] == "1"
     assert stats["Deployments"] == "1" and stats["Istio config"] == "3"
-    assert stats["Findings"] == "1"  # one error; the annotated DestinationRule's warning is suppressed
+    assert stats["Findings"] == "2"  # two errors; the annotated DestinationRule's warning is suppressed
 
     assert [(r.source.name, r.dest.name) for r in m.busiest_edges[:2]] == [("ingress-gw", "web-v1"), ("api", "api-v1")]
     assert m.busiest_edges[0].rate_text == "42.50 req/s"

@@ -7,13 +7,14 @@ import gzip
 import json
 import math
 from array import array
+from pathlib import Path
 
 import pytest
 
 from meshreport.errors import EXIT_INPUT, InputError
 from meshreport.snapshot import store, synth
 from meshreport.snapshot.model import QueryResult, Series, Snapshot, Source, Window
-from meshreport.snapshot.packed import ABSENT, PackedSeries, StringTable, pack
+from meshreport.snapshot.packed import PackedSeries, StringTable, pack
 
 WINDOW = Window(1_700_000_000.0, 1_700_003_600.0)
 
@@ -73,7 +74,8 @@ def test_file_stores_label_names_once_and_values_in_one_table(tmp_path):
     doc = store.to_dict(snap)
     assert doc["schema_version"] == 2
     q = next(q for q in doc["queries"] if q["packed"]["count"] > 3)
-    assert "series" not in q and len(q["packed"]["labels"]) == len(set(q["packed"]["labels"]))
+    sets = [tuple(names) for names in q["packed"]["labels"]]
+    assert "series" not in q and len(sets) == len(set(sets)) < q["packed"]["count"]
     assert len(doc["strings"]) == len(set(doc["strings"]))
     expanded = store.to_dict(snap, packed=False)["queries"]
     packed_size = len(json.dumps([doc["strings"]] + [q["packed"] for q in doc["queries"] if q["kind"] == "instant"]))
@@ -98,28 +100,35 @@ def test_label_values_are_shared_with_the_table():
     assert a.labels["a"] is b.labels["b"]
 
 
-def _packed_file(tmp_path, mutate) -> str:
-    doc = store.to_dict(snapshot_with(instant([Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z"}, 2.0)])))
+def _packed_file(tmp_path, mutate, series=None) -> str:
+    series = series or [Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z"}, 2.0)]  # two label sets
+    doc = store.to_dict(snapshot_with(instant(series)))
     mutate(doc)
     path = tmp_path / "bad.mrsnap"
     path.write_bytes(gzip.compress(json.dumps(doc).encode()))
     return str(path)
 
 
-def _ids(values: list[int]) -> str:
-    return base64.b64encode(array("I", values).tobytes()).decode()
+def _b64(typecode: str, values: list) -> str:
+    return base64.b64encode(array(typecode, values).tobytes()).decode()
+
+
+def _packed(d) -> dict:
+    return d["queries"][0]["packed"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
         (lambda d: d["queries"][0].update(packed=[]), r"\$\.queries\[0\]\.packed: missing or not an object"),
-        (lambda d: d["queries"][0]["packed"].update(labels=["a", 1]), r"packed\.labels: missing or not a list"),
-        (lambda d: d["queries"][0]["packed"].update(labels=["a", "a"]), r"packed\.labels: label names repeat"),
-        (lambda d: d["queries"][0]["packed"].update(count=-1), r"packed\.count"),
-        (lambda d: d["queries"][0]["packed"].update(ids="!!!"), r"packed\.ids: not valid base64"),
-        (lambda d: d["queries"][0]["packed"].update(ids=_ids([0, 1])), r"packed\.ids: holds 8 bytes, expected 16"),
-        (lambda d: d["queries"][0]["packed"].pop("values"), r"packed\.values: missing"),
+        (lambda d: _packed(d).update(labels=["a", 1]), r"packed\.labels: missing or not a list of label name lists"),
+        (lambda d: _packed(d).update(labels=[["a", "a"], ["a"]]), r"packed\.labels: a label name repeats"),
+        (lambda d: _packed(d).update(count=-1), r"packed\.count"),
+        (lambda d: _packed(d).update(sets=_b64("I", [0, 5])), r"packed\.sets: names a label set that is not"),
+        (lambda d: _packed(d).pop("sets"), r"packed\.sets: missing"),
+        (lambda d: _packed(d).update(ids=_b64("I", [0, 1])), r"packed\.ids: holds 12 base64 characters, expected 16"),
+        (lambda d: _packed(d).pop("values"), r"packed\.values: missing"),
+        (lambda d: _packed(d).update(values=_b64("d", [1.0])), r"packed\.values: holds 12 base64 .* expected 24"),
         (lambda d: d.update(strings=["a", 2]), r"\$\.strings: not a list of strings"),
     ],
 )
@@ -131,12 +140,41 @@ def test_malformed_packed_query_is_one_line_at_read(tmp_path, mutate, expected):
     assert e.value.exit_code == EXIT_INPUT
 
 
-@pytest.mark.parametrize("ids", [[0, 1, 2, 99], [0, 1, 99, ABSENT]], ids=["all-present", "with-absent"])
-def test_unknown_label_value_id_is_one_line_when_read(tmp_path, ids):
-    path = _packed_file(tmp_path, lambda d: d["queries"][0]["packed"].update(ids=_ids(ids)))
-    snap = store.read(path)  # the table is only consulted when the series are built
-    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\.ids: .*not in the string table") as e:
+ONE_SET = [Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z", "b": "y"}, 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("series", "mutate", "expected"),
+    [
+        (None, lambda d: _packed(d).update(ids=_b64("I", [0, 1, 99])), r"ids: .*not in the string table"),
+        (ONE_SET, lambda d: _packed(d).update(ids=_b64("I", [0, 1, 2, 99])), r"ids: .*not in the string table"),
+        (None, lambda d: _packed(d).update(ids="!" * 16), r"ids: not valid base64"),
+        (None, lambda d: _packed(d).update(values="*" * 24), r"values: not valid base64"),
+    ],
+    ids=["two-label-sets", "one-label-set", "ids-not-base64", "values-not-base64"],
+)
+def test_bad_content_is_one_line_when_the_series_are_read(tmp_path, series, mutate, expected):
+    path = _packed_file(tmp_path, mutate, series)
+    snap = store.read(path)  # ids and numbers are only decoded when the series are built
+    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\." + expected) as e:
         snap.queries[0].series  # noqa: B018 (the access builds them)
     assert path in e.value.message
     with pytest.raises(InputError):  # and again: a failed build is not remembered as a success
         snap.queries[0].series  # noqa: B018
+
+
+def test_each_series_keeps_its_own_label_order(tmp_path):
+    series = [Series({"b": "1", "a": "2"}, 1.0), Series({"a": "3", "b": "4"}, 2.0), Series({"c": "5"}, 3.0)]
+    got = write_read(tmp_path, snapshot_with(instant(series)))
+    assert [list(s.labels) for s in got.queries[0].series] == [["b", "a"], ["a", "b"], ["c"]]
+
+
+def test_the_documented_reading_recipe_works():
+    # docs/snapshot-format.md shows how to read a packed query without meshreport: keep it true.
+    text = (Path(__file__).parents[2] / "docs" / "snapshot-format.md").read_text()
+    recipe = text.split("```python\n", 1)[1].split("```", 1)[0]
+    series = [Series({"a": "x", "b": "y"}, 1.0), Series({"c": "z"}, 2.0), Series({"b": "y", "a": "w"}, 3.0)]
+    doc = store.to_dict(snapshot_with(instant(series)))
+    scope = {"array": array, "base64": base64, "doc": doc, "q": doc["queries"][0]}
+    exec(recipe, scope)
+    assert scope["labels"] == [s.labels for s in series]
