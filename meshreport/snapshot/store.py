@@ -213,7 +213,8 @@ def _snapshot_from(
             for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))
         ]
     objects = [
-        _object_from(v, o, f"$.objects[{i}]") for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
+        _plain_object(o) or _object_from(v, o, f"$.objects[{i}]")
+        for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
     ]
     gaps = []
     for i, g in enumerate(v.list_(doc.get("gaps", []), "$.gaps")):
@@ -368,6 +369,23 @@ def _checked_series(v: _Validator, kind: str, raw: Any, p: str) -> list[Series]:
         else:
             series.append(Series(labels=labels, value=v.num(s.get("value"), sp + ".value")))
     return series
+
+
+def _plain_object(o: Any) -> ConfigObject | None:
+    """A well-formed object from a file without source lines, checked by exact types.
+
+    A 10,000-workload snapshot holds ~50,000 objects; validating each field through `_Validator`
+    (which builds a JSON path string per field) was a quarter of reading it. None sends anything
+    else through `_object_from`, which accepts it or names the bad path as always.
+    """
+    if type(o) is not dict or "source" in o:
+        return None
+    api, kind, name, ns = o.get("apiVersion"), o.get("kind"), o.get("name"), o.get("namespace")
+    cluster, body = o.get("cluster", "Kubernetes"), o.get("body")
+    if type(api) is str and type(kind) is str and type(name) is str and type(cluster) is str and type(body) is dict:
+        if ns is None or type(ns) is str:
+            return ConfigObject(api, kind, name, ns, body, cluster)
+    return None
 
 
 def _object_from(v: _Validator, o: Any, p: str) -> ConfigObject:

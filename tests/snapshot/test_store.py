@@ -117,6 +117,12 @@ def _write_doc(path, doc):
     path.write_bytes(gzip.compress(json.dumps(doc).encode()))
 
 
+def _live(obj: dict) -> dict:
+    """The object as read from a cluster: no source line (the quick path reads those)."""
+    obj.pop("source")
+    return obj
+
+
 def _doc():
     return store.to_dict(make_snapshot(), packed=False)
 
@@ -133,6 +139,9 @@ def _doc():
         (lambda d: d["queries"][1]["series"][0].update(points=[[1, 2, 3]]), "$.queries[1].series[0].points[]"),
         (lambda d: d["queries"][0]["series"][0]["labels"].update(code=200), "$.queries[0].series[0].labels.code"),
         (lambda d: d["objects"][0].pop("kind"), "$.objects[0].kind"),
+        (lambda d: _live(d["objects"][0]).update(namespace=3), "$.objects[0].namespace"),
+        (lambda d: _live(d["objects"][0]).update(body=[]), "$.objects[0].body"),
+        (lambda d: _live(d["objects"][0]).update(cluster=None), "$.objects[0].cluster"),
         (lambda d: d["objects"][0]["source"].update(line="3"), "$.objects[0].source.line"),
         (lambda d: d["gaps"][0].pop("reason"), "$.gaps[0].reason"),
         (lambda d: d.update(format="something-else"), "$.format"),
