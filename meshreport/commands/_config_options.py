@@ -1,7 +1,7 @@
 """Shared click options for config collection: YAML files, or the Kubernetes API.
 
 `@config_options` adds `--from-files` (with PATH... arguments, `-` for stdin), `--context`
-(repeatable), `--kubeconfig`, `--in-cluster`, `--secret-names` and `--no-config`, and hands the
+(repeatable), `--kubeconfig`, `--in-cluster`, `--secret-names`, `--gateway-certs` and `--no-config`, and hands the
 command ONE `config_source` argument. `collect_config_snapshot()` turns it into a config-only
 Snapshot for `merge_config`.
 
@@ -39,6 +39,7 @@ class ConfigSource:
     kubeconfig: str | None = None
     in_cluster: bool = False
     secret_names: bool = False
+    gateway_certs: bool = False  # implies secret_names
     skip: bool = False
 
     @property
@@ -51,9 +52,10 @@ class ConfigSource:
             raise UsageError(f"unexpected argument {self.paths[0]!r} (input files need --from-files)")
         if self.from_files and not self.paths:
             raise UsageError("--from-files needs at least one PATH (a file, a folder or - for stdin)")
-        if self.from_files and (self.explicit_cluster or self.secret_names):
+        if self.from_files and (self.explicit_cluster or self.secret_names or self.gateway_certs):
             raise UsageError(
-                "--from-files cannot be combined with --context, --kubeconfig, --in-cluster, --secret-names"
+                "--from-files cannot be combined with --context, --kubeconfig, --in-cluster, --secret-names, "
+                "--gateway-certs (Secrets in files are always checked, as certificate facts only)"
             )
         if self.skip and (self.from_files or self.explicit_cluster):
             raise UsageError("--no-config cannot be combined with --from-files or cluster options")
@@ -73,6 +75,7 @@ def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
             kubeconfig=kw.pop("kubeconfig"),
             in_cluster=kw.pop("in_cluster"),
             secret_names=kw.pop("secret_names"),
+            gateway_certs=kw.pop("gateway_certs"),
             skip=kw.pop("no_config"),
         )
         src.check()
@@ -101,6 +104,13 @@ def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Also list Secret names (metadata only, never data) for gateway certificate checks; "
             "needs the opt-in role in deploy/rbac.yaml.",
         ),
+        click.option(
+            "--gateway-certs",
+            is_flag=True,
+            help="Also read the Secrets Gateways name in tls.credentialName and keep only facts about their "
+            "certificate (validity, subject, key matches), never the data, for IST0161; implies --secret-names "
+            "and needs both opt-in roles in deploy/rbac.yaml.",
+        ),
         click.option("--no-config", is_flag=True, help="Metrics only: do not collect Kubernetes config."),
     ]
     for opt in reversed(options):
@@ -122,6 +132,7 @@ def collect_config_snapshot(src: ConfigSource, namespaces: list[str] | None, win
         "window_s": window.duration,
         "metrics_gap": False,
         "secret_names": src.secret_names,
+        "gateway_certs": src.gateway_certs,
     }
     if src.explicit_cluster:
         return config_snapshot_from_cluster(

@@ -85,7 +85,7 @@ def validate_snapshot(snapshot: Snapshot, settings: Settings, mesh_config: Path 
 
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else MeshConfig.from_objects(snapshot.objects)
     rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
-    return check(snapshot.objects, mesh, rules)
+    return check(snapshot.objects, mesh, rules, now=snapshot.window.end)
 
 
 @cli.command("render")

@@ -18,7 +18,11 @@ from meshreport.report.machine import FORMATS, render, summary_line
 from meshreport.snapshot.model import ConfigObject
 
 
-def _objects(snapshot: str | None, files: tuple[str, ...], contexts: tuple[str, ...], kube: dict) -> list[ConfigObject]:
+def _objects(
+    snapshot: str | None, files: tuple[str, ...], contexts: tuple[str, ...], kube: dict
+) -> tuple[list[ConfigObject], float | None]:
+    """The objects to check and the time certificate expiry is judged against (a snapshot's window end;
+    None, meaning now, for files and live clusters)."""
     sources = sum([snapshot is not None, bool(files), bool(contexts) or kube["in_cluster"]])
     if sources == 0:
         raise UsageError("nothing to validate: give a SNAPSHOT file, -f PATH (files, folders, -) or --context NAME")
@@ -27,11 +31,12 @@ def _objects(snapshot: str | None, files: tuple[str, ...], contexts: tuple[str, 
     if snapshot is not None:
         from meshreport.snapshot.store import read
 
-        return read(snapshot).objects
+        snap = read(snapshot)
+        return snap.objects, snap.window.end
     if files:
         from meshreport.snapshot.manifests import load_paths
 
-        return load_paths(list(files))
+        return load_paths(list(files)), None
     from meshreport.snapshot.kubernetes import collect_config
 
     objects, gaps, _ = collect_config(
@@ -40,13 +45,14 @@ def _objects(snapshot: str | None, files: tuple[str, ...], contexts: tuple[str, 
         in_cluster=kube["in_cluster"],
         kubeconfig=kube["kubeconfig"],
         secret_names=kube["secret_names"],
+        gateway_certs=kube["gateway_certs"],
     )
     for g in gaps:
         where = "/".join(x for x in (g.cluster, g.namespace) if x)
         click.echo(
             f"meshreport: warning: not collected: {g.what}{f' ({where})' if where else ''}: {g.reason}", err=True
         )
-    return objects
+    return objects, None
 
 
 def _write(text: str, output: str) -> None:
@@ -73,6 +79,12 @@ def _write(text: str, output: str) -> None:
 @click.option("--in-cluster", is_flag=True, help="Read config with the pod's service account.")
 @click.option("-n", "--namespace", "namespaces", multiple=True, help="Only these namespaces when reading a cluster.")
 @click.option("--secret-names", is_flag=True, help="Also read Secret names (for gateway credential checks).")
+@click.option(
+    "--gateway-certs",
+    is_flag=True,
+    help="Also read the Secrets Gateways reference and check their certificates (IST0161); only derived facts "
+    "are kept, never the data. Implies --secret-names.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
 @click.option("-o", "--output", default="-", show_default=True, help="Write to FILE instead of stdout.")
 @click.option(
@@ -118,6 +130,7 @@ def validate_cmd(
     in_cluster: bool,
     namespaces: tuple[str, ...],
     secret_names: bool,
+    gateway_certs: bool,
     fmt: str,
     output: str,
     fail_on: str,
@@ -143,14 +156,22 @@ def validate_cmd(
     from meshreport.validation import suppress as sup
     from meshreport.validation.meshconfig import MeshConfig
 
-    kube = {"kubeconfig": kubeconfig, "in_cluster": in_cluster, "namespaces": namespaces, "secret_names": secret_names}
+    kube = {
+        "kubeconfig": kubeconfig,
+        "in_cluster": in_cluster,
+        "namespaces": namespaces,
+        "secret_names": secret_names,
+        "gateway_certs": gateway_certs,
+    }
     cli_rules = [sup.parse_cli(s) for s in suppress]
     settings = Settings.load(config_file=config_file)
     config_rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
-    objects = _objects(snapshot, files, contexts, kube)
+    objects, now = _objects(snapshot, files, contexts, kube)
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
     _check_enable(enable)
-    result = check(objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations, enable=enable)
+    result = check(
+        objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations, enable=enable, now=now
+    )
     _write(render(result, fmt, show=show, show_suppressed=show_suppressed), output)
     if fmt not in ("text", "markdown") or output != "-":
         click.echo(summary_line(result), err=True)

@@ -369,7 +369,7 @@ def _validation(snapshot: Snapshot, given: ValidationResult | None) -> Validatio
     from meshreport.validation import check
     from meshreport.validation.meshconfig import MeshConfig
 
-    return check(snapshot.objects, MeshConfig.from_objects(snapshot.objects))
+    return check(snapshot.objects, MeshConfig.from_objects(snapshot.objects), now=snapshot.window.end)
 
 
 def _findings_stat(page: FindingsPage) -> Stat:

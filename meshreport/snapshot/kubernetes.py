@@ -70,12 +70,15 @@ def collect_config(
     in_cluster: bool = False,
     kubeconfig: str | None = None,
     secret_names: bool = False,
+    gateway_certs: bool = False,
     page_size: int = 500,
     istio_namespace: str = ISTIO_NAMESPACE,
     request_timeout: float = 60.0,
 ) -> tuple[list[ConfigObject], list[Gap], dict[str, Any]]:
     """Collect from every cluster: in-cluster, each `--context`, or the kubeconfig's current context.
 
+    `gateway_certs` (implies `secret_names`) also reads the Secrets Gateways name in `tls.credentialName`
+    and keeps derived certificate facts only (see gateway_credentials).
     Returns (objects, gaps, facts). `facts` has `clusters`, `versions` (kubernetes/istio, suffixed
     `@<cluster>` when there are several), `api_versions` per cluster, `counts`, `seconds`.
     Raises InputError when the configuration is unusable or no cluster could be reached.
@@ -91,6 +94,7 @@ def collect_config(
                     name,
                     namespaces,
                     secret_names=secret_names,
+                    gateway_certs=gateway_certs,
                     page_size=page_size,
                     istio_namespace=istio_namespace,
                     request_timeout=request_timeout,
@@ -221,12 +225,15 @@ def collect_cluster(
     namespaces: list[str] | None,
     *,
     secret_names: bool = False,
+    gateway_certs: bool = False,
     page_size: int = 500,
     istio_namespace: str = ISTIO_NAMESPACE,
     request_timeout: float = 60.0,
 ) -> ClusterResult:
     """Collect one cluster. Raises Unreachable only if the API server does not answer /version."""
-    return _Collector(api, cluster, namespaces, secret_names, page_size, istio_namespace, request_timeout).run()
+    c = _Collector(api, cluster, namespaces, secret_names or gateway_certs, page_size, istio_namespace, request_timeout)
+    c.gateway_certs = gateway_certs
+    return c.run()
 
 
 class _Collector:
@@ -250,6 +257,7 @@ class _Collector:
         self.served: dict[str, list[str]] | None = None  # group -> versions; None if discovery failed
         self.all_namespaces: list[str] | None = None  # names from the Namespace list, for per-namespace fallback
         self.forbidden: dict[str, list[str]] = {}  # namespace -> resources it answered 403 for
+        self.gateway_certs = False  # read the Secrets Gateways reference, by name (certificate facts only)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -269,6 +277,8 @@ class _Collector:
             if self.collect_kind(kind, quiet=any(k.fallback_for == kind.kind for k in collected())):
                 done.add(kind.kind)
         self.collect_configmaps()
+        if self.gateway_certs:
+            self.collect_gateway_credentials()
         for ns, keys in self.forbidden.items():
             # one gap per forbidden namespace, not one per resource: that is what a reader acts on
             self.gap(f"namespace/{ns}", f"forbidden (403): cannot list {len(keys)} resource(s): {', '.join(keys)}", ns)
@@ -428,6 +438,32 @@ class _Collector:
             self.result.api_versions["configmaps"] = "v1"
             self.result.counts["configmaps"] = self.result.counts.get("configmaps", 0) + 1
 
+    def collect_gateway_credentials(self) -> None:
+        """Each Secret a Gateway's `tls.credentialName` names, read by name in the gateway namespace.
+
+        Only these Secrets are read with data, and `reduce` turns the data into certificate facts
+        before the object is stored; the metadata-only copy from the list is replaced. Not found
+        (404) is left to IST0101; forbidden (403) is a gap.
+        """
+        by_key = {(o.namespace, o.name): i for i, o in enumerate(self.result.objects) if o.kind == "Secret"}
+        for ns, name in gateway_credentials(self.result.objects):
+            path = f"/api/v1/namespaces/{ns}/secrets/{name}"
+            try:
+                body = self.get(path)
+            except HttpError as e:
+                if e.status != 404:
+                    self.gap(f"secrets/{name}", _reason(e), namespace=ns)
+                continue
+            body["apiVersion"], body["kind"] = "v1", "Secret"
+            obj = ConfigObject(
+                api_version="v1", kind="Secret", name=name, namespace=ns, body=reduce(body), cluster=self.result.name
+            )
+            if (ns, name) in by_key:
+                self.result.objects[by_key[(ns, name)]] = obj
+            else:
+                self.result.objects.append(obj)
+                self.result.counts["secrets"] = self.result.counts.get("secrets", 0) + 1
+
     # --- HTTP ------------------------------------------------------------------------------
 
     def get(self, path: str, query: list[tuple[str, Any]] | None = None, *, accept: str = "application/json") -> Any:
@@ -466,6 +502,45 @@ class _Collector:
         what = f"apigroup/{group}"
         if not any(g.what == what for g in self.result.gaps):
             self.gap(what, "API group not installed (404)")
+
+
+def gateway_credentials(objects: list[ConfigObject]) -> list[tuple[str, str]]:
+    """(namespace, name) of the Secrets Istio Gateways name in `tls.credentialName`.
+
+    The namespace is the gateway namespace as istioctl's SecretAnalyzer and IST0101 see it: where the
+    pods the selector matches run (pod templates when there are no pods), else the Gateway's own.
+    """
+    pods: list[tuple[str | None, dict[str, Any]]] = []
+    templates: list[tuple[str | None, dict[str, Any]]] = []
+    for o in objects:
+        if o.kind == "Pod":
+            pods.append((o.namespace, o.labels))
+        elif o.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+            tmpl = (o.spec.get("template") or {}).get("metadata") or {}
+            templates.append((o.namespace, tmpl.get("labels") or {}))
+    out: dict[tuple[str, str], None] = {}
+    for gw in objects:
+        if gw.kind != "Gateway" or gw.group != "networking.istio.io" or not gw.namespace:
+            continue
+        sel = gw.spec.get("selector")
+        sel = {str(k): str(v) for k, v in sel.items()} if isinstance(sel, dict) else {}
+        ns = gw.namespace
+        if sel:
+            for group in (pods, templates):
+                hit = next((pns for pns, labels in group if _matches(sel, labels)), None)
+                if hit:
+                    ns = hit
+                    break
+        for s in gw.spec.get("servers") or []:
+            tls = s.get("tls") if isinstance(s, dict) else None
+            cred = tls.get("credentialName") if isinstance(tls, dict) else None
+            if isinstance(cred, str) and cred:
+                out[(ns, cred)] = None
+    return list(out)
+
+
+def _matches(selector: dict[str, str], labels: Any) -> bool:
+    return isinstance(labels, dict) and all(k in labels and str(labels[k]) == v for k, v in selector.items())
 
 
 def resource_key(kind: Kind) -> str:

@@ -55,11 +55,18 @@ def reduce_metadata(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def reduce_secret(body: dict[str, Any]) -> dict[str, Any]:
-    """Secrets: names only (gateway certificate checks need to know one exists), never data."""
+    """Secrets: name and type, never data. A Secret that arrives with data (read by name for
+    `--gateway-certs`, or from a YAML file) keeps derived `certificate` facts instead (certs.py):
+    validity, subject, whether the key parses and matches; never a byte of certificate or key."""
     meta = reduce_metadata(body.get("metadata") or {})
     out: dict[str, Any] = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta}
     if isinstance(body.get("type"), str):
         out["type"] = body["type"]
+    from meshreport.snapshot.certs import certificate_facts, secret_data
+
+    data = secret_data(body)
+    if data is not None:
+        out["certificate"] = certificate_facts(data)
     return out
 
 

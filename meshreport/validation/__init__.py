@@ -25,11 +25,16 @@ def check(
     annotations: bool = True,
     today: dt.date | None = None,
     enable: Iterable[str] = (),
+    now: float | None = None,
 ) -> ValidationResult:
     """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read.
 
-    `enable` turns on opt-in rules by code (e.g. IST0136, which istioctl does not run by default)."""
+    `enable` turns on opt-in rules by code (e.g. IST0136, which istioctl does not run by default).
+    `now` (unix seconds; default the current time) is what certificate expiry is judged against:
+    a snapshot's window end keeps reports reproducible."""
     from meshreport.validation.suppress import apply
 
     objs = list(objects)
-    return apply(validate(objs, mesh_config, enable=enable), objs, suppressions, annotations=annotations, today=today)
+    return apply(
+        validate(objs, mesh_config, enable=enable, now=now), objs, suppressions, annotations=annotations, today=today
+    )

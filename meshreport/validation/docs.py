@@ -48,8 +48,6 @@ makes CI ignore the annotations.
   IST0172 FutureUnsupportedGatewayAPIVersion.
 - Codes istioctl defines but never emits from analysis: IST0001 InternalError, IST0143
   LocalhostListener, IST0168 UnknownUpgradeCompatibility.
-- IST0161 InvalidGatewayCredential: needs the certificate inside the Secret; meshreport never
-  collects Secret data (at most Secret names, with `--secret-names`).
 - IST0106/IST0133 (Istio's own validation) cover the 14 Istio kinds meshreport collects (see each kind's
   rules below), but not everything istioctl checks: EnvoyFilter patch values are not decoded against Envoy's
   protos (unknown type URLs and fields, deprecated types, filters without typed_config); the OpenAPI

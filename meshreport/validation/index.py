@@ -1,11 +1,13 @@
 """Cross-object lookups, built once per run, so no check scans all objects per object.
 
 `Context` is what every rule receives: `ctx.index` (this module's MeshIndex), `ctx.mesh`
-(MeshConfig) and `ctx.memo(key, builder)` for module-specific lookups built once.
+(MeshConfig), `ctx.now` (unix seconds time-dependent checks use) and `ctx.memo(key, builder)` for
+module-specific lookups built once.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -530,10 +532,14 @@ class Context:
         cluster: str = "Kubernetes",
         domain: str = DEFAULT_DOMAIN,
         clusters: ClusterIndex | None = None,
+        now: float | None = None,
     ) -> None:
         objs = list(objects)
         self.mesh = mesh if mesh is not None else MeshConfig.from_objects(objs)
         self.cluster = cluster
+        # The moment time-dependent checks (certificate expiry) judge against: a snapshot's window end,
+        # so a report made again from the same snapshot says the same; the current time otherwise.
+        self.now = time.time() if now is None else now
         self.index = MeshIndex(objs, self.mesh, domain)
         self.clusters = clusters if clusters is not None else ClusterIndex({cluster: objs})
         self._memo: dict[str, Any] = {}

@@ -20,13 +20,15 @@ def validate(
     cluster: str | None = None,
     domain: str = DEFAULT_DOMAIN,
     enable: Iterable[str] = (),
+    now: float | None = None,
 ) -> list[Finding]:
     """All findings (none suppressed yet; see suppress.py), sorted like istioctl.
 
     Objects are grouped by their cluster and each group gets its own index: cross-object
     references never cross clusters, except through `ctx.clusters` (multi-cluster rules).
     `cluster` overrides the objects' cluster name. Rules registered with `default=False`
-    (istioctl's opt-in analyzers) run only when their code is in `enable`.
+    (istioctl's opt-in analyzers) run only when their code is in `enable`. `now` (unix seconds) is
+    what certificate expiry is judged against: pass a snapshot's window end; default the current time.
     """
     enabled = set(enable)
     groups: dict[str, list[ConfigObject]] = defaultdict(list)
@@ -36,7 +38,7 @@ def validate(
     out: list[Finding] = []
     every = ClusterIndex(groups)
     for cl, objs in groups.items():
-        ctx = Context(objs, mesh_config, cluster=cl, domain=domain, clusters=every)
+        ctx = Context(objs, mesh_config, cluster=cl, domain=domain, clusters=every, now=now)
         for obj in objs:
             for r in rules_for(rule_kind(obj)):
                 if not r.default and r.code not in enabled:

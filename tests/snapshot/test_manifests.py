@@ -44,7 +44,15 @@ def test_helm_output_keeps_exact_lines_and_skips_empty_documents():
 def test_least_data_for_secrets_env_and_noise():
     objs = by_ref(load_paths([str(FIX / "helm-output.yaml")]))
     secret = objs["Secret shop/shop-tls"]
-    assert set(secret.body) == {"apiVersion", "kind", "metadata", "type"}
+    assert set(secret.body) == {"apiVersion", "kind", "metadata", "type", "certificate"}
+    # data became facts (tests/snapshot/test_certs.py): here tls.crt holds no PEM at all
+    assert secret.body["certificate"] == {
+        "keys": "tls.crt/tls.key",
+        "parsed": False,
+        "certificates": 0,
+        "keyParsed": False,
+        "keyMatches": None,
+    }
     dep = objs["Deployment shop/shop"]
     meta = dep.metadata
     assert "managedFields" not in meta

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshreport.snapshot.certs import parse_time
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.validation.index import Context, Workload
@@ -122,6 +123,58 @@ def gw_secret_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
         if cred and (ns, cred) not in ctx.index.secrets:
             yield Hit(f'Referenced credentialName not found: "{cred}"', path=f"spec.servers[{i}].tls.credentialName")
+
+
+def _credential_problem(facts: dict, now: float) -> str | None:
+    """Why Istio would not serve this credential, from the facts `reduce` kept (None when it would)."""
+    if not facts.get("keys"):
+        return str(facts.get("error") or "no certificate and key found")
+    if not facts.get("parsed"):
+        return f"the certificate in {facts['keys'].split('/')[0]} cannot be parsed"
+    not_before, not_after = parse_time(facts.get("notBefore")), parse_time(facts.get("notAfter"))
+    if not_after is not None and now > not_after:
+        return f"the certificate expired at {facts['notAfter']}"
+    if not_before is not None and now < not_before:
+        return f"the certificate is not valid before {facts['notBefore']}"
+    if facts.get("keyParsed") is False:
+        return f"the private key in {facts['keys'].split('/')[1]} cannot be parsed"
+    if facts.get("keyMatches") is False:
+        return "the private key does not match the certificate"
+    return None
+
+
+@rule(
+    code="IST0161",
+    kinds=GW,
+    severity="error",
+    title="Gateway credential is invalid",
+    doc="The Secret a server's `tls.credentialName` names exists in the gateway namespace but Istio cannot serve "
+    "it: no non-empty `cert`/`key` or `tls.crt`/`tls.key` pair (the generic pair wins, the Secret type does not "
+    "matter), the first PEM block of the certificate does not parse, or the certificate is expired or not yet "
+    "valid, as istioctl checks; beyond istioctl, a private key that does not parse (or is password-protected) "
+    "or does not match the certificate, which Envoy rejects too. Validity is judged at the snapshot's window "
+    "end (the current time for files and live clusters), so a report rebuilt from the same snapshot says the "
+    "same. Needs `--gateway-certs` for clusters (Secrets in `-f` files are always checked); meshreport keeps "
+    "only facts about the certificate, never its bytes or the key. Silent for Secrets known by name only.",
+)
+def gw_invalid_credential(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    if not ctx.index.secrets:
+        return
+    pods = _pods(obj, ctx)
+    ns = pods[0].namespace if pods else obj.namespace
+    for i, s in enumerate(dicts(obj.spec.get("servers"))):
+        cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
+        secret = ctx.index.get("Secret", ns, cred) if cred else None
+        facts = secret.body.get("certificate") if secret is not None else None
+        if not isinstance(facts, dict):
+            continue
+        problem = _credential_problem(facts, ctx.now)
+        if problem:
+            yield Hit(
+                f"The credential referenced by the Gateway {obj.name} in namespace {ns} is invalid, which can "
+                f"cause the traffic not to work as expected (Secret {ns}/{cred}: {problem}).",
+                path=f"spec.servers[{i}].tls.credentialName",
+            )
 
 
 class _HostTable:
