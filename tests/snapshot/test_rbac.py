@@ -30,11 +30,13 @@ def active() -> list[dict]:
     return docs(RBAC.read_text())
 
 
-def opt_in() -> list[dict]:
-    """The commented-out documents, uncommented."""
+def opt_in(name: str = "meshreport-secret-names") -> list[dict]:
+    """The commented-out documents, uncommented (`##` prose becomes a YAML comment), that carry `name`:
+    meshreport-secret-names (--secret-names) or meshreport-gateway-certs (--gateway-certs)."""
     lines = RBAC.read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("#---"))
-    return docs("\n".join(line[1:] for line in lines[start:] if line.startswith("#")))
+    every = docs("\n".join(line[1:] for line in lines[start:] if line.startswith("#")))
+    return [d for d in every if d["metadata"]["name"] == name]
 
 
 def grants(objs: list[dict]) -> set[tuple]:
@@ -84,16 +86,45 @@ def test_opt_in_secret_role_is_list_on_secrets_only():
     assert [o["kind"] for o in objs] == ["ClusterRole", "ClusterRoleBinding"]
 
 
+def test_opt_in_gateway_certs_role_is_get_on_secrets_in_the_gateway_namespace_only():
+    objs = opt_in("meshreport-gateway-certs")
+    assert grants(objs) == {("", "secrets", "get", ISTIO_NAMESPACE, "*")}
+    assert [o["kind"] for o in objs] == ["Role", "RoleBinding"]
+    assert objs[1]["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": objs[0]["metadata"]["name"],
+    }
+    assert objs[1]["subjects"] == [{"kind": "ServiceAccount", "name": "meshreport", "namespace": "meshreport"}]
+
+
 def test_every_request_the_collector_makes_is_granted():
     """Drive the real collector and check each API request against the role (and the opt-in one)."""
-    cluster = StubCluster(objects=load_yaml_objects(FIX), forbidden_namespaces=set())
+    tls_gateway = {  # credentials are read in the gateway namespace (istio-system here), granted by the Role
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "tls", "namespace": "bookinfo"},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "servers": [{"port": {"number": 443}, "tls": {"mode": "SIMPLE", "credentialName": "bookinfo-credential"}}],
+        },
+    }
+    gateway_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "ingress-1", "namespace": ISTIO_NAMESPACE, "labels": {"istio": "ingressgateway"}},
+        "spec": {"containers": [{"name": "istio-proxy"}]},
+    }
+    cluster = StubCluster(objects=[*load_yaml_objects(FIX), tls_gateway, gateway_pod], forbidden_namespaces=set())
     with StubServer(cluster) as s:
         api = client_for(s.url, "t")
         collect_cluster(api, "Kubernetes", None, secret_names=True, page_size=3)
         collect_cluster(api, "Kubernetes", ["bookinfo"], secret_names=False)
+        collect_cluster(api, "Kubernetes", None, gateway_certs=True)
         api.close()
-    base, extra = grants(active()), grants(opt_in())
+    base, extra = grants(active()), grants(opt_in()) | grants(opt_in("meshreport-gateway-certs"))
     seen = set()
+    assert [q.path for q in cluster.requests if "/secrets/" in q.path]  # the gateway-certs gets were checked too
     for q in cluster.requests:
         if q.path in ("/version", "/api", "/apis"):
             continue  # discovery: granted to every authenticated user (system:discovery)
