@@ -50,6 +50,8 @@ def write_pictures(model: ReportModel, graph: TrafficGraph, out_dir: Path) -> tu
             written.append(png)
             ref.print_path = str(Path(ref.path).with_suffix(".png"))
         engines[ref.path] = pic.engine + (" (namespaces)" if pic.aggregated else "")
+        if not pic.edge_labels:
+            ref.note = "Too many edges to label them; their rates are in the tables below."
     return written, engines
 
 

@@ -143,6 +143,8 @@ class ImageRef:
     namespace: str | None  # None: the whole mesh
     caption: str = ""
     print_path: str = ""
+    #: Said under the picture when its layout left something out (edge labels on big pictures).
+    note: str = ""
 
     def __post_init__(self) -> None:
         self.print_path = self.print_path or self.path

@@ -13,6 +13,7 @@ whole-mesh picture becomes one node per namespace, and a single big namespace is
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,9 +27,17 @@ from meshreport.report import format as fmt
 from meshreport.report.model import LEVELS, edge_status, node_kind
 
 FONT = "DejaVu Sans"
+PAD_IN = 0.2  # Graphviz `pad`, inches around the drawing
 DOT_MAX_NODES = 300
 #: Pictures with more nodes go into the PDF as PNG (vector SVG stays for the site).
 PRINT_VECTOR_MAX_NODES = 60
+#: Above this many edges, rates move from edge labels into edge tooltips: dot lays each label out
+#: as a node of its own, so a 500-edge namespace took 19 s instead of 2, and its labels could not
+#: be read anyway (the namespace page's tables carry every rate).
+LABEL_MAX_EDGES = 150
+#: The longest side of a print PNG: enough for a PDF page at print resolution (a 100-inch
+#: namespace picture at 96 dpi was a 13 MB PNG, and a 120 MB PDF for ten namespaces).
+PRINT_PNG_MAX_PX = 2400
 
 #: Colours per level (PatternFly palette, as Kiali uses).
 COLORS = {
@@ -66,6 +75,8 @@ class Picture:
     engine: str
     nodes: int
     aggregated: bool = False
+    #: False when there were too many edges to label (rates are in the edge tooltips then).
+    edge_labels: bool = True
 
     @property
     def source(self) -> str:
@@ -84,7 +95,7 @@ def _label(*lines: str) -> graphviz.quoting.NoHtml:
 
 def _new_digraph(name: str, engine: str) -> graphviz.Digraph:
     g = graphviz.Digraph(name=name, engine=engine)
-    g.attr("graph", fontname=FONT, fontsize="11", bgcolor="white", pad="0.2", outputorder="edgesfirst")
+    g.attr("graph", fontname=FONT, fontsize="11", bgcolor="white", pad=str(PAD_IN), outputorder="edgesfirst")
     if engine == "dot":
         g.attr("graph", rankdir="LR", nodesep="0.3", ranksep="0.7", newrank="true")
     else:
@@ -117,7 +128,7 @@ def _node_lines(node: Node, graph_type: str) -> list[str]:
     return [node.label]
 
 
-def _edge_attrs(edge: Edge) -> dict[str, str]:
+def _edge_attrs(edge: Edge, labelled: bool = True) -> dict[str, str]:
     level = edge_status(edge)
     if edge.protocol == "tcp":
         lines = [fmt.byte_rate(edge.total)]
@@ -127,7 +138,7 @@ def _edge_attrs(edge: Edge) -> dict[str, str]:
             lines.append(f"{fmt.pct(edge.error_pct)} err")
     width = 1.0 + min(2.5, math.log10(1 + edge.total) / 1.5) if edge.protocol != "tcp" else 1.4
     attrs = {
-        "label": _label(*lines),
+        ("label" if labelled else "tooltip"): _label(*lines),
         "color": COLORS[level],
         "fontcolor": COLORS[level] if level in ("failure", "degraded") else "#383838",
         "penwidth": f"{width:.1f}",
@@ -190,12 +201,17 @@ def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focu
     g = _new_digraph("mesh" if focus is None else "namespace", engine)
     ids = {n.id: f"n{i}" for i, n in enumerate(sorted(nodes, key=lambda n: n.id))}
     _add_nodes(g, graph, ids, nodes, focus, clusters=engine == "dot")
-    for e in sorted(graph.edges.values(), key=lambda e: e.key):
-        if e.source in ids and e.dest in ids:
-            g.edge(ids[e.source], ids[e.dest], **_edge_attrs(e))
+    edges = [e for e in sorted(graph.edges.values(), key=lambda e: e.key) if e.source in ids and e.dest in ids]
+    labelled = len(edges) <= LABEL_MAX_EDGES
+    for e in edges:
+        g.edge(ids[e.source], ids[e.dest], **_edge_attrs(e, labelled))
     if not nodes:
         g.node("empty", label="no traffic in this window", shape="plaintext", style="")
-    return Picture(g, engine, len(nodes))
+    if engine == "dot" and len(nodes) > PRINT_VECTOR_MAX_NODES:
+        # Bounded network simplex: dot's exact ranking and placement took most of a big
+        # picture's layout time (19 s -> 6 s at 137 nodes) for a layout no one reads that closely.
+        g.attr("graph", nslimit="2", nslimit1="2")
+    return Picture(g, engine, len(nodes), edge_labels=labelled)
 
 
 def namespace_picture(graph: TrafficGraph, namespace: str) -> Picture:
@@ -265,19 +281,44 @@ def render_svg(picture: Picture) -> bytes:
 
 
 def render_files(picture: Picture, svg_path: Path, png_path: Path | None = None) -> None:
-    """Lay out once and write the SVG (and a PNG, when asked) from that one layout."""
-    outputs = ["-Tsvg", "-o", str(svg_path)] + (["-Tpng", "-o", str(png_path)] if png_path else [])
+    """Lay out once and write the SVG and, when asked, a PNG drawn from that same layout.
+
+    The PNG is drawn from the laid-out graph (`-Tdot`, then `neato -n2`, which keeps every
+    position) at a resolution that bounds its longest side by PRINT_PNG_MAX_PX.
+    """
+    positioned = svg_path.with_suffix(".layout.dot") if png_path else None
+    outputs = ["-Tsvg", "-o", str(svg_path)] + (["-Tdot", "-o", str(positioned)] if positioned else [])
     try:
-        _run_layout(picture.engine, picture.source, outputs)
+        try:
+            _run_layout(picture.engine, picture.source, outputs)
+        except subprocess.CalledProcessError:
+            if picture.engine == "sfdp":
+                raise
+            picture.dot.attr("graph", overlap="prism", splines="false")
+            _run_layout("sfdp", picture.source, outputs)
+        if png_path is not None and positioned is not None:
+            layout = positioned.read_text()
+            _run_layout("neato", layout, ["-n2", f"-Gdpi={_print_dpi(layout)}", "-Tpng", "-o", str(png_path)])
     except FileNotFoundError:
         raise GraphvizMissingError(
             "Graphviz is not installed (no 'dot' on PATH); install it, e.g. 'apt-get install graphviz'"
         ) from None
-    except subprocess.CalledProcessError:
-        if picture.engine == "sfdp":
-            raise
-        picture.dot.attr("graph", overlap="prism", splines="false")
-        _run_layout("sfdp", picture.source, outputs)
+    finally:
+        if positioned is not None:
+            positioned.unlink(missing_ok=True)
+
+
+_BB = re.compile(r'\bbb="([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)"')
+
+
+def _print_dpi(layout: str) -> str:
+    """Graphviz's 96 dpi, lowered so that the picture's longest side fits PRINT_PNG_MAX_PX."""
+    m = _BB.search(layout)
+    if m is None:
+        return "96"
+    x0, y0, x1, y1 = map(float, m.groups())
+    longest_in = max(x1 - x0, y1 - y0, 1.0) / 72.0 + 2 * PAD_IN
+    return f"{min(96.0, PRINT_PNG_MAX_PX / longest_in):.1f}"
 
 
 def _run_layout(engine: str, source: str, outputs: list[str]) -> None:

@@ -129,3 +129,33 @@ def test_missing_graphviz_is_one_clear_error(monkeypatch, tmp_path):
     with pytest.raises(GraphvizMissingError, match="Graphviz is not installed") as err:
         topology.render_svg(topology.mesh_picture(build_small_graph()))
     assert err.value.exit_code == 5
+
+
+def _png_size(path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_too_many_edges_move_rates_into_tooltips(tmp_path):
+    big = topology.graph_picture(_big_graph(namespaces=1, per_ns=topology.LABEL_MAX_EDGES + 10))
+    assert not big.edge_labels and "nslimit=2" in big.source
+    edges = [ln for ln in big.source.splitlines() if "->" in ln]
+    assert edges and all("label=" not in ln and "tooltip=" in ln and "rps" in ln for ln in edges)
+    small = topology.graph_picture(_big_graph(namespaces=1, per_ns=20))
+    assert small.edge_labels and "nslimit" not in small.source
+    assert all("label=" in ln for ln in small.source.splitlines() if "->" in ln)
+
+
+def test_print_png_comes_from_the_same_layout_and_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(topology, "PRINT_PNG_MAX_PX", 600)
+    pic = topology.graph_picture(_big_graph(namespaces=2, per_ns=40))
+    svg, png = tmp_path / "ns.svg", tmp_path / "ns.png"
+    topology.render_files(pic, svg, png)
+    width, height = _png_size(png)
+    assert max(width, height) <= 600 + 2  # Graphviz rounds and adds the pad
+    # Same aspect ratio as the SVG: the PNG is drawn from the SVG's layout, not a second one.
+    root = ET.fromstring(svg.read_bytes())
+    svg_w, svg_h = (float(root.get(k).removesuffix("pt")) for k in ("width", "height"))
+    assert abs(height - width * svg_h / svg_w) <= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ns.png", "ns.svg"]  # no layout file left
