@@ -122,6 +122,7 @@ def build_namespace_graph(
     if options.rate_grpc == "requests":
         enabled.add("grpc")
     idle = options.include_idle_edges
+    flows: dict = {}  # id(ends) -> this graph's nodes of that flow (add_series)
     for metric, kind in graph_metrics(options):
         for role in GRAPH_ROLES:
             result = lookup(graph_key(metric, role), namespace)
@@ -151,7 +152,18 @@ def build_namespace_graph(
                 ends = resolve_ends(labels)
                 if ends is None:
                     continue
-                add_series(graph, nodes, ends, metric, protocol, value, code, flags, errors=kind == "requests")
+                add_series(
+                    graph,
+                    nodes,
+                    ends,
+                    metric,
+                    protocol,
+                    value,
+                    code,
+                    flags,
+                    errors=kind == "requests",
+                    ends_nodes=flows,
+                )
     return graph
 
 

@@ -8,6 +8,7 @@ label checks, bad-telemetry rules, destination fix-ups and the injection decisio
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from typing import NamedTuple
 
 from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
@@ -116,6 +117,7 @@ def hops(ends: Ends) -> list[tuple[Raw, Raw]]:
 
 #: Every label `resolve` reads; a series' ends depend on these values only (None = label missing).
 RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
+_RESOLVE_KEY = itemgetter(*RESOLVE_LABELS)
 
 
 class Resolver:
@@ -129,11 +131,19 @@ class Resolver:
         self.graph_type = graph_type
         self.inject = inject
         self._cache: dict[tuple[str | None, ...], Ends | None] = {}
+        #: One object per distinct Ends value: callers may use an Ends' identity as its value.
+        self._interned: dict[Ends, Ends] = {}
 
     def __call__(self, labels: dict[str, str]) -> Ends | None:
-        key = tuple(map(labels.get, RESOLVE_LABELS))
+        try:
+            key = _RESOLVE_KEY(labels)  # one C call for the usual, complete label set
+        except KeyError:
+            key = tuple(map(labels.get, RESOLVE_LABELS))  # None marks a missing label
         try:
             return self._cache[key]
         except KeyError:
-            ends = self._cache[key] = resolve(labels, self.graph_type, self.inject)
+            ends = resolve(labels, self.graph_type, self.inject)
+            if ends is not None:
+                ends = self._interned.setdefault(ends, ends)
+            self._cache[key] = ends
             return ends

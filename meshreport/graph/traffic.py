@@ -67,29 +67,37 @@ def add_series(
     flags: str,
     *,
     errors: bool = True,
+    ends_nodes: dict[int, tuple[Node | None, Node | None, Node | None]] | None = None,
 ) -> None:
     """Apply one series (both hops when a service node is injected), skipping duplicates.
 
     Kiali hashes the series once from its source and final destination; the service->dest hop is
     applied only when the source->service hop was new, so two workloads behind one service never
     collapse into one value on the injected edge.
+
+    `ends` must come from a `Resolver`, which hands out one object per distinct value, so its
+    identity stands for its value: `ends_nodes` (one dict per namespace graph) remembers the
+    nodes of each flow, and the series hash holds `id(ends)` instead of both ends' labels.
     """
-    get = nodes.get
-    src = get(graph, ends.source)
-    if src is None:
+    found = ends_nodes.get(id(ends)) if ends_nodes is not None else None
+    if found is None:
+        get = nodes.get
+        src = get(graph, ends.source)
+        dst = get(graph, ends.dest) if src is not None else None
+        svc = get(graph, ends.service) if ends.service is not None and dst is not None else None
+        found = (src, dst, svc)
+        if ends_nodes is not None:
+            ends_nodes[id(ends)] = found
+    src, dst, svc = found
+    if src is None or dst is None:
         return
-    dst = get(graph, ends.dest)
-    if dst is None:
-        return
-    # Kiali's series hash (metric, both ends, code, flags, host); a tuple of shared parts is cheaper
-    # to build than a joined string and identifies the same series.
-    seen = (metric, ends.source, ends.dest, code, flags, ends.host)
+    # Kiali's series hash (metric, both ends, code, flags, host): the ends object is that value.
+    seen = (metric, id(ends), code, flags)
     if ends.service is None:
         if _add_edge_traffic(graph, src, dst, protocol, value, code, flags, ends.host, seen, errors):
             if ends.dest_service is not None:
                 dst.dest_services.add(ends.dest_service)
         return
-    svc = nodes.get(graph, ends.service)
     if svc is None:
         return
     svc.metadata["isInjected"] = True

@@ -20,6 +20,7 @@ class SeriesMapper:
         self.ctx = ctx
         self.ids = NodeFactory(ctx.graph_type, ctx.node_ids)
         self._pairs: dict = ctx.pairs_cache
+        self._resolve = ctx.resolver or ctx.resolve  # the build's shared cache, without a call level
 
     def pairs(self, labels: dict[str, str], *, last_hop_only: bool) -> list[tuple[str, str]]:
         """(source id, dest id) pairs of one series; with an injected service node either both hops
@@ -28,7 +29,7 @@ class SeriesMapper:
         Cached by the series' ends: the responseTime, throughput and securityPolicy series of one
         flow all map to the same pairs. Callers must not change the returned list.
         """
-        ends = self.ctx.resolve(labels)
+        ends = self._resolve(labels)
         if ends is None:
             return []
         key = (ends, last_hop_only)
