@@ -18,8 +18,8 @@ from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.merge import GraphMerger
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
-from meshreport.graph.telemetry import Resolver
-from meshreport.graph.traffic import NodeFactory, add_series, response_code
+from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver
+from meshreport.graph.traffic import NodeFactory, add_series, code_of
 from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.queries import (
     GRAPH_ROLES,
@@ -103,6 +103,11 @@ def graph_metrics(options: GraphOptions) -> list[tuple[str, str]]:
     return out
 
 
+#: The labels the graph reads from each series: the ends, then protocol, code, flags, gRPC status.
+SERIES_LABELS = (*RESOLVE_LABELS, "request_protocol", "response_code", "response_flags", "grpc_response_status")
+_N_RESOLVE = len(RESOLVE_LABELS)
+
+
 def build_namespace_graph(
     snapshot: Snapshot, namespace: str, options: GraphOptions, ctx: AppenderContext | None = None
 ) -> TrafficGraph:
@@ -115,7 +120,9 @@ def build_namespace_graph(
     )
     nodes = NodeFactory(options.build_type, ctx.node_ids if ctx is not None else None)
     lookup = ctx.query if ctx is not None else snapshot.query
-    resolve_ends = ctx.resolve if ctx is not None else Resolver(options.build_type, options.injects)
+    if ctx is not None and ctx.resolver is None:
+        ctx.resolver = Resolver(options.build_type, options.injects)
+    resolver = ctx.resolver if ctx is not None else Resolver(options.build_type, options.injects)
     enabled = set()
     if options.rate_http == "requests":
         enabled.add("http")
@@ -123,33 +130,31 @@ def build_namespace_graph(
         enabled.add("grpc")
     idle = options.include_idle_edges
     flows: dict = {}  # id(ends) -> this graph's nodes of that flow (add_series)
+    by_key = resolver.by_key  # type: ignore[union-attr]
     for metric, kind in graph_metrics(options):
         for role in GRAPH_ROLES:
             result = lookup(graph_key(metric, role), namespace)
             if result is None:
                 continue
-            for s in result.series:
-                value = s.value
+            for value, row in result.columns(SERIES_LABELS):
                 if value is None or math.isnan(value):
                     value = 0.0
                 if not idle and not value > 0:
                     continue
-                labels = s.labels
+                protocol, rcode, flags, grpc = row[_N_RESOLVE:]
                 if kind == "requests":
-                    protocol = labels.get("request_protocol")
-                    if protocol is None or "response_code" not in labels or "response_flags" not in labels:
+                    if protocol is None or rcode is None or flags is None:
                         continue
                     if protocol not in enabled:
                         continue
-                    code = response_code(labels, protocol)
-                    flags = labels["response_flags"]
+                    code = code_of(rcode, grpc, protocol)
                 elif kind == "tcp":
-                    if "response_flags" not in labels:
+                    if flags is None:
                         continue
-                    protocol, code, flags = "tcp", "-", labels["response_flags"]
+                    protocol, code = "tcp", "-"
                 else:
                     protocol, code, flags = "grpc", "-", ""
-                ends = resolve_ends(labels)
+                ends = by_key(row[:_N_RESOLVE])
                 if ends is None:
                     continue
                 add_series(

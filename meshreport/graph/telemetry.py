@@ -142,6 +142,15 @@ class Resolver:
         try:
             return self._cache[key]
         except KeyError:
+            return self.by_key(key)
+
+    def by_key(self, key: tuple[str | None, ...]) -> Ends | None:
+        """The ends of a series given the values of RESOLVE_LABELS (None: label missing), as
+        `QueryResult.columns` hands them out, so no label dict is needed."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            labels = {name: v for name, v in zip(RESOLVE_LABELS, key, strict=True) if v is not None}
             ends = resolve(labels, self.graph_type, self.inject)
             if ends is not None:
                 ends = self._interned.setdefault(ends, ends)

@@ -45,12 +45,15 @@ class NodeFactory:
 
 def response_code(labels: dict[str, str], protocol: str) -> str:
     """Kiali's code for a request series: 0 -> "-", gRPC status unless the HTTP code is an error."""
-    code = labels.get("response_code", "")
+    return code_of(labels.get("response_code", ""), labels.get("grpc_response_status"), protocol)
+
+
+def code_of(code: str, grpc: str | None, protocol: str) -> str:
+    """`response_code` from the two label values themselves."""
     if code == "0":
         return "-"
     if protocol == "grpc":
         is_http_err = len(code) == 3 and code[0] in "45"
-        grpc = labels.get("grpc_response_status")
         if not is_http_err and grpc:
             return grpc
     return code

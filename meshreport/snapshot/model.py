@@ -6,9 +6,8 @@ the same snapshot always renders the same report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -63,26 +62,46 @@ class QueryResult:
     params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def deferred(cls, load: Callable[[], list[Series]], **fields: Any) -> QueryResult:
-        """A result whose `series` are built by `load()` on first access (snapshot reading).
+    def deferred(cls, source: DeferredSeries, **fields: Any) -> QueryResult:
+        """A result whose `series` are built by `source.unpack()` on first access (snapshot reading).
 
         Most of a big snapshot is series that one run never reads (trend lines for a graph
         export, the other percentiles); deferring them keeps reading cheap.
         """
         q = cls(**fields)
         del q.series
-        q._load_series = load  # type: ignore[attr-defined]
+        q._source = source  # type: ignore[attr-defined]
         return q
 
     def __getattr__(self, name: str) -> Any:
         # Only reached while a deferred result's `series` have not been built yet.
         if name == "series":
-            load = self.__dict__.get("_load_series")
-            if load is not None:
-                self.series = load()
-                del self.__dict__["_load_series"]
+            source = self.__dict__.get("_source")
+            if source is not None:
+                self.series = source.unpack()
+                del self.__dict__["_source"]
                 return self.series
         raise AttributeError(name)
+
+    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]:
+        """(value, the values of `names`) of every series in order; None for a label it lacks.
+
+        For readers that need a few labels of hundreds of thousands of series (the graph): a
+        deferred result answers from its packed columns without building a `Series` or a label
+        dict per series.
+        """
+        source = self.__dict__.get("_source")
+        if source is not None:
+            return source.columns(names)
+        return [(s.value, tuple(map(s.labels.get, names))) for s in self.series]
+
+
+class DeferredSeries(Protocol):
+    """Where a deferred `QueryResult` gets its series from (store.py: a packed query)."""
+
+    def unpack(self) -> list[Series]: ...
+
+    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]: ...
 
 
 @dataclass(frozen=True)

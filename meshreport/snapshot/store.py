@@ -276,21 +276,31 @@ def _query_from(
             packed = PackedSeries(q["packed"], kind, strings if strings is not None else [])
         except PackedError as e:
             v.fail(f"{p}.{e.where}", e.why)
-        return QueryResult.deferred(_unpacker(v, packed, p), **fields)
+        return QueryResult.deferred(_Deferred(v, packed, p), **fields)
     series = _well_formed_series(kind, q.get("series"), memo)
     if series is None:
         series = _checked_series(v, kind, q.get("series"), p)
     return QueryResult(series=series, **fields)
 
 
-def _unpacker(v: _Validator, packed: PackedSeries, p: str):
-    def load() -> list[Series]:
-        try:
-            return packed.unpack()
-        except PackedError as e:
-            v.fail(f"{p}.{e.where}", e.why)
+class _Deferred:
+    """A packed query's series for `QueryResult.deferred`: problems found only while decoding
+    (a bad id, bad base64) become the same one-line `InputError` as problems found at read."""
 
-    return load
+    def __init__(self, v: _Validator, packed: PackedSeries, path: str) -> None:
+        self.v, self.packed, self.path = v, packed, path
+
+    def unpack(self) -> list[Series]:
+        try:
+            return self.packed.unpack()
+        except PackedError as e:
+            self.v.fail(f"{self.path}.{e.where}", e.why)
+
+    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]:
+        try:
+            return self.packed.columns(names)
+        except PackedError as e:
+            self.v.fail(f"{self.path}.{e.where}", e.why)
 
 
 _STR = frozenset({str})

@@ -178,3 +178,39 @@ def test_the_documented_reading_recipe_works():
     scope = {"array": array, "base64": base64, "doc": doc, "q": doc["queries"][0]}
     exec(recipe, scope)
     assert scope["labels"] == [s.labels for s in series]
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        [Series({"a": "x", "b": "y"}, 1.0), Series({"b": "y", "a": "z"}, 2.0)],  # two orders: two sets
+        [Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z"}, 2.0), Series({"c": "w"}, -1.0), Series({}, 0.0)],
+        [Series({"a": "x"}, 1.0)] * 3,
+        [],
+    ],
+    ids=["two-orders", "mixed-sets", "one-set", "empty"],
+)
+def test_columns_equal_what_the_series_say(tmp_path, series):
+    got = write_read(tmp_path, snapshot_with(instant(series)))
+    names = ("b", "missing", "a", "c")
+    packed_rows = got.queries[0].columns(names)  # from the packed columns
+    assert "series" not in vars(got.queries[0])
+    expected = [(s.value, tuple(s.labels.get(n) for n in names)) for s in series]
+    assert packed_rows == expected
+    assert got.queries[0].columns(names) == got.queries[0].columns(names)
+    got.queries[0].series  # noqa: B018 (now built: the same answer from the series)
+    assert got.queries[0].columns(names) == expected
+    assert got.queries[0].columns(()) == [(s.value, ()) for s in series]
+
+
+def test_columns_of_a_range_query_have_no_value(tmp_path):
+    rng = QueryResult("trend/x", "x", "ns", "range", WINDOW.end, [Series({"w": "a"}, None, [(1.0, 2.0)])], 0.0, 60.0)
+    got = write_read(tmp_path, snapshot_with(rng))
+    assert got.queries[0].columns(("w",)) == [(None, ("a",))]
+
+
+def test_columns_with_an_unknown_id_are_one_line(tmp_path):
+    path = _packed_file(tmp_path, lambda d: _packed(d).update(ids=_b64("I", [0, 1, 99])))
+    snap = store.read(path)
+    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\.ids: .*not in the string table"):
+        snap.queries[0].columns(("a", "b"))

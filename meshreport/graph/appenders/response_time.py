@@ -29,10 +29,11 @@ class ResponseTimeAppender:
         mapper = SeriesMapper(ctx)
         values: dict[tuple[str, str, str], float] = {}
         for role in ROLES:
-            for s in mapper.series(response_time_key(ctx.options.response_time, role)):
-                protocol = s.labels.get("request_protocol", "")
-                for src, dst in mapper.pairs(s.labels, last_hop_only=True):
-                    values.setdefault((src, dst, protocol), s.value)
+            for value, ends, (protocol,) in mapper.rows(
+                response_time_key(ctx.options.response_time, role), ("request_protocol",)
+            ):
+                for src, dst in mapper.pairs_of(ends, last_hop_only=True):
+                    values.setdefault((src, dst, protocol or ""), value)
         if not values:
             return
         for key, e in graph.edges.items():

@@ -9,6 +9,7 @@ from meshreport.graph.model import TrafficGraph
 from meshreport.snapshot.queries import REQUEST_MESSAGES, REQUESTS, RESPONSE_MESSAGES, TCP_RECEIVED, TCP_SENT
 
 ROLES = ("incoming", "outgoing")
+LABELS = ("connection_security_policy", "source_principal", "destination_principal")
 
 
 def security_policy_key(metric: str, role: str) -> str:
@@ -42,14 +43,13 @@ class SecurityPolicyAppender:
         principals: dict[tuple[str, str], tuple[str, str]] = {}
         for metric in security_metrics(ctx):
             for role in ROLES:
-                for s in mapper.series(security_policy_key(metric, role)):
-                    lb = s.labels
-                    csp = lb.get("connection_security_policy", "")
-                    for pair in mapper.pairs(lb, last_hop_only=False):
+                for value, ends, (csp, src_p, dst_p) in mapper.rows(security_policy_key(metric, role), LABELS):
+                    csp = csp or ""
+                    for pair in mapper.pairs_of(ends, last_hop_only=False):
                         d = policies.setdefault(pair, {})
-                        d[csp] = d.get(csp, 0.0) + s.value
+                        d[csp] = d.get(csp, 0.0) + value
                         if pair not in principals:
-                            principals[pair] = (lb.get("source_principal", ""), lb.get("destination_principal", ""))
+                            principals[pair] = (src_p or "", dst_p or "")
         if not policies:
             return
         for (src, dst, _protocol), e in graph.edges.items():

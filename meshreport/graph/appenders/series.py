@@ -6,13 +6,13 @@ to exactly the node ids the graph used (same fix-ups, same injection), or values
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.telemetry import Ends
+from meshreport.graph.telemetry import RESOLVE_LABELS, Ends, Resolver
 from meshreport.graph.traffic import NodeFactory
-from meshreport.snapshot.model import Series
+
+_N_RESOLVE = len(RESOLVE_LABELS)
 
 
 class SeriesMapper:
@@ -20,7 +20,10 @@ class SeriesMapper:
         self.ctx = ctx
         self.ids = NodeFactory(ctx.graph_type, ctx.node_ids)
         self._pairs: dict = ctx.pairs_cache
-        self._resolve = ctx.resolver or ctx.resolve  # the build's shared cache, without a call level
+        if ctx.resolver is None:
+            ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
+        self._resolve = ctx.resolver  # the build's shared cache, without a call level
+        self._by_key = ctx.resolver.by_key
 
     def pairs(self, labels: dict[str, str], *, last_hop_only: bool) -> list[tuple[str, str]]:
         """(source id, dest id) pairs of one series; with an injected service node either both hops
@@ -29,10 +32,13 @@ class SeriesMapper:
         Cached by the series' ends: the responseTime, throughput and securityPolicy series of one
         flow all map to the same pairs. Callers must not change the returned list.
         """
-        ends = self._resolve(labels)
+        return self.pairs_of(self._resolve(labels), last_hop_only)
+
+    def pairs_of(self, ends: Ends | None, last_hop_only: bool) -> list[tuple[str, str]]:
+        """`pairs` for already resolved ends (`rows`)."""
         if ends is None:
             return []
-        key = (ends, last_hop_only)
+        key = (id(ends), last_hop_only)  # the resolver hands out one object per distinct ends
         found = self._pairs.get(key)
         if found is None:
             found = self._pairs[key] = self._compute(ends, last_hop_only)
@@ -54,12 +60,13 @@ class SeriesMapper:
             out.append((rs[0], rd[0]))
         return out
 
-    def series(self, key: str) -> Iterator[Series]:
-        """Positive-valued series of a query for the namespace being processed (Kiali's `> 0`)."""
+    def rows(self, key: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[float, Ends | None, tuple]]:
+        """(value, ends, values of the `extra` labels) of a query's positive-valued series for the
+        namespace being processed, read from its columns (no label dict per series)."""
         q = self.ctx.query(key)
         if q is None:
             return
-        for s in q.series:
-            v = s.value
-            if v is not None and not math.isnan(v) and v > 0:
-                yield s
+        by_key = self._by_key
+        for v, row in q.columns((*RESOLVE_LABELS, *extra)):
+            if v is not None and v > 0:  # Kiali's `> 0` (NaN is not)
+                yield v, by_key(row[:_N_RESOLVE]), row[_N_RESOLVE:]

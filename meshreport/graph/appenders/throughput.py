@@ -23,9 +23,9 @@ class ThroughputAppender:
         mapper = SeriesMapper(ctx)
         sums: dict[tuple[str, str], float] = {}
         for role in ROLES:
-            for s in mapper.series(throughput_key(ctx.options.throughput, role)):
-                for pair in mapper.pairs(s.labels, last_hop_only=True):
-                    sums[pair] = sums.get(pair, 0.0) + s.value
+            for value, ends, _ in mapper.rows(throughput_key(ctx.options.throughput, role)):
+                for pair in mapper.pairs_of(ends, last_hop_only=True):
+                    sums[pair] = sums.get(pair, 0.0) + value
         if not sums:
             return
         for (src, dst, protocol), e in graph.edges.items():
