@@ -70,6 +70,8 @@ class WorkloadInfo:
     obj: ConfigObject | None = None
     pods: list[ConfigObject] = field(default_factory=list)
     namespace_labels: dict[str, str] = field(default_factory=dict)
+    #: (pod count, answer) of `has_sidecar`: mesh check, health and the validator all ask, per pod.
+    _sidecar: tuple[int, bool] | None = field(default=None, repr=False, compare=False)
 
     @property
     def app(self) -> str | None:
@@ -99,7 +101,9 @@ class WorkloadInfo:
     def has_sidecar(self) -> bool:
         """All pods carry istio-proxy; with no pods collected, whether injection is configured."""
         if self.pods:
-            return all(_pod_has_sidecar(p) for p in self.pods)
+            if self._sidecar is None or self._sidecar[0] != len(self.pods):
+                self._sidecar = (len(self.pods), all(_pod_has_sidecar(p) for p in self.pods))
+            return self._sidecar[1]
         inject = self.annotations.get("sidecar.istio.io/inject") or self.labels.get("sidecar.istio.io/inject")
         if inject is not None:
             return inject == "true"
