@@ -115,14 +115,22 @@ def gw_port_not_on_service(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "the name. Checked only when the input includes Secrets (meshreport collects Secret names only on request).",
 )
 def gw_secret_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    for i, ns, cred in _credentials(obj, ctx):
+        if (ns, cred) not in ctx.index.secrets:
+            yield Hit(f'Referenced credentialName not found: "{cred}"', path=f"spec.servers[{i}].tls.credentialName")
+
+
+def _credentials(obj: ConfigObject, ctx: Context) -> Iterator[tuple[int, str | None, str]]:
+    """(server index, gateway namespace, credentialName) of each server with one; nothing when the
+    input has no Secrets. The gateway namespace is that of the first pod the selector matches."""
     if not ctx.index.secrets:
         return
     pods = _pods(obj, ctx)
     ns = pods[0].namespace if pods else obj.namespace
     for i, s in enumerate(dicts(obj.spec.get("servers"))):
         cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
-        if cred and (ns, cred) not in ctx.index.secrets:
-            yield Hit(f'Referenced credentialName not found: "{cred}"', path=f"spec.servers[{i}].tls.credentialName")
+        if cred:
+            yield i, ns, cred
 
 
 def _credential_problem(facts: dict, now: float) -> str | None:
@@ -158,13 +166,8 @@ def _credential_problem(facts: dict, now: float) -> str | None:
     "only facts about the certificate, never its bytes or the key. Silent for Secrets known by name only.",
 )
 def gw_invalid_credential(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not ctx.index.secrets:
-        return
-    pods = _pods(obj, ctx)
-    ns = pods[0].namespace if pods else obj.namespace
-    for i, s in enumerate(dicts(obj.spec.get("servers"))):
-        cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
-        secret = ctx.index.get("Secret", ns, cred) if cred else None
+    for i, ns, cred in _credentials(obj, ctx):
+        secret = ctx.index.get("Secret", ns, cred)
         facts = secret.body.get("certificate") if secret is not None else None
         if not isinstance(facts, dict):
             continue
