@@ -18,9 +18,10 @@ from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.deliver.publish import publish_dir
 from meshreport.errors import FindingsError
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
+from meshreport.report.findings import summary_text
 from meshreport.settings import Settings
 from meshreport.snapshot.model import Snapshot
-from meshreport.validation.model import SEVERITIES, ValidationResult, at_or_above
+from meshreport.validation.model import ValidationResult, at_or_above
 
 
 @dataclass
@@ -190,10 +191,7 @@ def render_cmd(
     if validation is None:
         click.echo("  findings: config was not collected (metrics-only snapshot)")
         return
-    counts = validation.counts()
-    click.echo(
-        "  findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES) + f", {counts['suppressed']} suppressed"
-    )
+    click.echo("  findings: " + summary_text(validation.counts()))
     if validation.fails(fail_on):
         n = sum(1 for f in validation.active if at_or_above(f.severity, fail_on))
         raise FindingsError(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on} (report written)")

@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 import yaml
 
 from meshreport import __version__
+from meshreport.report.findings import summary_text
 from meshreport.validation.model import SEVERITIES, Finding, ValidationResult, at_or_above
 from meshreport.validation.registry import Rule, rules_by_code
 
@@ -40,13 +41,7 @@ def shown(result: ValidationResult, show: str, show_suppressed: bool) -> list[Fi
 
 
 def summary_line(result: ValidationResult) -> str:
-    c = result.counts()
-    parts = [
-        f"{c['error']} error{'s' if c['error'] != 1 else ''}",
-        f"{c['warning']} warning{'s' if c['warning'] != 1 else ''}",
-    ]
-    parts.append(f"{c['info']} info")
-    line = f"Summary: {', '.join(parts)}; {c['suppressed']} suppressed ({result.objects} objects checked)"
+    line = f"Summary: {summary_text(result.counts())} ({result.objects} objects checked)"
     if result.expired:
         line += f"; {len(result.expired)} expired suppression{'s' if len(result.expired) != 1 else ''}"
     return line

@@ -117,7 +117,7 @@ def test_render_writes_findings_then_fail_on_exits_3(tmp_path, capsys):
     html = (out_dir / "findings.html").read_text()  # the report was published before the exit
     assert "IST0173" in html and 'id="sev-error"' in html and "10 suppressed" in html
     assert "IST0173" in (out_dir / "namespaces/bookinfo.html").read_text().split('id="findings"')[1]
-    assert "findings: 3 error, 1 warning, 0 info, 10 suppressed" in out
+    assert "findings: 3 errors, 1 warning, 0 info; 10 suppressed" in out
 
 
 def test_render_default_fail_on_none_exits_0_with_findings(tmp_path, capsys):
@@ -140,7 +140,7 @@ def test_config_file_suppressions_and_health_rules(tmp_path, capsys):
         capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf", "--config", str(cfg), "--fail-on", "error"
     )
     assert code == 0, err
-    assert "findings: 0 error, 1 warning, 0 info, 13 suppressed" in out
+    assert "findings: 0 errors, 1 warning, 0 info; 13 suppressed" in out
     findings = (out_dir / "findings.html").read_text()
     assert "config: subsets for later versions" in findings
     index = (out_dir / "index.html").read_text()
