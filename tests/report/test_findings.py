@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from conftest import EVIL, build_small_graph, build_small_snapshot
+from report_mesh import EVIL, build_small_graph, build_small_snapshot
 
 from meshreport.report.model import build_model
 from meshreport.report.site import environment, write_site

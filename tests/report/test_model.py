@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import EVIL, build_small_graph, build_small_graph_with_health, build_small_snapshot
+from report_mesh import EVIL, build_small_graph, build_small_graph_with_health, build_small_snapshot
 
 from meshreport.graph.model import Edge
 from meshreport.report.model import Section, build_model, edge_status, slug

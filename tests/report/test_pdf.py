@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import EVIL, QUOTE_AMP
+from report_mesh import EVIL, QUOTE_AMP
 
 from meshreport.report.pdf import LocalOnlyFetcher
 

@@ -71,7 +71,7 @@ def test_no_external_resources(small_report):
 
 
 def test_istio_config_section_on_index_and_namespace_pages_is_escaped(tmp_path):
-    from conftest import build_small_graph, build_small_snapshot
+    from report_mesh import build_small_graph, build_small_snapshot
 
     from meshreport.report.inventory import config_inventory
     from meshreport.snapshot.model import ConfigObject

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import EVIL, QUOTE_AMP, build_small_graph, build_small_graph_with_health
+from report_mesh import EVIL, QUOTE_AMP, build_small_graph, build_small_graph_with_health
 
 from meshreport.graph.model import Node, TrafficGraph
 from meshreport.report import topology
