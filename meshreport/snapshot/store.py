@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict
 from itertools import chain
 from pathlib import Path
@@ -536,6 +537,24 @@ class _StreamedDocument:
                 return value
             self._more()
 
+    def _array(self, convert: Callable[[Any, int], Any]) -> list:
+        """The JSON array at the cursor, each element decoded (and converted) on its own."""
+        self.pos += 1
+        out: list = []
+        if self._peek() == "]":
+            self.pos += 1
+            return out
+        while True:
+            if len(self.buf) - self.pos < self.CHUNK:
+                self._more()  # an element rarely straddles the end of the text: few retries
+            out.append(convert(self._value(), len(out)))
+            ch = self._peek()
+            self.pos += 1
+            if ch == "]":
+                return out
+            if ch != ",":
+                raise _NotStreamable
+
     def _expect(self, ch: str) -> None:
         if self._peek() != ch:
             raise _NotStreamable
@@ -556,24 +575,14 @@ class _StreamedDocument:
             key = self._value()
             self._expect(":")
             if key == "queries" and queries is None and self._peek() == "[":
-                self.pos += 1
-                queries = []
-                if self._peek() == "]":
-                    self.pos += 1
-                else:
-                    while True:
-                        if len(self.buf) - self.pos < self.CHUNK:
-                            self._more()  # a query rarely straddles the end of the text: few retries
-                        queries.append(_query_from(v, self._value(), f"$.queries[{len(queries)}]", memo, strings))
-                        ch = self._peek()
-                        self.pos += 1
-                        if ch == "]":
-                            break
-                        if ch != ",":
-                            raise _NotStreamable
+                queries = self._array(lambda q, i: _query_from(v, q, f"$.queries[{i}]", memo, strings))
                 doc[key] = []
             elif key == "queries":
                 raise _NotStreamable
+            elif key == "objects" and self._peek() == "[":
+                # Element by element: one 50 MB value would be scanned again each time it
+                # outgrew the text read so far.
+                doc[key] = self._array(lambda o, i: o)
             else:
                 doc[key] = self._value()
             ch = self._peek()
