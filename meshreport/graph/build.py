@@ -8,8 +8,9 @@ reduce to a service graph when asked. Pure: reads only the snapshot.
 from __future__ import annotations
 
 import gc
-import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from meshreport.errors import UsageError
 from meshreport.graph import appenders as registry
@@ -19,7 +20,7 @@ from meshreport.graph.merge import GraphMerger
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
 from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver
-from meshreport.graph.traffic import NodeFactory, add_series, code_of
+from meshreport.graph.traffic import FlowWriter, NodeFactory, code_of
 from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.queries import (
     GRAPH_ROLES,
@@ -30,6 +31,7 @@ from meshreport.snapshot.queries import (
     TCP_SENT,
     graph_key,
 )
+from meshreport.snapshot.table import MISSING, SeriesTable, group
 
 RATE_HTTP = ("requests", "none")
 RATE_GRPC = ("requests", "sent", "received", "total", "none")
@@ -128,48 +130,61 @@ def build_namespace_graph(
         enabled.add("http")
     if options.rate_grpc == "requests":
         enabled.add("grpc")
-    idle = options.include_idle_edges
-    flows: dict = {}  # id(ends) -> this graph's nodes of that flow (add_series)
-    by_key = resolver.by_key  # type: ignore[union-attr]
+    writer = FlowWriter(graph, nodes)
     for metric, kind in graph_metrics(options):
         for role in GRAPH_ROLES:
             result = lookup(graph_key(metric, role), namespace)
-            if result is None:
-                continue
-            for value, row in result.columns(SERIES_LABELS):
-                if value is None or math.isnan(value):
-                    value = 0.0
-                if not idle and not value > 0:
-                    continue
-                protocol, rcode, flags, grpc = row[_N_RESOLVE:]
-                if kind == "requests":
-                    if protocol is None or rcode is None or flags is None:
-                        continue
-                    if protocol not in enabled:
-                        continue
-                    code = code_of(rcode, grpc, protocol)
-                elif kind == "tcp":
-                    if flags is None:
-                        continue
-                    protocol, code = "tcp", "-"
-                else:
-                    protocol, code, flags = "grpc", "-", ""
-                ends = by_key(row[:_N_RESOLVE])
-                if ends is None:
-                    continue
-                add_series(
-                    graph,
-                    nodes,
-                    ends,
-                    metric,
-                    protocol,
-                    value,
-                    code,
-                    flags,
-                    errors=kind == "requests",
-                    ends_nodes=flows,
-                )
+            if result is not None:
+                _apply(writer, resolver, result.table(SERIES_LABELS), metric, kind, enabled, options.include_idle_edges)
     return graph
+
+
+_PROTOCOL, _CODE, _FLAGS, _GRPC = range(_N_RESOLVE, _N_RESOLVE + 4)
+
+
+def _apply(
+    writer: FlowWriter,
+    resolver: Resolver,
+    table: SeriesTable,
+    metric: str,
+    kind: str,
+    enabled: set[str],
+    idle: bool,
+) -> None:
+    """One graph query's series, in order. The checks that look at one label or a code are made
+    on the id columns; each distinct flow and each distinct (code, gRPC status, protocol) is
+    turned into strings once."""
+    values = np.where(np.isnan(table.values), 0.0, table.values)  # NaN counts as 0, as Kiali reads it
+    ids = table.ids
+    keep = np.ones(len(values), dtype=bool) if idle else values > 0
+    if kind == "requests":
+        keep &= (ids[:, _PROTOCOL] != MISSING) & (ids[:, _CODE] != MISSING) & (ids[:, _FLAGS] != MISSING)
+    elif kind == "tcp":
+        keep &= ids[:, _FLAGS] != MISSING
+    rows = np.flatnonzero(keep)
+    if not len(rows):
+        return
+    flow_of, ends_of = resolver.flows(table, rows)
+    text = table.text
+    flags_of = table.column_text(_FLAGS, rows) if kind != "grpc" else None
+    if kind == "requests":
+        kinds, firsts = group(ids[rows][:, [_CODE, _GRPC, _PROTOCOL]])
+        found = []
+        for i in firsts.tolist():
+            code, grpc, protocol = text(ids[rows[i], [_CODE, _GRPC, _PROTOCOL]].tolist())
+            found.append((protocol, code_of(code, grpc, protocol)) if protocol in enabled else None)
+        per_series = [found[k] for k in kinds.tolist()]
+    elif kind == "tcp":
+        per_series = [("tcp", "-")] * len(rows)
+    else:
+        per_series = [("grpc", "-")] * len(rows)
+    errors = kind == "requests"
+    add = writer.add
+    for n, (value, flow, pc) in enumerate(zip(values[rows].tolist(), flow_of, per_series)):  # noqa: B905
+        ends = ends_of[flow]
+        if ends is None or pc is None:
+            continue
+        add(ends, metric, pc[0], value, pc[1], flags_of[n] if flags_of is not None else "", errors)
 
 
 def accessible_namespaces(snapshot: Snapshot, index: ConfigIndex) -> frozenset[str]:
@@ -230,8 +245,6 @@ def _build_graph(snapshot: Snapshot, options: GraphOptions | None) -> TrafficGra
         merger.merge(ns_graph, ns)
     for a in finalizers:
         a.apply(graph, ctx)
-    for e in graph.edges.values():
-        e.seen.clear()  # only needed while building; keeps big graphs light
     if o.graph_type == "service":
         graph = reduce_to_service_graph(graph)
     return graph

@@ -69,8 +69,6 @@ class Edge:
     responses: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     #: Appender data: responseTime, throughput, isMTLS, principals, healthStatus ...
     metadata: dict[str, Any] = field(default_factory=dict)
-    #: Hashes of series already applied (Kiali's duplicate suppression, 1.5.9).
-    seen: set[tuple] = field(default_factory=set, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

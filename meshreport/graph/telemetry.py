@@ -8,11 +8,15 @@ label checks, bad-telemetry rules, destination fix-ups and the injection decisio
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
+import numpy as np
+
 from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
 from meshreport.graph.model import is_ok
+from meshreport.snapshot.table import SeriesTable, group
 
 #: Labels every graph series must carry (empty values allowed), Kiali's "expected TS labels".
 REQUIRED = (
@@ -54,28 +58,34 @@ class Ends(NamedTuple):
 
 def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | None:
     """Kiali's per-series checks and fix-ups; None means the series is skipped."""
-    try:
-        src_ns = labels["source_workload_namespace"]
-        src_wl = labels["source_workload"]
-        src_app = labels["source_canonical_service"]
-        src_ver = labels["source_canonical_revision"]
-        dst_svc_ns = labels["destination_service_namespace"]
-        dst_svc = labels["destination_service"]
-        dst_svc_name = labels["destination_service_name"]
-        dst_wl_ns = labels["destination_workload_namespace"]
-        dst_wl = labels["destination_workload"]
-        dst_app = labels["destination_canonical_service"]
-        dst_ver = labels["destination_canonical_revision"]
-    except KeyError:
-        return None
-    src_cluster = labels.get("source_cluster")
-    dst_cluster = labels.get("destination_cluster")
+    return resolve_key(tuple(map(labels.get, RESOLVE_LABELS)), graph_type, inject)
+
+
+def resolve_key(key: tuple[str | None, ...], graph_type: str, inject: bool) -> Ends | None:
+    """`resolve` from the values of RESOLVE_LABELS in order (None: the series lacks the label)."""
+    (
+        src_cluster,
+        dst_cluster,
+        src_ns,
+        src_wl,
+        src_app,
+        src_ver,
+        dst_svc_ns,
+        dst_svc,
+        dst_svc_name,
+        dst_wl_ns,
+        dst_wl,
+        dst_app,
+        dst_ver,
+    ) = key
+    if None in key[2:]:
+        return None  # a required label is missing
     src_cluster_present = src_cluster is not None
     dst_cluster_present = dst_cluster is not None
     src_cluster = src_cluster or "unknown"
     dst_cluster = dst_cluster or "unknown"
 
-    # Bad source telemetry (is_ok inlined: this runs once per series).
+    # Bad source telemetry (is_ok inlined: this runs once per flow).
     if src_ns and src_ns != "unknown":
         if not (src_wl and src_wl != "unknown") and not (src_app and src_app != "unknown"):
             return None
@@ -118,6 +128,7 @@ def hops(ends: Ends) -> list[tuple[Raw, Raw]]:
 #: Every label `resolve` reads; a series' ends depend on these values only (None = label missing).
 RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
 _RESOLVE_KEY = itemgetter(*RESOLVE_LABELS)
+_N_RESOLVE = len(RESOLVE_LABELS)
 
 
 class Resolver:
@@ -133,6 +144,8 @@ class Resolver:
         self._cache: dict[tuple[str | None, ...], Ends | None] = {}
         #: One object per distinct Ends value: callers may use an Ends' identity as its value.
         self._interned: dict[Ends, Ends] = {}
+        #: id(string table) -> (that table, {flow's label ids as bytes: ends}), for `flows`.
+        self._by_ids: dict[int, tuple[Sequence[str], dict[bytes, Ends | None]]] = {}
 
     def __call__(self, labels: dict[str, str]) -> Ends | None:
         try:
@@ -150,9 +163,34 @@ class Resolver:
         try:
             return self._cache[key]
         except KeyError:
-            labels = {name: v for name, v in zip(RESOLVE_LABELS, key, strict=True) if v is not None}
-            ends = resolve(labels, self.graph_type, self.inject)
+            ends = resolve_key(key, self.graph_type, self.inject)
             if ends is not None:
                 ends = self._interned.setdefault(ends, ends)
             self._cache[key] = ends
             return ends
+
+    def flows(self, table: SeriesTable, rows: np.ndarray) -> tuple[list[int], list[Ends | None]]:
+        """The ends of the series `rows` of a table whose first columns are RESOLVE_LABELS:
+        (flow number of each row, ends of each flow), flows numbered by first appearance.
+
+        A flow is resolved once per query from its ids; a snapshot's queries share one string
+        table, so the ids also find flows that other queries already resolved.
+        """
+        key_ids = table.ids[rows, :_N_RESOLVE]
+        flow_of, firsts = group(key_ids)
+        firsts_ids = np.ascontiguousarray(key_ids[firsts])
+        raw = firsts_ids.view(np.dtype((np.void, 4 * _N_RESOLVE))).ravel().tolist()
+        strings = table.strings
+        known = self._by_ids.get(id(strings))
+        if known is None or known[0] is not strings:
+            known = self._by_ids[id(strings)] = (strings, {})  # holds the table so its id stays its own
+        cache = known[1]
+        text, by_key = table.text, self.by_key
+        out = []
+        for b, row in zip(raw, firsts_ids.tolist()):  # noqa: B905
+            try:
+                ends = cache[b]
+            except KeyError:
+                ends = cache[b] = by_key(text(row))
+            out.append(ends)
+        return flow_of.tolist(), out

@@ -59,85 +59,98 @@ def code_of(code: str, grpc: str | None, protocol: str) -> str:
     return code
 
 
-def add_series(
-    graph: TrafficGraph,
-    nodes: NodeFactory,
-    ends: Ends,
-    metric: str,
-    protocol: str,
-    value: float,
-    code: str,
-    flags: str,
-    *,
-    errors: bool = True,
-    ends_nodes: dict[int, tuple[Node | None, Node | None, Node | None]] | None = None,
-) -> None:
-    """Apply one series (both hops when a service node is injected), skipping duplicates.
+class FlowWriter:
+    """Applies series to one namespace graph (Kiali 1.5.9-1.5.10), remembering per flow its hops.
 
-    Kiali hashes the series once from its source and final destination; the service->dest hop is
-    applied only when the source->service hop was new, so two workloads behind one service never
-    collapse into one value on the injected edge.
+    A flow is one `Ends` (from a `Resolver`, which hands out one object per distinct value, so
+    its identity stands for its value) and one protocol. Its nodes and edges are looked up once,
+    at its first series; later series of the flow only add their values.
 
-    `ends` must come from a `Resolver`, which hands out one object per distinct value, so its
-    identity stands for its value: `ends_nodes` (one dict per namespace graph) remembers the
-    nodes of each flow, and the series hash holds `id(ends)` instead of both ends' labels.
+    Kiali hashes each series from its metric, both ends, code, flags and host and applies it
+    once; the ends are the flow, so the hash is kept per flow as (metric, code, flags). With an
+    injected service node both hops are applied together, so two workloads behind one service
+    never collapse into one value on the injected edge.
     """
-    found = ends_nodes.get(id(ends)) if ends_nodes is not None else None
-    if found is None:
-        get = nodes.get
-        src = get(graph, ends.source)
-        dst = get(graph, ends.dest) if src is not None else None
-        svc = get(graph, ends.service) if ends.service is not None and dst is not None else None
-        found = (src, dst, svc)
-        if ends_nodes is not None:
-            ends_nodes[id(ends)] = found
-    src, dst, svc = found
-    if src is None or dst is None:
-        return
-    # Kiali's series hash (metric, both ends, code, flags, host): the ends object is that value.
-    seen = (metric, id(ends), code, flags)
-    if ends.service is None:
-        if _add_edge_traffic(graph, src, dst, protocol, value, code, flags, ends.host, seen, errors):
+
+    def __init__(self, graph: TrafficGraph, nodes: NodeFactory) -> None:
+        self.graph = graph
+        self.nodes = nodes
+        self._flows: dict[tuple[int, str], _Flow | None] = {}
+        self._nodes: dict[int, tuple[Node | None, Node | None, Node | None]] = {}
+
+    def add(
+        self, ends: Ends, metric: str, protocol: str, value: float, code: str, flags: str, errors: bool = True
+    ) -> None:
+        key = (id(ends), protocol)
+        try:
+            flow = self._flows[key]
+        except KeyError:
+            flow = self._flows[key] = self._flow(ends, protocol)
+        if flow is None:
+            return
+        seen = (metric, code, flags)
+        if seen in flow.seen:
+            return
+        flow.seen.add(seen)
+        if value > 0:
+            for src, dst, edge in flow.hops:
+                add_value(src, dst, edge, protocol, value, code, flags, ends.host, errors=errors)
+
+    def _flow(self, ends: Ends, protocol: str) -> _Flow | None:
+        """The flow's hops, creating its nodes (the source even when the dest resolves to no
+        node, as Kiali does) and edges."""
+        found = self._nodes.get(id(ends))
+        if found is None:
+            get, graph = self.nodes.get, self.graph
+            src = get(graph, ends.source)
+            dst = get(graph, ends.dest) if src is not None else None
+            svc = get(graph, ends.service) if ends.service is not None and dst is not None else None
+            found = self._nodes[id(ends)] = (src, dst, svc)
+        src, dst, svc = found
+        if src is None or dst is None:
+            return None
+        edge = self.graph.edge
+        if ends.service is None:
             if ends.dest_service is not None:
                 dst.dest_services.add(ends.dest_service)
-        return
-    if svc is None:
-        return
-    svc.metadata["isInjected"] = True
-    if _add_edge_traffic(graph, src, svc, protocol, value, code, flags, ends.host, seen, errors):
+            return _Flow([(src, dst, edge(src.id, dst.id, protocol))])
+        if svc is None:
+            return None
+        svc.metadata["isInjected"] = True
         if ends.dest_service is not None:
             svc.dest_services.add(ends.dest_service)
             dst.dest_services.add(ends.dest_service)
-        _add_edge_traffic(graph, svc, dst, protocol, value, code, flags, ends.host, seen, errors)
+        return _Flow([(src, svc, edge(src.id, svc.id, protocol)), (svc, dst, edge(svc.id, dst.id, protocol))])
 
 
-def _add_edge_traffic(
-    graph: TrafficGraph,
-    src: Node,
-    dst: Node,
-    protocol: str,
-    value: float,
-    code: str,
-    flags: str,
-    host: str,
-    seen: tuple,
-    errors: bool,
-) -> bool:
-    """The one edge per (source, dest, protocol); False when this series was already applied."""
-    key = (src.id, dst.id, protocol)
-    edge = graph.edges.get(key)
-    if edge is None:
-        edge = graph.edges[key] = Edge(src.id, dst.id, protocol)
-    applied = edge.seen
-    if seen in applied:
-        return False
-    applied.add(seen)
-    if value > 0:
-        add_value(src, dst, edge, protocol, value, code, flags, host, errors=errors)
-    return True
+class _Flow:
+    __slots__ = ("hops", "seen")
+
+    def __init__(self, hops: list[tuple[Node, Node, Edge]]) -> None:
+        self.hops = hops
+        self.seen: set[tuple[str, str, str]] = set()
 
 
 _OUT_IN = {p: (p + "Out", p + "In") for p in ("http", "grpc", "tcp")}
+
+
+def error_class(protocol: str, code: str, errors: bool = True) -> tuple[str, str] | None:
+    """(dest node field, edge field) a response code counts in, or None (not an error class)."""
+    if protocol == "http":
+        if code == "-":
+            return ("httpInNoResponse", "httpNoResponse")
+        if code[:1] in ("3", "4", "5") and code:
+            return (f"httpIn{code[0]}xx", f"http{code[0]}xx")
+    elif protocol == "grpc" and errors:
+        if code == "-":
+            return ("grpcInNoResponse", "grpcNoResponse")
+        if (code[0] in "45") if len(code) == 3 else (code != "0" and code != ""):
+            return ("grpcInErr", "grpcErr")
+    return None
+
+
+#: (protocol, code, errors) -> (out field, in field, error_class): a mesh has few distinct codes.
+_FIELDS: dict[tuple[str, str, bool], tuple[str, str, tuple[str, str] | None]] = {}
 
 
 def add_value(
@@ -153,22 +166,17 @@ def add_value(
     errors: bool = True,
 ) -> None:
     """Kiali's AddToMetadata: node in/out totals, edge total, error classes, responses."""
+    try:
+        out_k, in_k, cls = _FIELDS[(protocol, code, errors)]
+    except KeyError:
+        out_k, in_k = _OUT_IN.get(protocol) or (protocol + "Out", protocol + "In")
+        cls = error_class(protocol, code, errors)
+        if len(_FIELDS) < 4096:
+            _FIELDS[(protocol, code, errors)] = (out_k, in_k, cls)
     sr, dr, er = src.rates, dst.rates, edge.rates
-    out_k, in_k = _OUT_IN.get(protocol) or (protocol + "Out", protocol + "In")
     sr[out_k] = sr.get(out_k, 0.0) + value
     dr[in_k] = dr.get(in_k, 0.0) + value
     er[protocol] = er.get(protocol, 0.0) + value
-    cls: tuple[str, str] | None = None
-    if protocol == "http":
-        if code == "-":
-            cls = ("httpInNoResponse", "httpNoResponse")
-        elif code[:1] in ("3", "4", "5") and code:
-            cls = (f"httpIn{code[0]}xx", f"http{code[0]}xx")
-    elif protocol == "grpc" and errors:
-        if code == "-":
-            cls = ("grpcInNoResponse", "grpcNoResponse")
-        elif (code[0] in "45") if len(code) == 3 else (code != "0" and code != ""):
-            cls = ("grpcInErr", "grpcErr")
     if cls is not None:
         dr[cls[0]] = dr.get(cls[0], 0.0) + value
         er[cls[1]] = er.get(cls[1], 0.0) + value

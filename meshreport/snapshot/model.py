@@ -7,7 +7,10 @@ the same snapshot always renders the same report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from meshreport.snapshot.table import SeriesTable
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -83,17 +86,15 @@ class QueryResult:
                 return self.series
         raise AttributeError(name)
 
-    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]:
-        """(value, the values of `names`) of every series in order; None for a label it lacks.
-
-        For readers that need a few labels of hundreds of thousands of series (the graph): a
-        deferred result answers from its packed columns without building a `Series` or a label
-        dict per series.
-        """
+    def table(self, names: tuple[str, ...]) -> SeriesTable:
+        """The series as numpy columns of label value ids (`table.SeriesTable`), for readers of
+        hundreds of thousands of series that group them before looking at strings."""
         source = self.__dict__.get("_source")
         if source is not None:
-            return source.columns(names)
-        return [(s.value, tuple(map(s.labels.get, names))) for s in self.series]
+            return source.table(names)
+        from meshreport.snapshot.table import from_series
+
+        return from_series(self.series, names)
 
 
 class DeferredSeries(Protocol):
@@ -101,7 +102,7 @@ class DeferredSeries(Protocol):
 
     def unpack(self) -> list[Series]: ...
 
-    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]: ...
+    def table(self, names: tuple[str, ...]) -> SeriesTable: ...
 
 
 @dataclass(frozen=True)

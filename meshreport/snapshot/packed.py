@@ -19,10 +19,13 @@ import binascii
 import sys
 from array import array
 from collections.abc import Sequence
-from itertools import accumulate, chain, islice, repeat
+from itertools import chain, islice
 from typing import Any
 
+import numpy as np
+
 from meshreport.snapshot.model import Series
+from meshreport.snapshot.table import MISSING, SeriesTable
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -105,11 +108,15 @@ def _text(doc: dict, field: str, typecode: str, length: int) -> str:
     return raw
 
 
-def _array(raw: str, field: str, typecode: str) -> array:
+def _bytes(raw: str, field: str) -> bytes:
     try:
-        data = base64.b64decode(raw, validate=True)
+        return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         raise PackedError(f"packed.{field}", "not valid base64") from None
+
+
+def _array(raw: str, field: str, typecode: str) -> array:
+    data = _bytes(raw, field)
     a = array(typecode)
     if len(data) % a.itemsize:
         raise PackedError(f"packed.{field}", "not a whole number of array items")
@@ -187,44 +194,29 @@ class PackedSeries:
         pts = zip(_array(self.times, "times", "d"), values)  # type: ignore[arg-type]  # noqa: B905
         return [Series(labels, None, list(islice(pts, n))) for labels, n in zip(rows, self.counts)]  # noqa: B905
 
-    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]:
-        """(value, values of `names`) per series, in order, without a dict or `Series` per series.
-
-        Columns are picked from the id array with strided slices, so the work per series is a few
-        C-level steps. Instant queries only (a range query's value is None here).
-        """
-        ids = _array(self.ids, "ids", "I")
-        values: Any = _array(self.values, "values", "d") if self.counts is None else repeat(None)
-        lookup = self.strings.__getitem__
-        try:
-            if self.shapes is None:
-                names_of = self.sets[0] if self.sets else ()
-                rows = _pick(ids, names_of, names, self.count, lookup)
-            else:
-                rows = self._rows_by_set(ids, names, lookup)
-        except IndexError:
-            raise PackedError("packed.ids", "a label value id is not in the string table") from None
-        return list(zip(values, rows))  # noqa: B905 (one value per series)
-
-    def _rows_by_set(self, ids: array, names: tuple[str, ...], lookup: Any) -> list:
-        """Rows of a query whose series have several label sets: each set's ids are gathered into
-        one contiguous array and picked like a single-set query, then put back in series order."""
-        widths = [len(s) for s in self.sets]
-        members: list[list[int]] = [[] for _ in self.sets]
-        gathered = [array("I") for _ in self.sets]
-        starts = accumulate((widths[k] for k in self.shapes), initial=0)  # type: ignore[union-attr]
-        for i, (k, start) in enumerate(zip(self.shapes, starts)):  # type: ignore[arg-type]  # noqa: B905
-            members[k].append(i)
-            gathered[k].extend(ids[start : start + widths[k]])
-        rows: list = [None] * self.count
-        for k, names_of in enumerate(self.sets):
-            for i, row in zip(members[k], _pick(gathered[k], names_of, names, len(members[k]), lookup)):  # noqa: B905
-                rows[i] = row
-        return rows
-
-
-def _pick(ids: array, names_of: tuple[str, ...], names: tuple[str, ...], count: int, lookup: Any) -> list:
-    """Rows of `names` values for `count` series laid out `len(names_of)` ids apart."""
-    width = len(names_of)
-    cols = [map(lookup, ids[names_of.index(n) :: width]) if n in names_of else repeat(None, count) for n in names]
-    return list(zip(*cols)) if cols else [()] * count  # noqa: B905 (every column has `count` items)
+    def table(self, names: tuple[str, ...]) -> SeriesTable:
+        """The series as numpy columns (`table.SeriesTable`), straight from the packed arrays."""
+        flat = np.frombuffer(_bytes(self.ids, "ids"), dtype="<u4")
+        if len(flat) and int(flat.max()) >= len(self.strings):
+            raise PackedError("packed.ids", "a label value id is not in the string table")
+        count, sets = self.count, self.sets
+        out = np.full((count, len(names)), MISSING, dtype=np.uint32)
+        if self.shapes is None:
+            if sets and sets[0]:
+                rows = flat.reshape(count, len(sets[0]))
+                for j, n in enumerate(names):
+                    if n in sets[0]:
+                        out[:, j] = rows[:, sets[0].index(n)]
+        else:
+            shape = np.asarray(self.shapes, dtype=np.intp)
+            widths = np.array([len(s) for s in sets], dtype=np.intp)[shape]
+            starts = np.cumsum(widths) - widths
+            for j, n in enumerate(names):
+                where = np.array([s.index(n) if n in s else -1 for s in sets], dtype=np.intp)[shape]
+                has = where >= 0
+                out[has, j] = flat[starts[has] + where[has]]
+        if self.counts is None:
+            values = np.frombuffer(_bytes(self.values, "values"), dtype="<f8").astype(np.float64)
+        else:
+            values = np.full(count, np.nan)  # a range query has no single value
+        return SeriesTable(names, values, out, self.strings)

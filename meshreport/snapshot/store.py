@@ -38,6 +38,7 @@ from meshreport.snapshot.model import (
     Window,
 )
 from meshreport.snapshot.packed import PackedError, PackedSeries, StringTable, pack
+from meshreport.snapshot.table import SeriesTable
 
 FORMAT = "meshreport-snapshot"
 
@@ -297,9 +298,9 @@ class _Deferred:
         except PackedError as e:
             self.v.fail(f"{self.path}.{e.where}", e.why)
 
-    def columns(self, names: tuple[str, ...]) -> list[tuple[float | None, tuple[str | None, ...]]]:
+    def table(self, names: tuple[str, ...]) -> SeriesTable:
         try:
-            return self.packed.columns(names)
+            return self.packed.table(names)
         except PackedError as e:
             self.v.fail(f"{self.path}.{e.where}", e.why)
 

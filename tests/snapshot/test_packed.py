@@ -190,27 +190,31 @@ def test_the_documented_reading_recipe_works():
     ],
     ids=["two-orders", "mixed-sets", "one-set", "empty"],
 )
-def test_columns_equal_what_the_series_say(tmp_path, series):
+def test_table_equals_what_the_series_say(tmp_path, series):
     got = write_read(tmp_path, snapshot_with(instant(series)))
     names = ("b", "missing", "a", "c")
-    packed_rows = got.queries[0].columns(names)  # from the packed columns
-    assert "series" not in vars(got.queries[0])
     expected = [(s.value, tuple(s.labels.get(n) for n in names)) for s in series]
-    assert packed_rows == expected
-    assert got.queries[0].columns(names) == got.queries[0].columns(names)
+    packed = got.queries[0].table(names)  # from the packed arrays
+    assert "series" not in vars(got.queries[0])
+    assert _rows(packed) == expected
     got.queries[0].series  # noqa: B018 (now built: the same answer from the series)
-    assert got.queries[0].columns(names) == expected
-    assert got.queries[0].columns(()) == [(s.value, ()) for s in series]
+    assert _rows(got.queries[0].table(names)) == expected
+    assert _rows(got.queries[0].table(())) == [(s.value, ()) for s in series]
 
 
-def test_columns_of_a_range_query_have_no_value(tmp_path):
+def _rows(table) -> list:
+    return [(v, table.text(ids)) for v, ids in zip(table.values.tolist(), table.ids.tolist(), strict=True)]
+
+
+def test_table_of_a_range_query_has_no_value(tmp_path):
     rng = QueryResult("trend/x", "x", "ns", "range", WINDOW.end, [Series({"w": "a"}, None, [(1.0, 2.0)])], 0.0, 60.0)
     got = write_read(tmp_path, snapshot_with(rng))
-    assert got.queries[0].columns(("w",)) == [(None, ("a",))]
+    table = got.queries[0].table(("w",))
+    assert math.isnan(table.values[0]) and table.text(table.ids[0].tolist()) == ("a",)
 
 
-def test_columns_with_an_unknown_id_are_one_line(tmp_path):
+def test_table_with_an_unknown_id_is_one_line(tmp_path):
     path = _packed_file(tmp_path, lambda d: _packed(d).update(ids=_b64("I", [0, 1, 99])))
     snap = store.read(path)
     with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\.ids: .*not in the string table"):
-        snap.queries[0].columns(("a", "b"))
+        snap.queries[0].table(("a", "b"))

@@ -7,6 +7,9 @@ to exactly the node ids the graph used (same fix-ups, same injection), or values
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
+
+import numpy as np
 
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.telemetry import RESOLVE_LABELS, Ends, Resolver
@@ -23,7 +26,6 @@ class SeriesMapper:
         if ctx.resolver is None:
             ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
         self._resolve = ctx.resolver  # the build's shared cache, without a call level
-        self._by_key = ctx.resolver.by_key
 
     def pairs(self, labels: dict[str, str], *, last_hop_only: bool) -> list[tuple[str, str]]:
         """(source id, dest id) pairs of one series; with an injected service node either both hops
@@ -62,11 +64,17 @@ class SeriesMapper:
 
     def rows(self, key: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[float, Ends | None, tuple]]:
         """(value, ends, values of the `extra` labels) of a query's positive-valued series for the
-        namespace being processed, read from its columns (no label dict per series)."""
+        namespace being processed, in order. Read as id columns: each flow is resolved once and
+        only the `extra` labels become strings per series."""
         q = self.ctx.query(key)
         if q is None:
             return
-        by_key = self._by_key
-        for v, row in q.columns((*RESOLVE_LABELS, *extra)):
-            if v is not None and v > 0:  # Kiali's `> 0` (NaN is not)
-                yield v, by_key(row[:_N_RESOLVE]), row[_N_RESOLVE:]
+        table = q.table((*RESOLVE_LABELS, *extra))
+        rows = np.flatnonzero(table.values > 0)  # Kiali's `> 0` (NaN is not)
+        if not len(rows):
+            return
+        flow_of, ends_of = self._resolve.flows(table, rows)
+        cols = [table.column_text(_N_RESOLVE + j, rows) for j in range(len(extra))]
+        extras = zip(*cols) if cols else repeat(())  # noqa: B905 (equal lengths)
+        for v, flow, x in zip(table.values[rows].tolist(), flow_of, extras):  # noqa: B905
+            yield v, ends_of[flow], x
