@@ -29,10 +29,9 @@ class ResponseTimeAppender:
         mapper = SeriesMapper(ctx)
         values: dict[tuple[str, str, str], float] = {}
         for role in ROLES:
-            for value, ends, (protocol,) in mapper.rows(
-                response_time_key(ctx.options.response_time, role), ("request_protocol",)
-            ):
-                for src, dst in mapper.pairs_of(ends, last_hop_only=True):
+            key = response_time_key(ctx.options.response_time, role)
+            for value, pairs, (protocol,) in mapper.rows(key, ("request_protocol",), last_hop_only=True):
+                for src, dst in pairs:
                     values.setdefault((src, dst, protocol or ""), value)
         if not values:
             return

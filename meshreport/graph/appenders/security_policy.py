@@ -43,9 +43,10 @@ class SecurityPolicyAppender:
         principals: dict[tuple[str, str], tuple[str, str]] = {}
         for metric in security_metrics(ctx):
             for role in ROLES:
-                for value, ends, (csp, src_p, dst_p) in mapper.rows(security_policy_key(metric, role), LABELS):
+                key = security_policy_key(metric, role)
+                for value, pairs, (csp, src_p, dst_p) in mapper.rows(key, LABELS, last_hop_only=False):
                     csp = csp or ""
-                    for pair in mapper.pairs_of(ends, last_hop_only=False):
+                    for pair in pairs:
                         d = policies.setdefault(pair, {})
                         d[csp] = d.get(csp, 0.0) + value
                         if pair not in principals:

@@ -27,17 +27,12 @@ class SeriesMapper:
             ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
         self._resolve = ctx.resolver  # the build's shared cache, without a call level
 
-    def pairs(self, labels: dict[str, str], *, last_hop_only: bool) -> list[tuple[str, str]]:
-        """(source id, dest id) pairs of one series; with an injected service node either both hops
-        or only service->dest (values that cannot be aggregated go on the last hop only).
-
-        Cached by the series' ends: the responseTime, throughput and securityPolicy series of one
-        flow all map to the same pairs. Callers must not change the returned list.
-        """
-        return self.pairs_of(self._resolve(labels), last_hop_only)
-
     def pairs_of(self, ends: Ends | None, last_hop_only: bool) -> list[tuple[str, str]]:
-        """`pairs` for already resolved ends (`rows`)."""
+        """(source id, dest id) pairs of a flow: one, or with an injected service node either both
+        hops or only service->dest (values that cannot be aggregated go on the last hop only).
+
+        Cached by the ends: the responseTime, throughput and securityPolicy series of one flow
+        all map to the same pairs. Callers must not change the returned list."""
         if ends is None:
             return []
         key = (id(ends), last_hop_only)  # the resolver hands out one object per distinct ends
@@ -62,10 +57,12 @@ class SeriesMapper:
             out.append((rs[0], rd[0]))
         return out
 
-    def rows(self, key: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[float, Ends | None, tuple]]:
-        """(value, ends, values of the `extra` labels) of a query's positive-valued series for the
-        namespace being processed, in order. Read as id columns: each flow is resolved once and
-        only the `extra` labels become strings per series."""
+    def rows(
+        self, key: str, extra: tuple[str, ...] = (), *, last_hop_only: bool
+    ) -> Iterator[tuple[float, list[tuple[str, str]], tuple]]:
+        """(value, `pairs_of` its ends, values of the `extra` labels) of a query's positive-valued
+        series for the namespace being processed, in order. Read as id columns: each flow is
+        resolved and mapped to pairs once; only the `extra` labels become strings per series."""
         q = self.ctx.query(key)
         if q is None:
             return
@@ -74,7 +71,8 @@ class SeriesMapper:
         if not len(rows):
             return
         flow_of, ends_of = self._resolve.flows(table, rows)
+        pairs = [self.pairs_of(ends, last_hop_only) for ends in ends_of]
         cols = [table.column_text(_N_RESOLVE + j, rows) for j in range(len(extra))]
         extras = zip(*cols) if cols else repeat(())  # noqa: B905 (equal lengths)
         for v, flow, x in zip(table.values[rows].tolist(), flow_of, extras):  # noqa: B905
-            yield v, ends_of[flow], x
+            yield v, pairs[flow], x

@@ -23,8 +23,8 @@ class ThroughputAppender:
         mapper = SeriesMapper(ctx)
         sums: dict[tuple[str, str], float] = {}
         for role in ROLES:
-            for value, ends, _ in mapper.rows(throughput_key(ctx.options.throughput, role)):
-                for pair in mapper.pairs_of(ends, last_hop_only=True):
+            for value, pairs, _ in mapper.rows(throughput_key(ctx.options.throughput, role), last_hop_only=True):
+                for pair in pairs:
                     sums[pair] = sums.get(pair, 0.0) + value
         if not sums:
             return
