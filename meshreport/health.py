@@ -131,9 +131,12 @@ class RateRule:
     name: str = ""
     _patterns: list = field(default_factory=list, init=False, repr=False, compare=False)
 
-    def applies(self, namespace: str, kind: str, name: str) -> bool:
+    def checks(self) -> tuple[tuple[int, re.Pattern[str]], ...]:
+        """(field index, regex) of the patterns that can fail: 0 namespace, 1 kind, 2 name.
+
+        Empty patterns match anything and are skipped (Kiali's default rule has none).
+        """
         if not self._patterns:
-            # Empty patterns match anything: skip them (Kiali's default rule has none).
             self._patterns.append(
                 tuple(
                     (i, _compile(_anchor(p)))
@@ -141,8 +144,11 @@ class RateRule:
                     if p not in ("", ".*")
                 )
             )
+        return self._patterns[0]
+
+    def applies(self, namespace: str, kind: str, name: str) -> bool:
         values = (namespace, kind, name)
-        return all(rx.search(values[i]) for i, rx in self._patterns[0])
+        return all(rx.search(values[i]) for i, rx in self.checks())
 
 
 #: Kiali's default rule (config.go AddHealthDefault), always appended after the user's rules.
@@ -275,6 +281,46 @@ def resolve_tolerances(
     return rules[-1].tolerances
 
 
+class ToleranceResolver:
+    """`resolve_tolerances` for many objects against the same rules, remembering answers.
+
+    Only the rules up to the first unconditional one can decide, and they read only some of
+    (namespace, kind, name): answers are keyed by those fields alone, so with Kiali's default
+    rule every object shares one answer. Annotations are parsed once per distinct value.
+    """
+
+    def __init__(self, rules: Iterable[RateRule]) -> None:
+        self.rules = list(rules) or [DEFAULT_RULE]
+        used: set[int] = set()
+        for rule in self.rules:
+            checks = rule.checks()
+            used.update(i for i, _ in checks)
+            if not checks:
+                break
+        self._used = (0 in used, 1 in used, 2 in used)
+        self._by_fields: dict[tuple[str, str, str], tuple[Tolerance, ...]] = {}
+        self._by_annotation: dict[Any, tuple[Tolerance, ...]] = {}
+
+    def __call__(
+        self, namespace: str, kind: str, name: str, annotations: Mapping[str, str] | None = None
+    ) -> tuple[Tolerance, ...]:
+        """Same answer as resolve_tolerances(self.rules, namespace, kind, name, annotations)."""
+        if annotations:
+            value = annotations.get(RATE_ANNOTATION)
+            if value:
+                parsed = self._by_annotation.get(value)
+                if parsed is None:
+                    parsed = self._by_annotation[value] = parse_rate_annotation(value)
+                if parsed:
+                    return parsed
+        use_ns, use_kind, use_name = self._used
+        key = (namespace if use_ns else "", kind if use_kind else "", name if use_name else "")
+        found = self._by_fields.get(key)
+        if found is None:
+            found = self._by_fields[key] = resolve_tolerances(self.rules, namespace, kind, name)
+        return found
+
+
 # --- request health --------------------------------------------------------------------------
 
 
@@ -286,7 +332,7 @@ class RequestHealth:
     error_ratio: float = 0.0
 
 
-_MATCHING: dict[tuple[int, str, str, tuple[str, ...]], tuple[tuple[Tolerance, ...], tuple]] = {}
+_MATCHING: dict[int, tuple[tuple[Tolerance, ...], dict[tuple[str, str, tuple[str, ...]], tuple]]] = {}
 
 
 def matching(
@@ -300,19 +346,25 @@ def matching(
     the tuple's identity (hashing frozen dataclasses per call is slow); the entry keeps the tuple
     alive so its id cannot be reused while cached.
     """
-    key = (id(tolerances), direction, protocol, tuple(codes))
-    hit = _MATCHING.get(key)
-    if hit is None or hit[0] is not tolerances:
-        if len(_MATCHING) > 16384:
+    per_tols = _MATCHING.get(id(tolerances))
+    if per_tols is None or per_tols[0] is not tolerances:
+        if len(_MATCHING) > 1024:
             _MATCHING.clear()
+        per_tols = _MATCHING[id(tolerances)] = (tolerances, {})
+    memo = per_tols[1]
+    key = (direction, protocol, tuple(codes))
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) > 16384:
+            memo.clear()
         found = []
         for t in tolerances:
             if t.applies(direction, protocol):
                 matched = tuple(c for c in codes if t.matches_code(c))
                 if matched:
                     found.append((t, matched))
-        hit = _MATCHING[key] = (tolerances, tuple(found))
-    return hit[1]
+        hit = memo[key] = tuple(found)
+    return hit
 
 
 def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
@@ -325,7 +377,7 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
     if not tolerances:
         return _fallback_health(requests)
     seen_traffic = False
-    best_status, best_ratio = NA, 0.0
+    best_status, best_ratio, best_p = NA, 0.0, 0
     for direction in DIRECTIONS:
         protos = requests.get(direction)
         if not protos:
@@ -339,9 +391,9 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
             for tol, matched in matching(tolerances, direction, protocol, codes):
                 ratio = sum(codes[c] for c in matched) / total * 100.0
                 status = tol.status(ratio)
-                p, bp = PRIORITY[status], PRIORITY[best_status]
-                if p > bp or (p == bp and ratio > best_ratio):
-                    best_status, best_ratio = status, ratio
+                p = PRIORITY[status]
+                if p > best_p or (p == best_p and ratio > best_ratio):
+                    best_status, best_ratio, best_p = status, ratio, p
     if not seen_traffic:
         return RequestHealth(NA, 0.0)
     if best_status == NA:
@@ -370,6 +422,9 @@ def _fallback_health(requests: Requests) -> RequestHealth:
     return RequestHealth(HEALTHY, ratio)
 
 
+_EDGE_MATCHING: dict[tuple[int, int, str, tuple[str, ...]], tuple] = {}
+
+
 def edge_status(
     protocol: str,
     codes: Mapping[str, float],
@@ -378,17 +433,28 @@ def edge_status(
 ) -> str:
     """Edge health (section 3.6): the source's outbound and the dest's inbound tolerances.
 
-    NA when the edge carries no traffic; Healthy when no tolerance matches the protocol.
+    NA when the edge carries no traffic; Healthy when no tolerance matches the protocol. Both
+    directions' matches are remembered together (a graph has few distinct tolerance pairs and
+    code sets), so an all-2xx edge costs one lookup; entries keep their tuples alive, as in
+    `matching`.
     """
     total = sum(codes.values())
     if total <= 0:
         return NA
-    status = HEALTHY
-    for direction, tolerances in ((OUTBOUND, source_tolerances), (INBOUND, dest_tolerances)):
-        for tol, matched in matching(tolerances, direction, protocol, codes):
-            s = tol.status(sum(codes[c] for c in matched) / total * 100.0)
-            if PRIORITY[s] > PRIORITY[status]:
-                status = s
+    key = (id(source_tolerances), id(dest_tolerances), protocol, tuple(codes))
+    hit = _EDGE_MATCHING.get(key)
+    if hit is None or hit[0] is not source_tolerances or hit[1] is not dest_tolerances:
+        if len(_EDGE_MATCHING) > 16384:
+            _EDGE_MATCHING.clear()
+        found = matching(source_tolerances, OUTBOUND, protocol, codes) + matching(
+            dest_tolerances, INBOUND, protocol, codes
+        )
+        hit = _EDGE_MATCHING[key] = (source_tolerances, dest_tolerances, found)
+    status, best = HEALTHY, PRIORITY[HEALTHY]
+    for tol, matched in hit[2]:
+        s = tol.status(sum(codes[c] for c in matched) / total * 100.0)
+        if PRIORITY[s] > best:
+            status, best = s, PRIORITY[s]
     return status
 
 

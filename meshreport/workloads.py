@@ -32,21 +32,23 @@ class WorkloadLike(Protocol):
 def proxy_ready(pod: dict[str, Any]) -> bool | None:
     """True/False from the istio-proxy container status; None when the pod reports none."""
     st = pod.get("status") or {}
-    statuses = list(st.get("containerStatuses") or []) + list(st.get("initContainerStatuses") or [])
-    for cs in statuses:
-        if isinstance(cs, dict) and cs.get("name") == PROXY_CONTAINER:
-            return bool(cs.get("ready"))
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for cs in st.get(key) or ():
+            if isinstance(cs, dict) and cs.get("name") == PROXY_CONTAINER:
+                return bool(cs.get("ready"))
     return None
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
-    for c in (pod.get("status") or {}).get("conditions") or []:
+    for c in (pod.get("status") or {}).get("conditions") or ():
         if isinstance(c, dict) and c.get("type") == "Ready":
             return c.get("status") == "True"
     return False
 
 
 def _int(x: Any) -> int:
+    if type(x) is int:  # the usual case, first: this runs three times per workload
+        return x
     return int(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else 0
 
 
@@ -86,10 +88,13 @@ def synced_proxies(w: WorkloadLike) -> int:
     """
     if w.is_gateway or not w.pods or not w.has_sidecar:
         return -1
-    counted = [proxy_ready(p.body) for p in w.pods]
-    if all(c is None for c in counted):
-        return -1
-    return sum(1 for c in counted if c)
+    reported = ready = 0
+    for p in w.pods:
+        r = proxy_ready(p.body)
+        if r is not None:
+            reported += 1
+            ready += r
+    return ready if reported else -1
 
 
 def workload_status(w: WorkloadLike) -> WorkloadStatus | None:

@@ -23,26 +23,53 @@ if TYPE_CHECKING:
 
 def edge_codes(edge: Edge) -> dict[str, float]:
     """{code: rate} of one edge, from its responses (TCP edges carry code `-`)."""
-    codes: dict[str, float] = {}
-    for code, detail in edge.responses.items():
-        parts = detail.get("flags") or detail.get("hosts") or {}
-        codes[code] = codes.get(code, 0.0) + sum(parts.values())
-    return codes
+    return {
+        code: float(sum((detail.get("flags") or detail.get("hosts") or {}).values()))
+        for code, detail in edge.responses.items()
+    }
 
 
 def node_requests(graph: TrafficGraph, codes: dict | None = None) -> dict[str, h.Requests]:
     """Kiali's per-node {direction: {protocol: {code: rate}}} from the graph's edges."""
     reqs: dict[str, h.Requests] = defaultdict(dict)
+    slots: dict[tuple[str, str, str], dict[str, float]] = {}
     for k, e in graph.edges.items():
         per_code = codes[k] if codes is not None else edge_codes(e)
-        if not per_code:
-            continue
-        out = reqs[e.source].setdefault(h.OUTBOUND, {}).setdefault(e.protocol, {})
-        inb = reqs[e.dest].setdefault(h.INBOUND, {}).setdefault(e.protocol, {})
-        for code, v in per_code.items():
-            out[code] = out.get(code, 0.0) + v
-            inb[code] = inb.get(code, 0.0) + v
+        if per_code:
+            _add_edge(reqs, slots, e, per_code)
     return reqs
+
+
+def _add_edge(
+    reqs: dict[str, h.Requests], slots: dict[tuple[str, str, str], dict[str, float]], e: Edge, per_code: dict
+) -> None:
+    """Count an edge's rates as its source's outbound and its dest's inbound.
+
+    `slots` remembers each (node, direction, protocol)'s {code: rate}, so an edge costs two
+    lookups rather than two chains of setdefault.
+    """
+    out = slots.get((e.source, h.OUTBOUND, e.protocol))
+    if out is None:
+        out = slots[(e.source, h.OUTBOUND, e.protocol)] = _slot(reqs, e.source, h.OUTBOUND, e.protocol)
+    inb = slots.get((e.dest, h.INBOUND, e.protocol))
+    if inb is None:
+        inb = slots[(e.dest, h.INBOUND, e.protocol)] = _slot(reqs, e.dest, h.INBOUND, e.protocol)
+    for code, v in per_code.items():
+        out[code] = out.get(code, 0.0) + v
+        inb[code] = inb.get(code, 0.0) + v
+
+
+def _slot(reqs: dict[str, h.Requests], node: str, direction: str, protocol: str) -> dict[str, float]:
+    """A new, empty {code: rate} at reqs[node][direction][protocol]."""
+    node_reqs = reqs.get(node)
+    if node_reqs is None:
+        node_reqs = reqs[node] = {}
+    protos = node_reqs.get(direction)
+    if protos is None:
+        protos = node_reqs[direction] = {}
+    codes: dict[str, float] = {}
+    protos[protocol] = codes
+    return codes
 
 
 def _node_name(n: Node) -> str:
@@ -76,22 +103,36 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
     status_cache: dict[int, h.WorkloadStatus | None] = {}
 
     def status_of(w: Any) -> h.WorkloadStatus | None:
+        # An app node and its app's health both ask for the same workload.
         if w is None:
             return None
-        if id(w) not in status_cache:
-            status_cache[id(w)] = workload_status(w)
-        return status_cache[id(w)]
-
-    codes = {k: edge_codes(e) for k, e in graph.edges.items()}
-    requests = node_requests(graph, codes)
-    tol_cache: dict[tuple[str, str, str, str], tuple[h.Tolerance, ...]] = {}
-
-    def tolerances(namespace: str, kind: str, name: str, ann: dict[str, str]) -> tuple[h.Tolerance, ...]:
-        key = (namespace, kind, name, ann.get(h.RATE_ANNOTATION, ""))
-        found = tol_cache.get(key)
-        if found is None:
-            found = tol_cache[key] = h.resolve_tolerances(rules, namespace, kind, name, ann)
+        key = id(w)
+        if key in status_cache:
+            return status_cache[key]
+        found = status_cache[key] = workload_status(w)
         return found
+
+    tolerances = h.ToleranceResolver(rules)
+    identities: dict[str, tuple[str, str, dict[str, str], Any]] = {}
+    node_tols: dict[str, tuple[h.Tolerance, ...]] = {}
+    for nid, n in graph.nodes.items():
+        identities[nid] = kind, name, ann, _ = _identity(n, index)
+        node_tols[nid] = tolerances(n.namespace, kind, name, ann)
+
+    # One pass over the edges: their rates into node requests, and their status.
+    requests: dict[str, h.Requests] = defaultdict(dict)
+    slots: dict[tuple[str, str, str], dict[str, float]] = {}
+    for e in graph.edges.values():
+        per_code = edge_codes(e)
+        src, dst = node_tols.get(e.source), node_tols.get(e.dest)
+        if per_code:
+            _add_edge(requests, slots, e, per_code)
+        known = per_code and src is not None and dst is not None
+        status = h.edge_status(e.protocol, per_code, src, dst) if known else h.NA
+        if status == h.NA:
+            e.metadata.pop("healthStatus", None)
+        else:
+            e.metadata["healthStatus"] = status
 
     # App-level requests (every version of an app), for app nodes and app boxes.
     app_requests: dict[tuple[str, str, str], h.Requests] = defaultdict(dict)
@@ -100,10 +141,9 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
             _merge_requests(app_requests[(n.cluster, n.namespace, n.app)], requests.get(nid, {}))
     app_cache: dict[tuple[str, str, str], h.Health] = {}
 
-    node_tols: dict[str, tuple[h.Tolerance, ...]] = {}
     for nid, n in graph.nodes.items():
-        kind, name, ann, w = _identity(n, index)
-        node_tols[nid] = tols = tolerances(n.namespace, kind, name, ann)
+        kind, name, ann, w = identities[nid]
+        tols = node_tols[nid]
         if n.metadata.get("isInaccessible"):
             n.health = None
             continue
@@ -120,7 +160,7 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
             if app is None:
                 backing = index.app_workloads_for(n.namespace, n.app)
                 statuses = [s for s in (status_of(b) for b in backing) if s is not None]
-                app_tols = tolerances(n.namespace, "app", n.app, {})
+                app_tols = tolerances(n.namespace, "app", n.app)
                 app = app_cache[akey] = h.app_health(app_requests[akey], statuses, app_tols)
             if kind == "workload":
                 # A versioned app node shows its workload's health; the app box shows the app's.
@@ -131,28 +171,17 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         else:
             n.health = None
 
-    for k, e in graph.edges.items():
-        md = e.metadata
-        src, dst = node_tols.get(e.source), node_tols.get(e.dest)
-        if src is None or dst is None or not codes[k]:
-            md.pop("healthStatus", None)
-            continue
-        status = h.edge_status(e.protocol, codes[k], src, dst)
-        if status == h.NA:
-            md.pop("healthStatus", None)
-        else:
-            md["healthStatus"] = status
-
 
 def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], Any]:
-    """(health kind, name, annotations, workload) of a node, as its tolerances are resolved.
+    """(health kind, name, rate annotation, workload) of a node, as its tolerances are resolved.
 
     Services and workloads use their annotations; a versioned app node is judged as its
-    workload; unknown and aggregate nodes match rules by their node type.
+    workload; unknown and aggregate nodes match rules by their node type. Health reads only
+    the rate annotation, so only it is returned ({} when absent).
     """
     if n.node_type == "service":
         svc = index.service(n.namespace, n.service)
-        return "service", n.service, (svc.annotations if svc is not None else {}), None
+        return "service", n.service, (_rate_annotation(svc.annotations) if svc is not None else {}), None
     if n.node_type in ("workload", "app") and is_ok(n.workload):
         w = index.workload(n.cluster, n.namespace, n.workload)
         return "workload", n.workload, (_workload_annotations(w) if w is not None else {}), w
@@ -161,14 +190,31 @@ def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], An
     return n.node_type, _node_name(n), {}, None
 
 
+def _rate_annotation(*sources: dict[str, str] | None) -> dict[str, str]:
+    """{RATE_ANNOTATION: value} from the last source that has it, else {}."""
+    for ann in reversed(sources):
+        if ann and h.RATE_ANNOTATION in ann:
+            return {h.RATE_ANNOTATION: ann[h.RATE_ANNOTATION]}
+    return {}
+
+
 def _workload_annotations(w: Any) -> dict[str, str]:
-    """Controller metadata annotations over pod-template ones (Kiali reads the workload's)."""
+    """The rate annotation of the controller's metadata over the pod template's (Kiali reads the workload's)."""
     own = w.obj.annotations if getattr(w, "obj", None) is not None else {}
-    return {**(w.annotations or {}), **own}
+    return _rate_annotation(w.annotations, own)
 
 
 def _merge_requests(into: h.Requests, other: h.Requests) -> None:
+    """Add `other`'s rates into `into`; a direction or protocol new to `into` is copied whole."""
     for direction, protos in other.items():
+        mine = into.get(direction)
+        if mine is None:
+            into[direction] = {proto: dict(codes) for proto, codes in protos.items()}
+            continue
         for proto, codes in protos.items():
+            acc = mine.get(proto)
+            if acc is None:
+                mine[proto] = dict(codes)
+                continue
             for code, v in codes.items():
-                h.add_request(into, direction, proto, code, v)
+                acc[code] = acc.get(code, 0.0) + v
