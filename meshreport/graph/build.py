@@ -164,7 +164,8 @@ def _apply(
     rows = np.flatnonzero(keep)
     if not len(rows):
         return
-    flow_of, ends_of = resolver.flows(table, rows)
+    flow_of, flows = resolver.flows(table, rows)
+    ends_of = flows.ends
     text = table.text
     flags_of = table.column_text(_FLAGS, rows) if kind != "grpc" else None
     if kind == "requests":
@@ -180,7 +181,7 @@ def _apply(
         per_series = [("grpc", "-")] * len(rows)
     errors = kind == "requests"
     add = writer.add
-    for n, (value, flow, pc) in enumerate(zip(values[rows].tolist(), flow_of, per_series)):  # noqa: B905
+    for n, (value, flow, pc) in enumerate(zip(values[rows].tolist(), flow_of.tolist(), per_series)):  # noqa: B905
         ends = ends_of[flow]
         if ends is None or pc is None:
             continue

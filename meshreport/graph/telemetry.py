@@ -16,7 +16,7 @@ import numpy as np
 
 from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
 from meshreport.graph.model import is_ok
-from meshreport.snapshot.table import SeriesTable, group
+from meshreport.snapshot.table import SeriesTable
 
 #: Labels every graph series must carry (empty values allowed), Kiali's "expected TS labels".
 REQUIRED = (
@@ -144,8 +144,8 @@ class Resolver:
         self._cache: dict[tuple[str | None, ...], Ends | None] = {}
         #: One object per distinct Ends value: callers may use an Ends' identity as its value.
         self._interned: dict[Ends, Ends] = {}
-        #: id(string table) -> (that table, {flow's label ids as bytes: ends}), for `flows`.
-        self._by_ids: dict[int, tuple[Sequence[str], dict[bytes, Ends | None]]] = {}
+        #: id(string table) -> the flows of its tables, for `flows`.
+        self._indexes: dict[int, FlowIndex] = {}
 
     def __call__(self, labels: dict[str, str]) -> Ends | None:
         try:
@@ -158,8 +158,8 @@ class Resolver:
             return self.by_key(key)
 
     def by_key(self, key: tuple[str | None, ...]) -> Ends | None:
-        """The ends of a series given the values of RESOLVE_LABELS (None: label missing), as
-        `QueryResult.columns` hands them out, so no label dict is needed."""
+        """The ends of a series given the values of RESOLVE_LABELS (None: label missing), so no
+        label dict is needed."""
         try:
             return self._cache[key]
         except KeyError:
@@ -169,28 +169,47 @@ class Resolver:
             self._cache[key] = ends
             return ends
 
-    def flows(self, table: SeriesTable, rows: np.ndarray) -> tuple[list[int], list[Ends | None]]:
-        """The ends of the series `rows` of a table whose first columns are RESOLVE_LABELS:
-        (flow number of each row, ends of each flow), flows numbered by first appearance.
+    def flows(self, table: SeriesTable, rows: np.ndarray) -> tuple[np.ndarray, FlowIndex]:
+        """The flows of the series `rows` of a table whose first columns are RESOLVE_LABELS:
+        (flow number of each row, the index whose `ends` those numbers point into).
 
-        A flow is resolved once per query from its ids; a snapshot's queries share one string
-        table, so the ids also find flows that other queries already resolved.
+        A snapshot's queries share one string table, so a flow's ids are the same in every query
+        that sees it: it is resolved (from strings) once, where it first appears, and every
+        other series of it finds its number with one dict lookup of its ids' bytes.
         """
-        key_ids = table.ids[rows, :_N_RESOLVE]
-        flow_of, firsts = group(key_ids)
-        firsts_ids = np.ascontiguousarray(key_ids[firsts])
-        raw = firsts_ids.view(np.dtype((np.void, 4 * _N_RESOLVE))).ravel().tolist()
+        key_ids = np.ascontiguousarray(table.ids[rows, :_N_RESOLVE])
+        raw = key_ids.view(_FLOW_KEY).ravel().tolist()
         strings = table.strings
-        known = self._by_ids.get(id(strings))
-        if known is None or known[0] is not strings:
-            known = self._by_ids[id(strings)] = (strings, {})  # holds the table so its id stays its own
-        cache = known[1]
-        text, by_key = table.text, self.by_key
-        out = []
-        for b, row in zip(raw, firsts_ids.tolist()):  # noqa: B905
-            try:
-                ends = cache[b]
-            except KeyError:
-                ends = cache[b] = by_key(text(row))
-            out.append(ends)
-        return flow_of.tolist(), out
+        index = self._indexes.get(id(strings))
+        if index is None or index.strings is not strings:
+            index = self._indexes[id(strings)] = FlowIndex(strings)  # holds the table: its id stays its own
+        numbers = index.numbers
+        get = numbers.get
+        out = [get(b, -1) for b in raw]
+        if -1 in out:
+            text, by_key, ends = table.text, self.by_key, index.ends
+            for i, n in enumerate(out):
+                if n == -1:
+                    b = raw[i]
+                    n = numbers.get(b)
+                    if n is None:
+                        n = numbers[b] = len(ends)
+                        ends.append(by_key(text(key_ids[i].tolist())))
+                    out[i] = n
+        return np.array(out, dtype=np.intp), index
+
+
+_FLOW_KEY = np.dtype((np.void, 4 * _N_RESOLVE))
+
+
+class FlowIndex:
+    """The flows (distinct rows of RESOLVE_LABELS ids) of the tables that share one string
+    table, numbered in order of first appearance, and their ends (None: the series are skipped).
+    Appenders keep per-flow arrays (`SeriesMapper`) indexed by these numbers."""
+
+    __slots__ = ("strings", "numbers", "ends")
+
+    def __init__(self, strings: Sequence[str]) -> None:
+        self.strings = strings
+        self.numbers: dict[bytes, int] = {}
+        self.ends: list[Ends | None] = []

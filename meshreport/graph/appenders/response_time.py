@@ -6,9 +6,12 @@ several workloads cannot be combined into the source->service edge.
 
 from __future__ import annotations
 
+import numpy as np
+
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.appenders.series import SeriesMapper
+from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.graph.telemetry import RESOLVE_LABELS
 
 #: option value -> the <stat> part of the snapshot key `appender/responseTime/<stat>/<role>`.
 STATS = {"avg": "avg", "50": "0.5", "95": "0.95", "99": "0.99"}
@@ -27,15 +30,33 @@ class ResponseTimeAppender:
         if not (ctx.http_requests or ctx.grpc_requests):
             return
         mapper = SeriesMapper(ctx)
-        values: dict[tuple[str, str, str], float] = {}
+        protocols = Codes()
+        pairs, protos, values = [], [], []
         for role in ROLES:
             key = response_time_key(ctx.options.response_time, role)
-            for value, pairs, (protocol,) in mapper.rows(key, ("request_protocol",), last_hop_only=True):
-                for src, dst in pairs:
-                    values.setdefault((src, dst, protocol or ""), value)
-        if not values:
+            got = mapper.pair_rows(key, ("request_protocol",), last_hop_only=True)
+            if got is not None:
+                table, rows, hops = got
+                pairs.append(hops[:, 0])
+                protos.append(protocols.of(table, _N_RESOLVE, rows))
+                values.append(table.values[rows])
+        if not pairs:
+            return
+        pair, proto, value = np.concatenate(pairs), np.concatenate(protos), np.concatenate(values)
+        keep = np.flatnonzero(pair >= 0)
+        # The first value of each (source, dest, protocol) wins.
+        _, first = np.unique(pair[keep] * len(protocols.names) + proto[keep], return_index=True)
+        at = keep[first]
+        found = {
+            (*mapper.pair_list[p], protocols.names[c]): v
+            for p, c, v in zip(pair[at].tolist(), proto[at].tolist(), value[at].tolist())  # noqa: B905
+        }
+        if not found:
             return
         for key, e in graph.edges.items():
-            v = values.get(key)
+            v = found.get(key)
             if v is not None:
                 e.metadata["responseTime"] = v
+
+
+_N_RESOLVE = len(RESOLVE_LABELS)

@@ -3,9 +3,12 @@ the source/destination principals, from destination-reported telemetry."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.appenders.series import SeriesMapper
+from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.graph.telemetry import RESOLVE_LABELS
 from meshreport.snapshot.queries import REQUEST_MESSAGES, REQUESTS, RESPONSE_MESSAGES, TCP_RECEIVED, TCP_SENT
 
 ROLES = ("incoming", "outgoing")
@@ -39,31 +42,52 @@ class SecurityPolicyAppender:
 
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
         mapper = SeriesMapper(ctx)
-        policies: dict[tuple[str, str], dict[str, float]] = {}
-        principals: dict[tuple[str, str], tuple[str, str]] = {}
+        codes = Codes()
+        parts: list[tuple[np.ndarray, ...]] = []
         for metric in security_metrics(ctx):
             for role in ROLES:
-                key = security_policy_key(metric, role)
-                for value, pairs, (csp, src_p, dst_p) in mapper.rows(key, LABELS, last_hop_only=False):
-                    csp = csp or ""
-                    for pair in pairs:
-                        d = policies.setdefault(pair, {})
-                        d[csp] = d.get(csp, 0.0) + value
-                        if pair not in principals:
-                            principals[pair] = (src_p or "", dst_p or "")
-        if not policies:
+                got = mapper.pair_rows(security_policy_key(metric, role), LABELS, last_hop_only=False)
+                if got is None:
+                    continue
+                table, rows, hops = got
+                # Both hops of a series, one after the other, as a loop over its pairs would add them.
+                label = [np.repeat(codes.of(table, _N_RESOLVE + j, rows), 2) for j in range(len(LABELS))]
+                parts.append((hops.ravel(), np.repeat(table.values[rows], 2), *label))
+        if not parts:
             return
+        pair, value, csp, src_p, dst_p = (np.concatenate(cols) for cols in zip(*parts))  # noqa: B905
+        keep = np.flatnonzero(pair >= 0)
+        if not len(keep):
+            return
+        pair, value, csp, src_p, dst_p = pair[keep], value[keep], csp[keep], src_p[keep], dst_p[keep]
+        names, pairs = codes.names, mapper.pair_list
+        # Rate per (pair, policy), summed in series order; policies enter in order of first appearance.
+        distinct, first, inverse = np.unique(pair * len(names) + csp, return_index=True, return_inverse=True)
+        totals = np.bincount(inverse.ravel(), weights=value).tolist()
+        policies: dict[tuple[str, str], dict[str, float]] = {}
+        for k in np.argsort(first, kind="stable").tolist():
+            p, c = divmod(int(distinct[k]), len(names))
+            policies.setdefault(pairs[p], {})[names[c]] = totals[k]
+        # Principals of the first series of each pair.
+        distinct, first = np.unique(pair, return_index=True)
+        principals = {
+            pairs[p]: (names[s], names[d])
+            for p, s, d in zip(distinct.tolist(), src_p[first].tolist(), dst_p[first].tolist())  # noqa: B905
+        }
         for (src, dst, _protocol), e in graph.edges.items():
-            pair = (src, dst)
-            d = policies.get(pair)
+            key = (src, dst)
+            d = policies.get(key)
             if d is not None:
                 total = sum(d.values())
                 mtls = d.get("mutual_tls", 0.0) / total * 100.0 if total > 0 else 0.0
                 if mtls > 0:
                     e.metadata["isMTLS"] = mtls
-            p = principals.get(pair)
+            p = principals.get(key)
             if p is not None:
                 if p[0]:
                     e.metadata["sourcePrincipal"] = p[0]
                 if p[1]:
                     e.metadata["destPrincipal"] = p[1]
+
+
+_N_RESOLVE = len(RESOLVE_LABELS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import SeriesMapper
 from meshreport.graph.model import TrafficGraph
@@ -21,11 +23,21 @@ class ThroughputAppender:
         if not ctx.http_requests:
             return
         mapper = SeriesMapper(ctx)
-        sums: dict[tuple[str, str], float] = {}
+        pairs, values = [], []
         for role in ROLES:
-            for value, pairs, _ in mapper.rows(throughput_key(ctx.options.throughput, role), last_hop_only=True):
-                for pair in pairs:
-                    sums[pair] = sums.get(pair, 0.0) + value
+            got = mapper.pair_rows(throughput_key(ctx.options.throughput, role), last_hop_only=True)
+            if got is not None:
+                table, rows, hops = got
+                pairs.append(hops[:, 0])
+                values.append(table.values[rows])
+        if not pairs:
+            return
+        pair, value = np.concatenate(pairs), np.concatenate(values)
+        keep = pair >= 0
+        # bincount adds in row order, as a loop over the series would.
+        distinct, inverse = np.unique(pair[keep], return_inverse=True)
+        totals = np.bincount(inverse.ravel(), weights=value[keep])
+        sums = {mapper.pair_list[p]: t for p, t in zip(distinct.tolist(), totals.tolist())}  # noqa: B905
         if not sums:
             return
         for (src, dst, protocol), e in graph.edges.items():
