@@ -63,11 +63,12 @@ class SecurityPolicyAppender:
         names, pairs = codes.names, mapper.pair_list
         # Rate per (pair, policy), summed in series order; policies enter in order of first appearance.
         distinct, first, inverse = np.unique(pair * len(names) + csp, return_index=True, return_inverse=True)
-        totals = np.bincount(inverse.ravel(), weights=value).tolist()
+        totals = np.bincount(inverse.ravel(), weights=value)
+        order = np.argsort(first, kind="stable")
+        by_pair, by_policy = np.divmod(distinct[order], len(names))
         policies: dict[tuple[str, str], dict[str, float]] = {}
-        for k in np.argsort(first, kind="stable").tolist():
-            p, c = divmod(int(distinct[k]), len(names))
-            policies.setdefault(pairs[p], {})[names[c]] = totals[k]
+        for p, c, t in zip(by_pair.tolist(), by_policy.tolist(), totals[order].tolist()):  # noqa: B905
+            policies.setdefault(pairs[p], {})[names[c]] = t
         # Principals of the first series of each pair.
         distinct, first = np.unique(pair, return_index=True)
         principals = {

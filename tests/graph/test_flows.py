@@ -1,0 +1,57 @@
+"""Flow numbering: a series' ends are resolved once per flow, from its label value ids."""
+
+from __future__ import annotations
+
+import numpy as np
+from graph_helpers import labels
+
+from meshreport.graph.appenders.series import Codes
+from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver, resolve
+from meshreport.snapshot.model import Series
+from meshreport.snapshot.table import SeriesTable, from_series
+
+A = ("bookinfo", "productpage-v1", "productpage", "v1")
+B = ("bookinfo", "reviews-v2", "reviews", "v2")
+C = ("bookinfo", "ratings-v1", "ratings", "v1")
+NAMES = (*RESOLVE_LABELS, "response_code")
+
+
+def table_of(*series_labels: dict[str, str]) -> SeriesTable:
+    return from_series([Series(lb, 1.0) for lb in series_labels], NAMES)
+
+
+def test_rows_of_one_flow_share_a_number_and_ends_match_resolve():
+    ab, ab_500, bc = labels(A, B), labels(A, B, code="500"), labels(B, C)
+    table = table_of(ab, bc, ab_500)
+    resolver = Resolver("versionedApp", True)
+    numbers, flows = resolver.flows(table, np.arange(3))
+    assert numbers.tolist() == [0, 1, 0]  # the response code is not part of a flow
+    assert flows.ends == [resolve(ab, "versionedApp", True), resolve(bc, "versionedApp", True)]
+    assert flows.ends[0] is resolver(ab)  # one object per distinct ends, shared with the label path
+
+
+def test_tables_sharing_a_string_table_share_flow_numbers():
+    first = table_of(labels(A, B), labels(B, C))
+    second = SeriesTable(first.names, first.values[::-1].copy(), first.ids[::-1].copy(), first.strings)
+    resolver = Resolver("workload", False)
+    n1, flows1 = resolver.flows(first, np.arange(2))
+    n2, flows2 = resolver.flows(second, np.arange(2))
+    assert flows1 is flows2 and n2.tolist() == n1.tolist()[::-1]
+    other = table_of(labels(B, C))  # its own string table: its ids mean other strings
+    n3, flows3 = resolver.flows(other, np.arange(1))
+    assert flows3 is not flows1 and flows3.ends[n3[0]] is flows1.ends[n1[1]]
+
+
+def test_unresolvable_flows_have_no_ends():
+    bad = labels(A, B)
+    del bad["destination_workload"]  # a required label is missing
+    numbers, flows = Resolver("app", False).flows(table_of(bad), np.arange(1))
+    assert flows.ends[numbers[0]] is None
+
+
+def test_codes_number_values_and_treat_a_missing_label_as_empty():
+    table = from_series([Series({"p": "http"}), Series({}), Series({"p": "grpc"}), Series({"p": ""})], ("p",))
+    codes = Codes()
+    got = codes.of(table, 0, np.arange(4))
+    assert [codes.names[c] for c in got.tolist()] == ["http", "", "grpc", ""]
+    assert codes.of(table, 0, np.array([2])).tolist() == [codes.numbers["grpc"]]
