@@ -346,12 +346,7 @@ def matching(
     the tuple's identity (hashing frozen dataclasses per call is slow); the entry keeps the tuple
     alive so its id cannot be reused while cached.
     """
-    per_tols = _MATCHING.get(id(tolerances))
-    if per_tols is None or per_tols[0] is not tolerances:
-        if len(_MATCHING) > 1024:
-            _MATCHING.clear()
-        per_tols = _MATCHING[id(tolerances)] = (tolerances, {})
-    memo = per_tols[1]
+    memo = _matching_memo(tolerances)
     key = (direction, protocol, tuple(codes))
     hit = memo.get(key)
     if hit is None:
@@ -367,6 +362,16 @@ def matching(
     return hit
 
 
+def _matching_memo(tolerances: tuple[Tolerance, ...]) -> dict[tuple[str, str, tuple[str, ...]], tuple]:
+    """`matching`'s answers for one tolerance tuple, keyed by (direction, protocol, codes)."""
+    entry = _MATCHING.get(id(tolerances))
+    if entry is None or entry[0] is not tolerances:
+        if len(_MATCHING) > 1024:
+            _MATCHING.clear()
+        entry = _MATCHING[id(tolerances)] = (tolerances, {})
+    return entry[1]
+
+
 def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
     """Kiali's health calculator: worst status over (direction, protocol, tolerance).
 
@@ -376,6 +381,7 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
     """
     if not tolerances:
         return _fallback_health(requests)
+    memo = _matching_memo(tolerances)  # looked up here once, not per protocol
     seen_traffic = False
     best_status, best_ratio, best_p = NA, 0.0, 0
     for direction in DIRECTIONS:
@@ -388,7 +394,10 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
                 continue
             seen_traffic = True
             # Tolerances matching none of the codes have ratio 0: Healthy, never the worst.
-            for tol, matched in matching(tolerances, direction, protocol, codes):
+            found = memo.get((direction, protocol, tuple(codes)))
+            if found is None:
+                found = matching(tolerances, direction, protocol, codes)
+            for tol, matched in found:
                 ratio = sum(codes[c] for c in matched) / total * 100.0
                 status = tol.status(ratio)
                 p = PRIORITY[status]

@@ -86,7 +86,7 @@ def synced_proxies(w: WorkloadLike) -> int:
     -1 (not checked) for gateways, workloads without sidecar, and pods that report no status:
     the snapshot has no istiod sync status, and proxy readiness is the closest collected fact.
     """
-    if w.is_gateway or not w.pods or not w.has_sidecar:
+    if not w.pods or w.is_gateway or not w.has_sidecar:
         return -1
     reported = ready = 0
     for p in w.pods:

@@ -119,20 +119,34 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         identities[nid] = kind, name, ann, _ = _identity(n, index)
         node_tols[nid] = tolerances(n.namespace, kind, name, ann)
 
-    # One pass over the edges: their rates into node requests, and their status.
+    # One pass over the edges: per-code rates into node requests (node_requests and _add_edge,
+    # inlined: this runs once per edge), then the edge's status.
     requests: dict[str, h.Requests] = defaultdict(dict)
     slots: dict[tuple[str, str, str], dict[str, float]] = {}
     for e in graph.edges.values():
-        per_code = edge_codes(e)
-        src, dst = node_tols.get(e.source), node_tols.get(e.dest)
-        if per_code:
-            _add_edge(requests, slots, e, per_code)
-        known = per_code and src is not None and dst is not None
-        status = h.edge_status(e.protocol, per_code, src, dst) if known else h.NA
+        md, responses = e.metadata, e.responses
+        src, dst, proto = e.source, e.dest, e.protocol
+        if not responses:
+            md.pop("healthStatus", None)
+            continue
+        out = slots.get((src, h.OUTBOUND, proto))
+        if out is None:
+            out = slots[(src, h.OUTBOUND, proto)] = _slot(requests, src, h.OUTBOUND, proto)
+        inb = slots.get((dst, h.INBOUND, proto))
+        if inb is None:
+            inb = slots[(dst, h.INBOUND, proto)] = _slot(requests, dst, h.INBOUND, proto)
+        per_code: dict[str, float] = {}
+        for code, detail in responses.items():
+            per_code[code] = rate = float(sum((detail.get("flags") or detail.get("hosts") or {}).values()))
+            out[code] = out.get(code, 0.0) + rate
+            inb[code] = inb.get(code, 0.0) + rate
+        src_tols, dst_tols = node_tols.get(src), node_tols.get(dst)
+        known = src_tols is not None and dst_tols is not None
+        status = h.edge_status(proto, per_code, src_tols, dst_tols) if known else h.NA
         if status == h.NA:
-            e.metadata.pop("healthStatus", None)
+            md.pop("healthStatus", None)
         else:
-            e.metadata["healthStatus"] = status
+            md["healthStatus"] = status
 
     # App-level requests (every version of an app), for app nodes and app boxes.
     app_requests: dict[tuple[str, str, str], h.Requests] = defaultdict(dict)
@@ -147,7 +161,9 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         if n.metadata.get("isInaccessible"):
             n.health = None
             continue
-        req = requests.get(nid, {})
+        req = requests.get(nid)
+        if req is None:
+            req = {}
         if ann.get(h.RATE_ANNOTATION):
             n.metadata["hasHealthConfig"] = {h.RATE_ANNOTATION: ann[h.RATE_ANNOTATION]}
         if n.node_type == "service":
@@ -172,6 +188,10 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
             n.health = None
 
 
+#: "No rate annotation", shared by most nodes; read only (health copies what it keeps).
+_NO_RATE: dict[str, str] = {}
+
+
 def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], Any]:
     """(health kind, name, rate annotation, workload) of a node, as its tolerances are resolved.
 
@@ -179,29 +199,31 @@ def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], An
     workload; unknown and aggregate nodes match rules by their node type. Health reads only
     the rate annotation, so only it is returned ({} when absent).
     """
-    if n.node_type == "service":
+    node_type = n.node_type
+    if node_type == "service":
         svc = index.service(n.namespace, n.service)
-        return "service", n.service, (_rate_annotation(svc.annotations) if svc is not None else {}), None
-    if n.node_type in ("workload", "app") and is_ok(n.workload):
+        return "service", n.service, (_rate_annotation(svc.annotations) if svc is not None else _NO_RATE), None
+    if (node_type == "workload" or node_type == "app") and is_ok(n.workload):
         w = index.workload(n.cluster, n.namespace, n.workload)
-        return "workload", n.workload, (_workload_annotations(w) if w is not None else {}), w
-    if n.node_type == "app":
-        return "app", n.app, {}, None
-    return n.node_type, _node_name(n), {}, None
+        return "workload", n.workload, (_workload_annotations(w) if w is not None else _NO_RATE), w
+    if node_type == "app":
+        return "app", n.app, _NO_RATE, None
+    return node_type, _node_name(n), _NO_RATE, None
 
 
-def _rate_annotation(*sources: dict[str, str] | None) -> dict[str, str]:
-    """{RATE_ANNOTATION: value} from the last source that has it, else {}."""
-    for ann in reversed(sources):
-        if ann and h.RATE_ANNOTATION in ann:
-            return {h.RATE_ANNOTATION: ann[h.RATE_ANNOTATION]}
-    return {}
+def _rate_annotation(annotations: dict[str, str]) -> dict[str, str]:
+    """{RATE_ANNOTATION: value} when the annotations have it, else {}."""
+    if h.RATE_ANNOTATION in annotations:
+        return {h.RATE_ANNOTATION: annotations[h.RATE_ANNOTATION]}
+    return _NO_RATE
 
 
 def _workload_annotations(w: Any) -> dict[str, str]:
-    """The rate annotation of the controller's metadata over the pod template's (Kiali reads the workload's)."""
-    own = w.obj.annotations if getattr(w, "obj", None) is not None else {}
-    return _rate_annotation(w.annotations, own)
+    """The controller's rate annotation over the pod template's (Kiali reads the workload's)."""
+    own = w.obj.annotations if getattr(w, "obj", None) is not None else _NO_RATE
+    if h.RATE_ANNOTATION in own:
+        return {h.RATE_ANNOTATION: own[h.RATE_ANNOTATION]}
+    return _rate_annotation(w.annotations or _NO_RATE)
 
 
 def _merge_requests(into: h.Requests, other: h.Requests) -> None:
