@@ -118,13 +118,6 @@ def resolve_key(key: tuple[str | None, ...], graph_type: str, inject: bool) -> E
     return Ends(source, dest, service, dest_service, dst_svc)
 
 
-def hops(ends: Ends) -> list[tuple[Raw, Raw]]:
-    """The (source, dest) node pairs a series contributes to: one, or two with an injected service."""
-    if ends.service is None:
-        return [(ends.source, ends.dest)]
-    return [(ends.source, ends.service), (ends.service, ends.dest)]
-
-
 #: Every label `resolve` reads; a series' ends depend on these values only (None = label missing).
 RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
 _RESOLVE_KEY = itemgetter(*RESOLVE_LABELS)

@@ -50,7 +50,6 @@ class AppenderContext:
     #: and appender edge pairs depend only on labels, the graph type and injection.
     resolver: Resolver | None = field(default=None, repr=False)
     node_ids: dict = field(default_factory=dict, repr=False)
-    pairs_cache: dict = field(default_factory=dict, repr=False)
     pair_list: list = field(default_factory=list, repr=False)
     pair_numbers: dict = field(default_factory=dict, repr=False)
     pair_arrays: dict = field(default_factory=dict, repr=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.telemetry import RESOLVE_LABELS, Ends, FlowIndex, Resolver
+from meshreport.graph.telemetry import RESOLVE_LABELS, FlowIndex, Resolver
 from meshreport.graph.traffic import NodeFactory
 from meshreport.snapshot.table import SeriesTable
 
@@ -20,7 +20,6 @@ class SeriesMapper:
     def __init__(self, ctx: AppenderContext) -> None:
         self.ctx = ctx
         self.ids = NodeFactory(ctx.graph_type, ctx.node_ids)
-        self._pairs: dict = ctx.pairs_cache
         if ctx.resolver is None:
             ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
         self._resolve = ctx.resolver  # the build's shared cache, without a call level
@@ -28,36 +27,6 @@ class SeriesMapper:
         self.pair_list: list[tuple[str, str]] = ctx.pair_list
         self._pair_numbers: dict[tuple[str, str], int] = ctx.pair_numbers
         self._pair_arrays: dict = ctx.pair_arrays
-
-    def pairs_of(self, ends: Ends | None, last_hop_only: bool) -> list[tuple[str, str]]:
-        """(source id, dest id) pairs of a flow: one, or with an injected service node either both
-        hops or only service->dest (values that cannot be aggregated go on the last hop only).
-
-        Cached by the ends: the responseTime, throughput and securityPolicy series of one flow
-        all map to the same pairs. Callers must not change the returned list."""
-        if ends is None:
-            return []
-        key = (id(ends), last_hop_only)  # the resolver hands out one object per distinct ends
-        found = self._pairs.get(key)
-        if found is None:
-            found = self._pairs[key] = self._compute(ends, last_hop_only)
-        return found
-
-    def _compute(self, ends: Ends, last_hop_only: bool) -> list[tuple[str, str]]:
-        hops = (
-            [(ends.source, ends.dest)]
-            if ends.service is None
-            else [(ends.source, ends.service), (ends.service, ends.dest)]
-        )
-        if last_hop_only:
-            hops = hops[-1:]
-        out = []
-        for s, d in hops:
-            rs, rd = self.ids.resolve(s), self.ids.resolve(d)
-            if rs is None or rd is None:
-                return []
-            out.append((rs[0], rd[0]))
-        return out
 
     def pair_rows(
         self, key: str, extra: tuple[str, ...] = (), *, last_hop_only: bool
@@ -79,25 +48,43 @@ class SeriesMapper:
         return table, rows, self._hop_pairs(flows, last_hop_only)[numbers]
 
     def _hop_pairs(self, flows: FlowIndex, last_hop_only: bool) -> np.ndarray:
-        """Pair numbers of every flow's hops (`pairs_of`), extended as the flows grow."""
-        key = (id(flows), last_hop_only)
-        found = self._pair_arrays.get(key)
-        have = found[1] if found is not None and found[0] is flows else np.zeros((0, 2), dtype=np.intp)
-        if len(have) < len(flows.ends):
-            numbers, pairs = self._pair_numbers, self.pair_list
-            new = []
-            for ends in flows.ends[len(have) :]:
-                row = [-1, -1]
-                for j, pair in enumerate(self.pairs_of(ends, last_hop_only)):
-                    n = numbers.get(pair)
-                    if n is None:
-                        n = numbers[pair] = len(pairs)
-                        pairs.append(pair)
-                    row[j] = n
-                new.append(row)
-            have = np.concatenate([have, np.array(new, dtype=np.intp)])
-            self._pair_arrays[key] = (flows, have)
-        return have
+        """Pair numbers of every flow's hops, (flows, 2), -1 for none: one hop, or with an
+        injected service node both hops, or only service->dest when `last_hop_only` (values
+        that cannot be aggregated go on the last hop only). A flow whose hops name no node
+        has none. Both forms are computed together, once per flow, and extended as flows grow."""
+        found = self._pair_arrays.get(id(flows))
+        if found is None or found[0] is not flows:
+            found = (flows, np.zeros((0, 2), dtype=np.intp), np.zeros((0, 2), dtype=np.intp))
+        _, both, last = found
+        if len(both) < len(flows.ends):
+            resolve, number = self.ids.resolve, self._pair_number
+            new_both, new_last = [], []
+            for ends in flows.ends[len(both) :]:
+                b = l_ = (-1, -1)
+                if ends is not None:
+                    src, dst = resolve(ends.source), resolve(ends.dest)
+                    if ends.service is None:
+                        if src is not None and dst is not None:
+                            b = l_ = (number(src[0], dst[0]), -1)
+                    else:
+                        svc = resolve(ends.service)
+                        if svc is not None and dst is not None:
+                            l_ = (number(svc[0], dst[0]), -1)
+                            if src is not None:
+                                b = (number(src[0], svc[0]), l_[0])
+                new_both.append(b)
+                new_last.append(l_)
+            both = np.concatenate([both, np.array(new_both, dtype=np.intp)])
+            last = np.concatenate([last, np.array(new_last, dtype=np.intp)])
+            self._pair_arrays[id(flows)] = (flows, both, last)
+        return last if last_hop_only else both
+
+    def _pair_number(self, src: str, dst: str) -> int:
+        n = self._pair_numbers.get((src, dst))
+        if n is None:
+            n = self._pair_numbers[(src, dst)] = len(self.pair_list)
+            self.pair_list.append((src, dst))
+        return n
 
 
 class Codes:
