@@ -10,6 +10,11 @@ and 10,000 costing at most 12x 1,000.
 Run by hand, never in the test suite:
 
     .venv/bin/python benchmarks/graph_scale.py [--sizes 100,1000,10000] [--graph-type versionedApp] [--repeat 3]
+
+This VM's speed drifts by half between quarters of an hour, so absolute seconds from different
+moments do not compare. `--baseline DIR` (a checkout of another commit, e.g. made with
+`git worktree add /tmp/base <commit>`) measures that code too, alternating run by run with
+this checkout, and prints both: the ratio between them is what a change is worth.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ def main() -> None:
     ap.add_argument("--workdir", help="keep generated snapshots here and reuse them (default: a temp folder)")
     ap.add_argument("--with-gc", action="store_true", help="keep the cyclic GC running (the command pauses it)")
     ap.add_argument("--repeat", type=int, default=3, help="fresh processes per size; the fastest is reported")
+    ap.add_argument("--baseline", help="also measure the meshreport checkout in this folder, alternating runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -108,38 +114,57 @@ def main() -> None:
         for n in sizes:
             path = work / f"mesh-{NAMESPACES}ns-{n}.mrsnap"
             gen = generate(n, path) if not path.exists() else describe(path)
-            cmd = [sys.executable, __file__, "--child", str(path), "--graph-type", args.graph_type]
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", str(path.resolve())]
+            cmd += ["--graph-type", args.graph_type]
             if args.no_inject:
                 cmd.append("--no-inject")
             if args.with_gc:
                 cmd.append("--with-gc")
-            runs = [
-                json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-                for _ in range(args.repeat)
-            ]
-            best = min(runs, key=lambda r: r["total_cpu_s"])  # the least disturbed run: a shared VM is noisy
-            rows.append({"workloads": n, **gen, **best, "runs": [r["total_cpu_s"] for r in runs]})
+            trees = [("", None)] + ([("baseline ", args.baseline)] if args.baseline else [])
+            runs: dict[str, list[dict]] = {name: [] for name, _ in trees}
+            for _ in range(args.repeat):
+                for name, tree in trees:  # alternate, so both see the same moments of the VM
+                    runs[name].append(_child(cmd, tree))
+            for name, _ in trees:
+                best = min(runs[name], key=lambda r: r["total_cpu_s"])  # the least disturbed run
+                label = f"{name}{n}".strip()
+                rows.append({"workloads": label, **gen, **best, "runs": [r["total_cpu_s"] for r in runs[name]]})
     gc_note = "GC running" if args.with_gc else "GC paused as in `meshreport graph`"
     inject = "off" if args.no_inject else "on"
     print(f"graph type {args.graph_type}, service nodes {inject}, all appenders, one core, {gc_note}")
     print(f"fastest of {args.repeat} runs per size (all runs' total CPU seconds at the end of each row)")
     print(
-        f"{'workloads':>9} {'series':>8} {'gz MB':>6} {'load cpu':>8} {'build cpu':>9} {'total cpu':>9} "
+        f"{'workloads':>18} {'series':>8} {'gz MB':>6} {'load cpu':>8} {'build cpu':>9} {'total cpu':>9} "
         f"{'wall s':>7} {'peak MB':>7} {'nodes':>6} {'edges':>6}"
     )
     for r in rows:
         print(
-            f"{r['workloads']:>9} {r['series']:>8} {r['bytes'] / 1e6:>6.1f} {r['load_cpu_s']:>8.2f} "
+            f"{r['workloads']!s:>18} {r['series']:>8} {r['bytes'] / 1e6:>6.1f} {r['load_cpu_s']:>8.2f} "
             f"{r['build_cpu_s']:>9.2f} {r['total_cpu_s']:>9.2f} {r['total_s']:>7.2f} {r['peak_rss_mb']:>7.0f} "
             f"{r['nodes']:>6} {r['edges']:>6}  " + " ".join(f"{t:.2f}" for t in r["runs"])
         )
-    by = {r["workloads"]: r for r in rows}
+    by = {r["workloads"]: r for r in rows if isinstance(r["workloads"], int)}
     if 1000 in by and 10000 in by:
         ratio = by[10000]["total_cpu_s"] / by[1000]["total_cpu_s"]
         big = by[10000]
         print(f"10,000 / 1,000 CPU time ratio: {ratio:.1f} (target <= 12)")
         ok = big["total_cpu_s"] < 5 and big["peak_rss_mb"] < 1024 and ratio <= 12
         print(f"targets (< 5 s, < 1 GB, ratio <= 12): {'met' if ok else 'NOT met'}")
+    for r in rows:
+        if isinstance(r["workloads"], str):
+            mine = by.get(int(r["workloads"].split()[-1]))
+            if mine is not None:
+                ratio = mine["total_cpu_s"] / r["total_cpu_s"]
+                print(f"{r['workloads']}: this checkout takes {ratio:.2f}x the baseline's CPU time")
+
+
+def _child(cmd: list[str], tree: str | None) -> dict:
+    """One measurement in a fresh process; `tree` puts another checkout's package first."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = str(Path(tree).resolve())
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree or None)
+    return json.loads(out.stdout)
 
 
 def describe(path: Path) -> dict:

@@ -20,7 +20,7 @@ def is_ok(value: str | None) -> bool:
     return bool(value) and value != "unknown"
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     id: str
     node_type: str
@@ -57,7 +57,7 @@ class Node:
         return self.workload or self.app or self.service
 
 
-@dataclass
+@dataclass(slots=True)
 class Edge:
     source: str
     dest: str
