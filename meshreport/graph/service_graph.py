@@ -6,7 +6,6 @@ traffic to each of them. That loss is Kiali's, and a report must show the same p
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 
 from meshreport.graph.model import Edge, TrafficGraph
@@ -25,9 +24,11 @@ def _add_edge_traffic(into: Edge, other: Edge) -> None:
 
 
 def _copy_edge(e: Edge, source: str) -> Edge:
-    out = Edge(source, e.dest, e.protocol, rates=dict(e.rates), metadata=dict(e.metadata))
-    out.responses = copy.deepcopy(e.responses)
-    return out
+    """A copy whose rates and responses can be added to without touching `e` (responses are
+    code -> part -> {key: rate}, copied level by level: deepcopy took a second at 10,000
+    workloads)."""
+    responses = {code: {part: dict(d) for part, d in resp.items()} for code, resp in e.responses.items()}
+    return Edge(source, e.dest, e.protocol, rates=dict(e.rates), responses=responses, metadata=dict(e.metadata))
 
 
 def reduce_to_service_graph(graph: TrafficGraph) -> TrafficGraph:
