@@ -123,8 +123,8 @@ def build_namespace_graph(
     nodes = NodeFactory(options.build_type, ctx.node_ids if ctx is not None else None)
     lookup = ctx.query if ctx is not None else snapshot.query
     if ctx is not None and ctx.resolver is None:
-        ctx.resolver = Resolver(options.build_type, options.injects)
-    resolver = ctx.resolver if ctx is not None else Resolver(options.build_type, options.injects)
+        ctx.resolver = Resolver(options.build_type, options.injects, ctx.node_ids)
+    resolver = ctx.resolver if ctx is not None else Resolver(options.build_type, options.injects, nodes.ids)
     enabled = set()
     if options.rate_http == "requests":
         enabled.add("http")

@@ -61,8 +61,11 @@ def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | Non
     return resolve_key(tuple(map(labels.get, RESOLVE_LABELS)), graph_type, inject)
 
 
-def resolve_key(key: tuple[str | None, ...], graph_type: str, inject: bool) -> Ends | None:
-    """`resolve` from the values of RESOLVE_LABELS in order (None: the series lacks the label)."""
+def resolve_key(
+    key: tuple[str | None, ...], graph_type: str, inject: bool, node_ids: dict | None = None
+) -> Ends | None:
+    """`resolve` from the values of RESOLVE_LABELS in order (None: the series lacks the label).
+    `node_ids` caches `node_id` by raw tuple (the build's NodeFactory cache: the same values)."""
     (
         src_cluster,
         dst_cluster,
@@ -111,7 +114,13 @@ def resolve_key(key: tuple[str | None, ...], graph_type: str, inject: bool) -> E
     dest: Raw = (dst_cluster, dst_svc_ns, dst_svc_name, dst_wl_ns, dst_wl, dst_app, dst_ver)
     service: Raw | None = None
     if inject and is_ok(dst_svc_name) and dst_svc_name != PASSTHROUGH_CLUSTER:
-        resolved = node_id(*dest, graph_type)
+        if node_ids is None:
+            resolved = node_id(*dest, graph_type)
+        else:
+            try:
+                resolved = node_ids[dest]
+            except KeyError:
+                resolved = node_ids[dest] = node_id(*dest, graph_type)
         if resolved is not None and resolved[1] != "service":
             service = (dst_cluster, dst_svc_ns, dst_svc_name, "", "", "", "")
     dest_service = (dst_cluster, dst_svc_ns, dst_svc_name) if is_ok(dst_svc_name) else None
@@ -131,9 +140,11 @@ class Resolver:
     policy), so a big mesh resolves the same ends many times over: once per flow is enough.
     """
 
-    def __init__(self, graph_type: str, inject: bool) -> None:
+    def __init__(self, graph_type: str, inject: bool, node_ids: dict | None = None) -> None:
         self.graph_type = graph_type
         self.inject = inject
+        #: raw tuple -> node_id(...), shared with the build's NodeFactory when given.
+        self.node_ids = {} if node_ids is None else node_ids
         self._cache: dict[tuple[str | None, ...], Ends | None] = {}
         #: One object per distinct Ends value: callers may use an Ends' identity as its value.
         self._interned: dict[Ends, Ends] = {}
@@ -156,7 +167,7 @@ class Resolver:
         try:
             return self._cache[key]
         except KeyError:
-            ends = resolve_key(key, self.graph_type, self.inject)
+            ends = resolve_key(key, self.graph_type, self.inject, self.node_ids)
             if ends is not None:
                 ends = self._interned.setdefault(ends, ends)
             self._cache[key] = ends

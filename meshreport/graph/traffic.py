@@ -17,18 +17,18 @@ class NodeFactory:
     def __init__(self, graph_type: str, ids: dict[Raw, tuple[str, str] | None] | None = None) -> None:
         self.graph_type = graph_type
         #: May be shared by every factory of one build (same graph type): ids never change.
-        self._ids: dict[Raw, tuple[str, str] | None] = {} if ids is None else ids
+        self.ids: dict[Raw, tuple[str, str] | None] = {} if ids is None else ids
 
     def resolve(self, raw: Raw) -> tuple[str, str] | None:
         try:
-            return self._ids[raw]
+            return self.ids[raw]
         except KeyError:
-            r = self._ids[raw] = node_id(*raw, self.graph_type)
+            r = self.ids[raw] = node_id(*raw, self.graph_type)
             return r
 
     def get(self, graph: TrafficGraph, raw: Raw) -> Node | None:
         try:
-            r = self._ids[raw]
+            r = self.ids[raw]
         except KeyError:
             r = self.resolve(raw)
         if r is None:

@@ -58,13 +58,13 @@ class AppenderContext:
     def create(cls, snapshot: Snapshot, options: GraphOptions, **kw: object) -> AppenderContext:
         ctx = cls(snapshot=snapshot, options=options, **kw)  # type: ignore[arg-type]
         ctx._queries = {(q.key, q.namespace): q for q in snapshot.queries}
-        ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
+        ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes, ctx.node_ids)
         return ctx
 
     def resolve(self, labels: dict[str, str]) -> Ends | None:
         """The series' ends (telemetry.resolve), cached for the build."""
         if self.resolver is None:
-            self.resolver = Resolver(self.graph_type, self.inject_service_nodes)
+            self.resolver = Resolver(self.graph_type, self.inject_service_nodes, self.node_ids)
         return self.resolver(labels)
 
     def for_namespace(self, namespace: str | None) -> AppenderContext:

@@ -21,7 +21,7 @@ class SeriesMapper:
         self.ctx = ctx
         self.ids = NodeFactory(ctx.graph_type, ctx.node_ids)
         if ctx.resolver is None:
-            ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes)
+            ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes, ctx.node_ids)
         self._resolve = ctx.resolver  # the build's shared cache, without a call level
         #: (source id, dest id) of every pair number handed out by `pair_rows`, for the build.
         self.pair_list: list[tuple[str, str]] = ctx.pair_list
