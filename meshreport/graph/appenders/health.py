@@ -97,8 +97,9 @@ class HealthAppender:
 def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule]) -> None:
     """Put health on the graph's nodes and edges (the appender's work, usable without a context).
 
-    One pass over the edges for per-code rates, one over the nodes for tolerances and health,
-    one over the edges for their status: big meshes pay per node and edge, never per pair.
+    Tolerances per node first, then one pass over the edges for the nodes' per-code rates and
+    each edge's status, then one over the nodes for their health: big meshes pay per node and
+    edge, never per pair.
     """
     status_cache: dict[int, h.WorkloadStatus | None] = {}
 
