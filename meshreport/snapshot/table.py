@@ -1,9 +1,9 @@
 """A query's series as numpy columns: label value ids and values, one row per series.
 
-The graph reads a dozen labels of some 300,000 series for a 10,000-workload mesh, and most of
-those series share their ends with others. Reading them as arrays lets it find the distinct
-flows of a query with one sort and turn only those into strings (`SeriesTable.group`), instead
-of building a tuple of label values per series.
+The graph reads a dozen labels of some 300,000 series for a 10,000-workload mesh. Read as
+arrays, a series' flow is found by a dict lookup of its ids' bytes and only new flows become
+strings (`graph.telemetry.Resolver.flows`); the few labels that vary per series (code, policy,
+protocol) are grouped with `group` or numbered (`Codes`) and turned into strings once per value.
 """
 
 from __future__ import annotations

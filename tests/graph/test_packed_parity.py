@@ -1,5 +1,6 @@
-"""The graph reads packed snapshots column-wise (QueryResult.columns) and in-memory snapshots
-series by series; both must give exactly the same graph for every graph type and option."""
+"""The graph reads packed snapshots straight from their arrays (QueryResult.table) and in-memory
+snapshots through tables built from their series; both must give exactly the same graph for every
+graph type and option."""
 
 from __future__ import annotations
 
