@@ -20,12 +20,12 @@ import sys
 from array import array
 from collections.abc import Sequence
 from itertools import chain, islice
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from meshreport.snapshot.model import Series
-from meshreport.snapshot.table import MISSING, SeriesTable
+
+if TYPE_CHECKING:
+    from meshreport.snapshot.table import SeriesTable
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -196,6 +196,10 @@ class PackedSeries:
 
     def table(self, names: tuple[str, ...]) -> SeriesTable:
         """The series as numpy columns (`table.SeriesTable`), straight from the packed arrays."""
+        import numpy as np  # here, not at the top: commands that build no graph never load numpy
+
+        from meshreport.snapshot.table import MISSING, SeriesTable
+
         flat = np.frombuffer(_bytes(self.ids, "ids"), dtype="<u4")
         if len(flat) and int(flat.max()) >= len(self.strings):
             raise PackedError("packed.ids", "a label value id is not in the string table")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshreport.errors import InputError
 from meshreport.snapshot.model import (
@@ -38,7 +38,9 @@ from meshreport.snapshot.model import (
     Window,
 )
 from meshreport.snapshot.packed import PackedError, PackedSeries, StringTable, pack
-from meshreport.snapshot.table import SeriesTable
+
+if TYPE_CHECKING:
+    from meshreport.snapshot.table import SeriesTable
 
 FORMAT = "meshreport-snapshot"
 
