@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -56,16 +55,12 @@ class Ends(NamedTuple):
     host: str
 
 
-def resolve(labels: dict[str, str], graph_type: str, inject: bool) -> Ends | None:
-    """Kiali's per-series checks and fix-ups; None means the series is skipped."""
-    return resolve_key(tuple(map(labels.get, RESOLVE_LABELS)), graph_type, inject)
-
-
 def resolve_key(
     key: tuple[str | None, ...], graph_type: str, inject: bool, node_ids: dict | None = None
 ) -> Ends | None:
-    """`resolve` from the values of RESOLVE_LABELS in order (None: the series lacks the label).
-    `node_ids` caches `node_id` by raw tuple (the build's NodeFactory cache: the same values)."""
+    """Kiali's per-series checks and fix-ups, from the values of RESOLVE_LABELS in order (None:
+    the series lacks the label); None means the series is skipped. `node_ids` caches `node_id`
+    by raw tuple (the build's NodeFactory cache: the same values)."""
     (
         src_cluster,
         dst_cluster,
@@ -127,14 +122,13 @@ def resolve_key(
     return Ends(source, dest, service, dest_service, dst_svc)
 
 
-#: Every label `resolve` reads; a series' ends depend on these values only (None = label missing).
+#: Every label `resolve_key` reads; a series' ends depend on these values only (None = label missing).
 RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
-_RESOLVE_KEY = itemgetter(*RESOLVE_LABELS)
 _N_RESOLVE = len(RESOLVE_LABELS)
 
 
 class Resolver:
-    """`resolve` with a cache keyed by the labels it reads, for one graph type and injection.
+    """`resolve_key` with a cache keyed by the labels it reads, for one graph type and injection.
 
     A flow's series differ only in code, flags or the appender's own labels (quantile, security
     policy), so a big mesh resolves the same ends many times over: once per flow is enough.
@@ -150,16 +144,6 @@ class Resolver:
         self._interned: dict[Ends, Ends] = {}
         #: id(string table) -> the flows of its tables, for `flows`.
         self._indexes: dict[int, FlowIndex] = {}
-
-    def __call__(self, labels: dict[str, str]) -> Ends | None:
-        try:
-            key = _RESOLVE_KEY(labels)  # one C call for the usual, complete label set
-        except KeyError:
-            key = tuple(map(labels.get, RESOLVE_LABELS))  # None marks a missing label
-        try:
-            return self._cache[key]
-        except KeyError:
-            return self.by_key(key)
 
     def by_key(self, key: tuple[str | None, ...]) -> Ends | None:
         """The ends of a series given the values of RESOLVE_LABELS (None: label missing), so no

@@ -6,7 +6,7 @@ import numpy as np
 from graph_helpers import labels
 
 from meshreport.graph.appenders.series import Codes
-from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver, resolve
+from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver, resolve_key
 from meshreport.snapshot.model import Series
 from meshreport.snapshot.table import SeriesTable, from_series
 
@@ -20,14 +20,18 @@ def table_of(*series_labels: dict[str, str]) -> SeriesTable:
     return from_series([Series(lb, 1.0) for lb in series_labels], NAMES)
 
 
+def key(series_labels: dict[str, str]) -> tuple[str | None, ...]:
+    return tuple(map(series_labels.get, RESOLVE_LABELS))
+
+
 def test_rows_of_one_flow_share_a_number_and_ends_match_resolve():
     ab, ab_500, bc = labels(A, B), labels(A, B, code="500"), labels(B, C)
     table = table_of(ab, bc, ab_500)
     resolver = Resolver("versionedApp", True)
     numbers, flows = resolver.flows(table, np.arange(3))
     assert numbers.tolist() == [0, 1, 0]  # the response code is not part of a flow
-    assert flows.ends == [resolve(ab, "versionedApp", True), resolve(bc, "versionedApp", True)]
-    assert flows.ends[0] is resolver(ab)  # one object per distinct ends, shared with the label path
+    assert flows.ends == [resolve_key(key(ab), "versionedApp", True), resolve_key(key(bc), "versionedApp", True)]
+    assert flows.ends[0] is resolver.by_key(key(ab))  # one object per distinct ends, shared with the string path
 
 
 def test_tables_sharing_a_string_table_share_flow_numbers():

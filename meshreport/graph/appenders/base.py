@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from meshreport.graph.config_index import ConfigIndex
-from meshreport.graph.telemetry import Ends, Resolver
+from meshreport.graph.telemetry import Resolver
 from meshreport.snapshot.model import QueryResult, Snapshot
 
 if TYPE_CHECKING:
@@ -60,12 +60,6 @@ class AppenderContext:
         ctx._queries = {(q.key, q.namespace): q for q in snapshot.queries}
         ctx.resolver = Resolver(ctx.graph_type, ctx.inject_service_nodes, ctx.node_ids)
         return ctx
-
-    def resolve(self, labels: dict[str, str]) -> Ends | None:
-        """The series' ends (telemetry.resolve), cached for the build."""
-        if self.resolver is None:
-            self.resolver = Resolver(self.graph_type, self.inject_service_nodes, self.node_ids)
-        return self.resolver(labels)
 
     def for_namespace(self, namespace: str | None) -> AppenderContext:
         return replace(self, namespace=namespace)
