@@ -19,7 +19,7 @@ from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.merge import GraphMerger
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
-from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver
+from meshreport.graph.telemetry import N_RESOLVE, RESOLVE_LABELS, Resolver
 from meshreport.graph.traffic import FlowWriter, NodeFactory, code_of
 from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.queries import (
@@ -107,7 +107,6 @@ def graph_metrics(options: GraphOptions) -> list[tuple[str, str]]:
 
 #: The labels the graph reads from each series: the ends, then protocol, code, flags, gRPC status.
 SERIES_LABELS = (*RESOLVE_LABELS, "request_protocol", "response_code", "response_flags", "grpc_response_status")
-_N_RESOLVE = len(RESOLVE_LABELS)
 
 
 def build_namespace_graph(
@@ -139,7 +138,7 @@ def build_namespace_graph(
     return graph
 
 
-_PROTOCOL, _CODE, _FLAGS, _GRPC = range(_N_RESOLVE, _N_RESOLVE + 4)
+_PROTOCOL, _CODE, _FLAGS, _GRPC = range(N_RESOLVE, N_RESOLVE + 4)
 
 
 def _apply(

@@ -124,7 +124,7 @@ def resolve_key(
 
 #: Every label `resolve_key` reads; a series' ends depend on these values only (None = label missing).
 RESOLVE_LABELS = ("source_cluster", "destination_cluster", *REQUIRED)
-_N_RESOLVE = len(RESOLVE_LABELS)
+N_RESOLVE = len(RESOLVE_LABELS)
 
 
 class Resolver:
@@ -165,7 +165,7 @@ class Resolver:
         that sees it: it is resolved (from strings) once, where it first appears, and every
         other series of it finds its number with one dict lookup of its ids' bytes.
         """
-        key_ids = np.ascontiguousarray(table.ids[rows, :_N_RESOLVE])
+        key_ids = np.ascontiguousarray(table.ids[rows, :N_RESOLVE])
         raw = key_ids.view(_FLOW_KEY).ravel().tolist()
         strings = table.strings
         index = self._indexes.get(id(strings))
@@ -187,7 +187,7 @@ class Resolver:
         return np.array(out, dtype=np.intp), index
 
 
-_FLOW_KEY = np.dtype((np.void, 4 * _N_RESOLVE))
+_FLOW_KEY = np.dtype((np.void, 4 * N_RESOLVE))
 
 
 class FlowIndex:

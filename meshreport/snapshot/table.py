@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from meshreport.snapshot.packed import StringTable
+
 #: The id of a label a series does not carry.
 MISSING = 0xFFFFFFFF
 
@@ -68,19 +70,8 @@ def group(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def from_series(series: Sequence, names: tuple[str, ...]) -> SeriesTable:
     """A table for series held in memory (a live collection, tests): ids into a local table."""
-    strings: list[str] = []
-    index: dict[str, int] = {}
-
-    def id_of(v: str | None) -> int:
-        if v is None:
-            return MISSING
-        found = index.get(v)
-        if found is None:
-            found = index[v] = len(strings)
-            strings.append(v)
-        return found
-
-    flat = [id_of(s.labels.get(n)) for s in series for n in names]
+    strings = StringTable()
+    flat = [MISSING if (v := s.labels.get(n)) is None else strings.id(v) for s in series for n in names]
     ids = np.array(flat, dtype=np.uint32).reshape(len(series), len(names))
     values = np.array([np.nan if s.value is None else float(s.value) for s in series], dtype=np.float64)
-    return SeriesTable(names, values, ids, strings)
+    return SeriesTable(names, values, ids, strings.values)

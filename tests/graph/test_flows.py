@@ -57,5 +57,5 @@ def test_codes_number_values_and_treat_a_missing_label_as_empty():
     table = from_series([Series({"p": "http"}), Series({}), Series({"p": "grpc"}), Series({"p": ""})], ("p",))
     codes = Codes()
     got = codes.of(table, 0, np.arange(4))
-    assert [codes.names[c] for c in got.tolist()] == ["http", "", "grpc", ""]
-    assert codes.of(table, 0, np.array([2])).tolist() == [codes.numbers["grpc"]]
+    assert [codes.values[c] for c in got.tolist()] == ["http", "", "grpc", ""]
+    assert codes.of(table, 0, np.array([2])).tolist() == [codes.id("grpc")]

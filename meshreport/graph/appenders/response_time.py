@@ -11,7 +11,7 @@ import numpy as np
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
-from meshreport.graph.telemetry import RESOLVE_LABELS
+from meshreport.graph.telemetry import N_RESOLVE
 
 #: option value -> the <stat> part of the snapshot key `appender/responseTime/<stat>/<role>`.
 STATS = {"avg": "avg", "50": "0.5", "95": "0.95", "99": "0.99"}
@@ -38,17 +38,17 @@ class ResponseTimeAppender:
             if got is not None:
                 table, rows, hops = got
                 pairs.append(hops[:, 0])
-                protos.append(protocols.of(table, _N_RESOLVE, rows))
+                protos.append(protocols.of(table, N_RESOLVE, rows))
                 values.append(table.values[rows])
         if not pairs:
             return
         pair, proto, value = np.concatenate(pairs), np.concatenate(protos), np.concatenate(values)
         keep = np.flatnonzero(pair >= 0)
         # The first value of each (source, dest, protocol) wins.
-        _, first = np.unique(pair[keep] * len(protocols.names) + proto[keep], return_index=True)
+        _, first = np.unique(pair[keep] * len(protocols.values) + proto[keep], return_index=True)
         at = keep[first]
         found = {
-            (*mapper.pair_list[p], protocols.names[c]): v
+            (*mapper.pair_list[p], protocols.values[c]): v
             for p, c, v in zip(pair[at].tolist(), proto[at].tolist(), value[at].tolist())  # noqa: B905
         }
         if not found:
@@ -57,6 +57,3 @@ class ResponseTimeAppender:
             v = found.get(key)
             if v is not None:
                 e.metadata["responseTime"] = v
-
-
-_N_RESOLVE = len(RESOLVE_LABELS)

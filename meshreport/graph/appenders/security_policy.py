@@ -8,7 +8,7 @@ import numpy as np
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
-from meshreport.graph.telemetry import RESOLVE_LABELS
+from meshreport.graph.telemetry import N_RESOLVE
 from meshreport.snapshot.queries import REQUEST_MESSAGES, REQUESTS, RESPONSE_MESSAGES, TCP_RECEIVED, TCP_SENT
 
 ROLES = ("incoming", "outgoing")
@@ -51,7 +51,7 @@ class SecurityPolicyAppender:
                     continue
                 table, rows, hops = got
                 # Both hops of a series, one after the other, as a loop over its pairs would add them.
-                label = [np.repeat(codes.of(table, _N_RESOLVE + j, rows), 2) for j in range(len(LABELS))]
+                label = [np.repeat(codes.of(table, N_RESOLVE + j, rows), 2) for j in range(len(LABELS))]
                 parts.append((hops.ravel(), np.repeat(table.values[rows], 2), *label))
         if not parts:
             return
@@ -60,7 +60,7 @@ class SecurityPolicyAppender:
         if not len(keep):
             return
         pair, value, csp, src_p, dst_p = pair[keep], value[keep], csp[keep], src_p[keep], dst_p[keep]
-        names, pairs = codes.names, mapper.pair_list
+        names, pairs = codes.values, mapper.pair_list
         # Rate per (pair, policy), summed in series order; policies enter in order of first appearance.
         distinct, first, inverse = np.unique(pair * len(names) + csp, return_index=True, return_inverse=True)
         totals = np.bincount(inverse.ravel(), weights=value)
@@ -89,6 +89,3 @@ class SecurityPolicyAppender:
                     e.metadata["sourcePrincipal"] = p[0]
                 if p[1]:
                     e.metadata["destPrincipal"] = p[1]
-
-
-_N_RESOLVE = len(RESOLVE_LABELS)

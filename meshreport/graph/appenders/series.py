@@ -11,9 +11,8 @@ import numpy as np
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.telemetry import RESOLVE_LABELS, FlowIndex, Resolver
 from meshreport.graph.traffic import NodeFactory
+from meshreport.snapshot.packed import StringTable
 from meshreport.snapshot.table import SeriesTable
-
-_N_RESOLVE = len(RESOLVE_LABELS)
 
 
 class SeriesMapper:
@@ -87,25 +86,12 @@ class SeriesMapper:
         return n
 
 
-class Codes:
+class Codes(StringTable):
     """Small integers for label values (None counts as ""), so a few labels of many series can
-    be compared and grouped as numbers; `names[code]` is the value."""
-
-    def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
-        self.names: list[str] = []
+    be compared and grouped as numbers; `values[code]` is the value."""
 
     def of(self, table: SeriesTable, column: int, rows: np.ndarray) -> np.ndarray:
         """The code of column `column` of each of `rows`."""
-        ids = table.ids[rows, column]
-        distinct, inverse = np.unique(ids, return_inverse=True)
-        mapped = [self._code(v) for v in table.text(distinct.tolist())]
+        distinct, inverse = np.unique(table.ids[rows, column], return_inverse=True)
+        mapped = [self.id(v or "") for v in table.text(distinct.tolist())]
         return np.array(mapped, dtype=np.intp)[inverse.ravel()]
-
-    def _code(self, value: str | None) -> int:
-        value = value or ""
-        n = self.numbers.get(value)
-        if n is None:
-            n = self.numbers[value] = len(self.names)
-            self.names.append(value)
-        return n
