@@ -120,27 +120,18 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         identities[nid] = kind, name, ann, _ = _identity(n, index)
         node_tols[nid] = tolerances(n.namespace, kind, name, ann)
 
-    # One pass over the edges: per-code rates into node requests (node_requests and _add_edge,
-    # inlined: this runs once per edge), then the edge's status.
+    # One pass over the edges: per-code rates into node requests (as node_requests), then the
+    # edge's status.
     requests: dict[str, h.Requests] = defaultdict(dict)
     slots: dict[tuple[str, str, str], dict[str, float]] = {}
     for e in graph.edges.values():
-        md, responses = e.metadata, e.responses
-        src, dst, proto = e.source, e.dest, e.protocol
-        if not responses:
+        md = e.metadata
+        if not e.responses:
             md.pop("healthStatus", None)
             continue
-        out = slots.get((src, h.OUTBOUND, proto))
-        if out is None:
-            out = slots[(src, h.OUTBOUND, proto)] = _slot(requests, src, h.OUTBOUND, proto)
-        inb = slots.get((dst, h.INBOUND, proto))
-        if inb is None:
-            inb = slots[(dst, h.INBOUND, proto)] = _slot(requests, dst, h.INBOUND, proto)
-        per_code: dict[str, float] = {}
-        for code, detail in responses.items():
-            per_code[code] = rate = float(sum((detail.get("flags") or detail.get("hosts") or {}).values()))
-            out[code] = out.get(code, 0.0) + rate
-            inb[code] = inb.get(code, 0.0) + rate
+        per_code = edge_codes(e)
+        _add_edge(requests, slots, e, per_code)
+        src, dst, proto = e.source, e.dest, e.protocol
         src_tols, dst_tols = node_tols.get(src), node_tols.get(dst)
         known = src_tols is not None and dst_tols is not None
         status = h.edge_status(proto, per_code, src_tols, dst_tols) if known else h.NA
