@@ -1,7 +1,8 @@
 """Read and write `.mrsnap` files: gzip-compressed JSON with a `schema_version`.
 
-Written packed (schema 2: each query's series column-wise, see packed.py); read packed or
-expanded (schema 1, and schema 2 queries that carry plain `series`), so older snapshots keep
+Written packed (schema 3: each query's series column-wise in deflated arrays, see packed.py);
+read packed (deflated or not) or expanded (schema 1, and later queries that carry plain
+`series`), so older snapshots keep
 rendering and diffing. Reading is strict: a truncated, non-gzip, wrong-version or malformed
 file raises `InputError` with one line naming the file and the problem, so the CLI exits 5 and
 never shows a traceback. A packed query's label ids are resolved when its series are first read;
@@ -37,7 +38,7 @@ from meshreport.snapshot.model import (
     SourceRef,
     Window,
 )
-from meshreport.snapshot.packed import PackedError, PackedSeries, StringTable, pack
+from meshreport.snapshot.packed import ZLIB, PackedError, PackedSeries, StringTable, pack
 
 if TYPE_CHECKING:
     from meshreport.snapshot.table import SeriesTable
@@ -45,14 +46,15 @@ if TYPE_CHECKING:
 FORMAT = "meshreport-snapshot"
 
 
-def to_dict(snap: Snapshot, packed: bool = True) -> dict[str, Any]:
+def to_dict(snap: Snapshot, packed: bool = True, codec: str | None = ZLIB) -> dict[str, Any]:
     """The JSON document for a snapshot (documented in docs/snapshot-format.md).
 
     `packed=False` writes every series as a plain JSON object, for people and tools reading
-    the file directly (jq); meshreport reads both.
+    the file directly (jq); meshreport reads both. `codec=None` leaves packed arrays
+    uncompressed, as schema 2 wrote them.
     """
     table = StringTable() if packed else None
-    queries = [_query_to_dict(q, table) for q in snap.queries]
+    queries = [_query_to_dict(q, table, codec) for q in snap.queries]
     doc: dict[str, Any] = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -76,7 +78,7 @@ def to_dict(snap: Snapshot, packed: bool = True) -> dict[str, Any]:
     }
 
 
-def _query_to_dict(q: QueryResult, table: StringTable | None) -> dict[str, Any]:
+def _query_to_dict(q: QueryResult, table: StringTable | None, codec: str | None) -> dict[str, Any]:
     d: dict[str, Any] = {
         "key": q.key,
         "namespace": q.namespace,
@@ -90,7 +92,7 @@ def _query_to_dict(q: QueryResult, table: StringTable | None) -> dict[str, Any]:
     if q.params:
         d["params"] = q.params
     if table is not None:
-        d["packed"] = pack(q.series, q.kind, table)
+        d["packed"] = pack(q.series, q.kind, table, codec)
         return d
     series = []
     for s in q.series:

@@ -1,4 +1,5 @@
-"""Packed series (schema 2): exact round trips, deferred building, and one-line errors."""
+"""Packed series (schema 2 plain, schema 3 deflated arrays): exact round trips, deferred
+building, and one-line errors."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import gzip
 import json
 import math
+import zlib
 from array import array
 from pathlib import Path
 
@@ -72,8 +74,9 @@ def test_empty_query_and_labelless_series(tmp_path):
 def test_file_stores_label_names_once_and_values_in_one_table(tmp_path):
     snap = synth.bookinfo_snapshot()
     doc = store.to_dict(snap)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     q = next(q for q in doc["queries"] if q["packed"]["count"] > 3)
+    assert q["packed"]["codec"] == "zlib"
     sets = [tuple(names) for names in q["packed"]["labels"]]
     assert "series" not in q and len(sets) == len(set(sets)) < q["packed"]["count"]
     assert len(doc["strings"]) == len(set(doc["strings"]))
@@ -100,9 +103,10 @@ def test_label_values_are_shared_with_the_table():
     assert a.labels["a"] is b.labels["b"]
 
 
-def _packed_file(tmp_path, mutate, series=None) -> str:
+def _packed_file(tmp_path, mutate, series=None, codec=None) -> str:
+    """A file whose one query was packed (plain arrays unless `codec`), then broken by `mutate`."""
     series = series or [Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z"}, 2.0)]  # two label sets
-    doc = store.to_dict(snapshot_with(instant(series)))
+    doc = store.to_dict(snapshot_with(instant(series)), codec=codec)
     mutate(doc)
     path = tmp_path / "bad.mrsnap"
     path.write_bytes(gzip.compress(json.dumps(doc).encode()))
@@ -111,6 +115,10 @@ def _packed_file(tmp_path, mutate, series=None) -> str:
 
 def _b64(typecode: str, values: list) -> str:
     return base64.b64encode(array(typecode, values).tobytes()).decode()
+
+
+def _z64(typecode: str, values: list) -> str:
+    return base64.b64encode(zlib.compress(array(typecode, values).tobytes())).decode()
 
 
 def _packed(d) -> dict:
@@ -140,6 +148,25 @@ def test_malformed_packed_query_is_one_line_at_read(tmp_path, mutate, expected):
     assert e.value.exit_code == EXIT_INPUT
 
 
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: _packed(d).update(codec="lz4"), r"packed\.codec: unknown codec \(this meshreport reads zlib\)"),
+        (lambda d: _packed(d).update(sets=_z64("I", [0, 5])), r"packed\.sets: names a label set that is not"),
+        (lambda d: _packed(d).update(sets=_z64("I", [0])), r"packed\.sets: inflates to 4 bytes, expected 8"),
+        (lambda d: _packed(d).update(sets=_b64("I", [0, 1])), r"packed\.sets: not a valid zlib stream"),
+        (lambda d: _packed(d).update(ids=7), r"packed\.ids: missing or not a base64 string"),
+    ],
+    ids=["unknown-codec", "bad-set-number", "short-sets", "sets-not-deflated", "ids-not-text"],
+)
+def test_malformed_deflated_query_is_one_line_at_read(tmp_path, mutate, expected):
+    path = _packed_file(tmp_path, mutate, codec="zlib")
+    with pytest.raises(InputError, match=expected) as e:
+        store.read(path)
+    assert path in e.value.message and "\n" not in e.value.message
+    assert e.value.exit_code == EXIT_INPUT
+
+
 ONE_SET = [Series({"a": "x", "b": "y"}, 1.0), Series({"a": "z", "b": "y"}, 2.0)]
 
 
@@ -163,6 +190,28 @@ def test_bad_content_is_one_line_when_the_series_are_read(tmp_path, series, muta
         snap.queries[0].series  # noqa: B018
 
 
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: _packed(d).update(ids=_z64("I", [0, 1, 99])), r"ids: .*not in the string table"),
+        (lambda d: _packed(d).update(ids=_z64("I", [0, 1])), r"ids: inflates to 8 bytes, expected 12"),
+        (lambda d: _packed(d).update(ids=_z64("I", [0] * 100_000)), r"ids: inflates to more than 12 bytes"),
+        (lambda d: _packed(d).update(ids=_z64("I", [0, 1, 2])[:-4]), r"ids: (not a valid zlib stream|inflates to)"),
+        (lambda d: _packed(d).update(values=_b64("d", [1.0, 2.0])), r"values: not a valid zlib stream"),
+        (lambda d: _packed(d).update(values="*" * 24), r"values: not valid base64"),
+    ],
+    ids=["unknown-id", "short-ids", "ids-too-long", "truncated-stream", "values-not-deflated", "values-not-base64"],
+)
+def test_bad_deflated_content_is_one_line_when_the_series_are_read(tmp_path, mutate, expected):
+    path = _packed_file(tmp_path, mutate, codec="zlib")
+    snap = store.read(path)  # ids and numbers are only decoded when the series are built
+    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\." + expected) as e:
+        snap.queries[0].series  # noqa: B018 (the access builds them)
+    assert path in e.value.message
+    with pytest.raises(InputError):  # and again: a failed build is not remembered as a success
+        snap.queries[0].series  # noqa: B018
+
+
 def test_each_series_keeps_its_own_label_order(tmp_path):
     series = [Series({"b": "1", "a": "2"}, 1.0), Series({"a": "3", "b": "4"}, 2.0), Series({"c": "5"}, 3.0)]
     got = write_read(tmp_path, snapshot_with(instant(series)))
@@ -175,7 +224,7 @@ def test_the_documented_reading_recipe_works():
     recipe = text.split("```python\n", 1)[1].split("```", 1)[0]
     series = [Series({"a": "x", "b": "y"}, 1.0), Series({"c": "z"}, 2.0), Series({"b": "y", "a": "w"}, 3.0)]
     doc = store.to_dict(snapshot_with(instant(series)))
-    scope = {"array": array, "base64": base64, "doc": doc, "q": doc["queries"][0]}
+    scope = {"array": array, "base64": base64, "zlib": zlib, "doc": doc, "q": doc["queries"][0]}
     exec(recipe, scope)
     assert scope["labels"] == [s.labels for s in series]
 
@@ -202,8 +251,12 @@ def test_table_equals_what_the_series_say(tmp_path, series):
     assert _rows(got.queries[0].table(())) == [(s.value, ()) for s in series]
 
 
-def _rows(table) -> list:
-    return [(v, table.text(ids)) for v, ids in zip(table.values.tolist(), table.ids.tolist(), strict=True)]
+def _rows(table, nan=math.nan) -> list:
+    """(value, label values) per row; NaN values become `nan` (None compares equal, NaN never)."""
+    return [
+        (nan if math.isnan(v) else v, table.text(ids))
+        for v, ids in zip(table.values.tolist(), table.ids.tolist(), strict=True)
+    ]
 
 
 def test_table_of_a_range_query_has_no_value(tmp_path):
@@ -213,8 +266,39 @@ def test_table_of_a_range_query_has_no_value(tmp_path):
     assert math.isnan(table.values[0]) and table.text(table.ids[0].tolist()) == ("a",)
 
 
-def test_table_with_an_unknown_id_is_one_line(tmp_path):
-    path = _packed_file(tmp_path, lambda d: _packed(d).update(ids=_b64("I", [0, 1, 99])))
+@pytest.mark.parametrize(
+    ("codec", "ids", "expected"),
+    [
+        (None, _b64("I", [0, 1, 99]), r"ids: .*not in the string table"),
+        ("zlib", _z64("I", [0, 1, 99]), r"ids: .*not in the string table"),
+        ("zlib", _z64("I", [0]), r"ids: inflates to 4 bytes, expected 12"),
+    ],
+)
+def test_table_with_bad_ids_is_one_line(tmp_path, codec, ids, expected):
+    path = _packed_file(tmp_path, lambda d: _packed(d).update(ids=ids), codec=codec)
     snap = store.read(path)
-    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\.ids: .*not in the string table"):
+    with pytest.raises(InputError, match=r"\$\.queries\[0\]\.packed\." + expected):
         snap.queries[0].table(("a", "b"))
+
+
+@pytest.mark.parametrize("codec", [None, "zlib"], ids=["plain", "deflated"])
+def test_both_array_encodings_read_the_same(tmp_path, codec):
+    snap = synth.bookinfo_snapshot()
+    doc = store.to_dict(snap, codec=codec)
+    if codec is None:
+        doc["schema_version"] = 2  # as meshreport wrote it before deflating arrays
+    path = tmp_path / "s.mrsnap"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    got = store.read(path)
+    assert [q.series for q in got.queries] == [q.series for q in snap.queries]
+    names = ("source_workload", "destination_workload", "response_code")
+    for mine, theirs in zip(got.queries, snap.queries, strict=True):
+        assert _rows(mine.table(names), nan=None) == _rows(theirs.table(names), nan=None)
+
+
+def test_deflated_arrays_leave_far_less_text_to_read():
+    # What a reader must gunzip and scan, whether or not it reads a query's series.
+    snap = synth.scalable_snapshot(5, 200, seed=1, window=WINDOW)
+    plain = len(json.dumps(store.to_dict(snap, codec=None)["queries"]))
+    deflated = len(json.dumps(store.to_dict(snap)["queries"]))
+    assert deflated < plain / 3
