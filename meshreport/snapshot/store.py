@@ -2,11 +2,12 @@
 
 Written packed (schema 3: each query's series column-wise in deflated arrays, see packed.py);
 read packed (deflated or not) or expanded (schema 1, and later queries that carry plain
-`series`), so older snapshots keep
-rendering and diffing. Reading is strict: a truncated, non-gzip, wrong-version or malformed
-file raises `InputError` with one line naming the file and the problem, so the CLI exits 5 and
-never shows a traceback. A packed query's label ids are resolved when its series are first read;
-a bad id raises the same kind of one-line error then.
+`series`), so older snapshots keep rendering and diffing. A file's text is parsed whole when it
+is small enough (a 10,000-workload mesh is), else streamed query by query. Reading is strict: a
+truncated, non-gzip, wrong-version or malformed file raises `InputError` with one line naming
+the file and the problem, so the CLI exits 5 and never shows a traceback. A packed query's label
+ids are resolved when its series are first read; a bad id raises the same kind of one-line error
+then.
 """
 
 from __future__ import annotations
@@ -148,20 +149,45 @@ def read(path: str | Path) -> Snapshot:
         raise InputError(f"{path}: cannot read snapshot: {e.strerror}") from None
     if raw[:2] != b"\x1f\x8b":
         raise InputError(f"{path}: not a meshreport snapshot (not gzip-compressed)")
-    streamed = _StreamedDocument.load(raw, str(path))
-    if streamed is not None:
-        doc, queries, strings = streamed
-        return _snapshot_from(doc, str(path), queries, strings)
-    # Anything unusual (or broken) takes the whole-document path, which names the problem.
-    try:
-        text = gzip.decompress(raw)
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
-        raise InputError(f"{path}: snapshot is truncated or corrupt (gzip stream broken)") from None
+    text = _small_text(raw)
+    if text is None:
+        streamed = _StreamedDocument.load(raw, str(path))
+        if streamed is not None:
+            doc, queries, strings = streamed
+            return _snapshot_from(doc, str(path), queries, strings)
+    if text is None:
+        # Anything unusual (or broken) takes the whole-document path, which names the problem.
+        try:
+            text = gzip.decompress(raw)
+        except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+            raise InputError(f"{path}: snapshot is truncated or corrupt (gzip stream broken)") from None
     try:
         doc = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: snapshot is not valid JSON ({e})") from None
+    del raw, text  # the conversion reuses their memory
     return from_dict(doc, str(path))
+
+
+#: A file whose text is at most this long is parsed in one `json.loads`, the fastest way; a
+#: longer one is streamed query by query (`_StreamedDocument`) so its text is never in memory
+#: whole. A 10,000-workload snapshot is about 60 MB of text.
+WHOLE_TEXT_LIMIT = 256 << 20
+
+
+def _small_text(raw: bytes) -> bytes | None:
+    """The file's text when it is one well-formed gzip member of at most WHOLE_TEXT_LIMIT bytes;
+    None otherwise (bigger, broken, or several members), leaving the file to the other paths.
+
+    Inflation stops one byte past the limit, so finding a file too big costs a bounded amount."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        text = inflate.decompress(raw, WHOLE_TEXT_LIMIT + 1)
+    except zlib.error:
+        return None
+    if len(text) > WHOLE_TEXT_LIMIT or not inflate.eof or inflate.unused_data:
+        return None
+    return text
 
 
 def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
@@ -214,10 +240,7 @@ def _snapshot_from(
         if strings is not None:
             strings.extend(table)
     else:
-        queries = [
-            _query_from(v, q, f"$.queries[{i}]", strings=table)
-            for i, q in enumerate(v.list_(doc.get("queries", []), "$.queries"))
-        ]
+        queries = _queries_from(v, v.list_(doc.get("queries", []), "$.queries"), table)
     objects = [
         _plain_object(o) or _object_from(v, o, f"$.objects[{i}]")
         for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
@@ -258,6 +281,21 @@ def _snapshot_from(
         collector=collector,
         schema_version=version,
     )
+
+
+def _queries_from(v: _Validator, raw: list, strings: list[str]) -> list[QueryResult]:
+    """Every query of a document; equal label values of expanded series become one string.
+
+    A label value that is not a string (or cannot be hashed) sends every query through the
+    checks without sharing, which name it."""
+    memo: dict[str, str] = {}
+    try:
+        queries = [_query_from(v, q, f"$.queries[{i}]", memo, strings) for i, q in enumerate(raw)]
+        if _STR.issuperset(map(type, memo)):
+            return queries
+    except TypeError:
+        pass
+    return [_query_from(v, q, f"$.queries[{i}]", strings=strings) for i, q in enumerate(raw)]
 
 
 def _query_from(
@@ -470,11 +508,13 @@ _WS = " \t\n\r"
 class _StreamedDocument:
     """Decompress and decode a snapshot query by query, so the whole JSON text is never in memory.
 
-    A 10,000-workload snapshot is about 450 MB of JSON; holding its bytes, its text and its objects
-    at once took 2.4 GB. Here each query is decoded and converted as soon as its text has arrived,
-    and dropped. Only well-formed UTF-8 documents are handled: on anything else (a gzip or JSON
-    error, an invalid query) `load` returns None and the caller reads the file the whole-document
-    way, which reports the problem exactly as it always has.
+    For files whose text is over WHOLE_TEXT_LIMIT (a 10,000-workload snapshot was 450 MB of JSON
+    before schema 3 deflated its arrays; holding its bytes, its text and its objects at once
+    took 2.4 GB; a 100,000-workload one is still over 500 MB). Here each query is decoded and
+    converted as soon as its text has arrived, and dropped. Only well-formed UTF-8 documents are
+    handled: on anything else (a gzip or JSON error, an invalid query) `load` returns None and
+    the caller reads the file the whole-document way, which reports the problem exactly as it
+    always has.
     """
 
     CHUNK = 1 << 22

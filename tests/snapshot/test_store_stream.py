@@ -27,9 +27,13 @@ def write_doc(path, doc, indent=None) -> None:
     path.write_bytes(gzip.compress(json.dumps(doc, indent=indent).encode()))
 
 
-@pytest.fixture(params=[7, 1 << 22], ids=["tiny-chunks", "default-chunks"])
+@pytest.fixture(params=[7, 1 << 22, None], ids=["tiny-chunks", "default-chunks", "not-streamed"])
 def chunk(request, monkeypatch):
-    monkeypatch.setattr(store._StreamedDocument, "CHUNK", request.param)
+    """Stream every file (its text counts as too long to read whole), in chunks of this size;
+    None reads small files whole, as meshreport does."""
+    if request.param is not None:
+        monkeypatch.setattr(store._StreamedDocument, "CHUNK", request.param)
+        monkeypatch.setattr(store, "WHOLE_TEXT_LIMIT", 0)
     return request.param
 
 
@@ -38,6 +42,25 @@ def test_streamed_equals_whole_document(tmp_path, chunk, packed):
     path = tmp_path / "b.mrsnap"
     store.write(synth.bookinfo_snapshot(), path, packed=packed)
     assert store._StreamedDocument.load(path.read_bytes(), str(path)) is not None  # really streamed
+    assert store.read(path) == whole_document(path)
+
+
+@pytest.mark.parametrize(("limit", "streamed"), [(1 << 30, False), (1000, True)])
+def test_only_texts_over_the_limit_are_streamed(tmp_path, monkeypatch, limit, streamed):
+    path = tmp_path / "b.mrsnap"
+    store.write(synth.bookinfo_snapshot(), path)
+    calls = []
+    load = store._StreamedDocument.load
+    monkeypatch.setattr(store._StreamedDocument, "load", lambda raw, origin: calls.append(1) or load(raw, origin))
+    monkeypatch.setattr(store, "WHOLE_TEXT_LIMIT", limit)
+    assert store.read(path) == whole_document(path)
+    assert bool(calls) is streamed
+
+
+def test_several_gzip_members_read_as_one_text(tmp_path):
+    text = json.dumps(store.to_dict(synth.bookinfo_snapshot())).encode()
+    path = tmp_path / "m.mrsnap"
+    path.write_bytes(gzip.compress(text[:1000]) + gzip.compress(text[1000:]))
     assert store.read(path) == whole_document(path)
 
 
