@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import pytest
 
@@ -55,6 +56,19 @@ def test_only_texts_over_the_limit_are_streamed(tmp_path, monkeypatch, limit, st
     monkeypatch.setattr(store, "WHOLE_TEXT_LIMIT", limit)
     assert store.read(path) == whole_document(path)
     assert bool(calls) is streamed
+
+
+def test_nan_and_infinity_tokens_read_whole_and_streamed(tmp_path, chunk):
+    # json writes non-finite values as bare NaN/Infinity tokens, which orjson refuses.
+    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
+    first, second = instant_with_series(doc)[:2]
+    first["series"][0]["value"] = math.nan
+    second["series"][0]["value"] = -math.inf
+    path = tmp_path / "nan.mrsnap"
+    write_doc(path, doc)
+    assert b"NaN" in gzip.decompress(path.read_bytes()) and b"-Infinity" in gzip.decompress(path.read_bytes())
+    values = [s.value for q in store.read(path).queries for s in q.series]
+    assert -math.inf in values and any(math.isnan(v) for v in values)
 
 
 def test_several_gzip_members_read_as_one_text(tmp_path):
