@@ -59,3 +59,28 @@ def test_codes_number_values_and_treat_a_missing_label_as_empty():
     got = codes.of(table, 0, np.arange(4))
     assert [codes.values[c] for c in got.tolist()] == ["http", "", "grpc", ""]
     assert codes.of(table, 0, np.array([2])).tolist() == [codes.id("grpc")]
+
+
+def _random_tables(seed: int, count: int) -> list[SeriesTable]:
+    """Tables over one string table whose rows reuse a few flows in random orders."""
+    rng = np.random.default_rng(seed)
+    workloads = [("ns", f"w{i}", f"app{i % 3}", f"v{i % 2}") for i in range(6)]
+    pairs = [labels(workloads[a], workloads[b]) for a in range(6) for b in range(6) if a != b]
+    base = table_of(*pairs)
+    tables = []
+    for _ in range(count):
+        rows = rng.integers(0, len(pairs), size=rng.integers(1, 40))
+        tables.append(SeriesTable(base.names, base.values[rows], base.ids[rows], base.strings))
+    return tables
+
+
+def _numbering_by_first_appearance(tables: list[SeriesTable]) -> list[list[int]]:
+    seen: dict[bytes, int] = {}
+    return [[seen.setdefault(row.tobytes(), len(seen)) for row in t.ids[:, : len(RESOLVE_LABELS)]] for t in tables]
+
+
+def test_flow_numbers_follow_first_appearance_across_many_tables():
+    tables = _random_tables(seed=3, count=30)
+    resolver = Resolver("versionedApp", True)
+    got = [resolver.flows(t, np.arange(len(t)))[0].tolist() for t in tables]
+    assert got == _numbering_by_first_appearance(tables)
