@@ -14,7 +14,10 @@ Run by hand, never in the test suite:
 This VM's speed drifts by half between quarters of an hour, so absolute seconds from different
 moments do not compare. `--baseline DIR` (a checkout of another commit, e.g. made with
 `git worktree add /tmp/base <commit>`) measures that code too, alternating run by run with
-this checkout, and prints both: the ratio between them is what a change is worth.
+this checkout, and prints both: the ratio between them is what a change is worth. A baseline
+too old to read the current snapshot schema reads a schema 2 copy (plain arrays), the format it
+wrote itself. Snapshots kept with `--workdir` are written again when their schema is not the
+current one.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         for n in sizes:
             path = work / f"mesh-{NAMESPACES}ns-{n}.mrsnap"
-            gen = generate(n, path) if not path.exists() else describe(path)
+            gen = describe(path) if _current(path) else generate(n, path)
             cmd = [sys.executable, os.path.abspath(__file__), "--child", str(path.resolve())]
             cmd += ["--graph-type", args.graph_type]
             if args.no_inject:
@@ -124,7 +127,7 @@ def main() -> None:
             runs: dict[str, list[dict]] = {name: [] for name, _ in trees}
             for _ in range(args.repeat):
                 for name, tree in trees:  # alternate, so both see the same moments of the VM
-                    runs[name].append(_child(cmd, tree))
+                    runs[name].append(_child(cmd, tree) if not tree else _baseline_child(cmd, tree, path))
             for name, _ in trees:
                 best = min(runs[name], key=lambda r: r["total_cpu_s"])  # the least disturbed run
                 label = f"{name}{n}".strip()
@@ -165,6 +168,42 @@ def _child(cmd: list[str], tree: str | None) -> dict:
         env["PYTHONPATH"] = str(Path(tree).resolve())
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree or None)
     return json.loads(out.stdout)
+
+
+#: Snapshot -> the schema 2 copy a baseline reads instead (it refused the snapshot once).
+_SCHEMA2: dict[Path, Path] = {}
+
+
+def _baseline_child(cmd: list[str], tree: str, path: Path) -> dict:
+    """`_child` for the baseline; one that cannot read the current schema reads a schema 2 copy."""
+    if path not in _SCHEMA2:
+        try:
+            return _child(cmd, tree)
+        except subprocess.CalledProcessError as e:
+            if "schema_version" not in (e.stderr or ""):
+                raise
+        old = _SCHEMA2[path] = path.with_name(path.stem + ".schema2.mrsnap")
+        _write_schema2(path, old)
+    return _child([str(_SCHEMA2[path].resolve()) if c == str(path.resolve()) else c for c in cmd], tree)
+
+
+def _write_schema2(path: Path, out: Path) -> None:
+    """The snapshot as meshreport wrote it before schema 3: packed, arrays not deflated."""
+    import gzip
+
+    from meshreport.snapshot import store
+
+    doc = store.to_dict(store.read(path), codec=None)
+    doc["schema_version"] = 2
+    out.write_bytes(gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), compresslevel=6, mtime=0))
+
+
+def _current(path: Path) -> bool:
+    """The file exists and has this checkout's schema version."""
+    from meshreport.snapshot import store
+    from meshreport.snapshot.model import SCHEMA_VERSION
+
+    return path.exists() and store.read(path).schema_version == SCHEMA_VERSION
 
 
 def describe(path: Path) -> dict:
