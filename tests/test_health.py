@@ -205,6 +205,39 @@ def test_rule_without_tolerances_uses_fallback():
     assert h.request_health(reqs(), ()).status == h.NA
 
 
+def test_tolerance_resolver_answers_as_resolve_tolerances():
+    conditional = h.rules_from_config(
+        {
+            "rate": [
+                {"namespace": "bookinfo", "kind": "app", "tolerance": [_tol("5XX", 1, 2)]},
+                {"name": "ratings", "tolerance": [_tol("5XX", 3, 4)]},
+            ]
+        }
+    )
+    unconditional = h.rules_from_config({"rate": [{"tolerance": [_tol("4XX", 5, 6)]}]})
+    ann = {h.RATE_ANNOTATION: "5XX,7,8,http,inbound"}
+    objects = [
+        ("bookinfo", "app", "reviews", None),
+        ("bookinfo", "workload", "ratings", None),
+        ("other", "app", "reviews", None),
+        ("other", "service", "ratings", {h.RATE_ANNOTATION: "nonsense"}),
+        ("bookinfo", "app", "reviews", ann),
+    ]
+    for rules in ([h.DEFAULT_RULE], unconditional, conditional):
+        resolver = h.ToleranceResolver(rules)
+        for ns, kind, name, obj_ann in objects:
+            expected = h.resolve_tolerances(rules, ns, kind, name, obj_ann)
+            assert resolver.resolve(ns, kind, name, obj_ann) == expected
+            assert resolver(ns, kind, name, obj_ann) == expected
+
+
+def test_tolerance_resolver_shares_one_answer_when_the_first_rule_is_unconditional():
+    resolver = h.ToleranceResolver([h.DEFAULT_RULE])
+    assert resolver.resolve("a", "app", "x") is DEFAULT and resolver.resolve("b", "service", "y") is DEFAULT
+    # a valid annotation still wins over the shared answer
+    assert resolver.resolve("a", "app", "x", {h.RATE_ANNOTATION: "5XX,1,2,http,.*"})[0].degraded == 1
+
+
 # --- 3.4 workload status ---------------------------------------------------------------------
 
 
@@ -239,6 +272,21 @@ def test_workload_health_is_worst_of_status_and_requests():
     d = got.to_dict()
     assert d["workloadStatus"]["desiredReplicas"] == 1 and d["status"]["status"] == h.FAILURE
     assert d["requests"]["inbound"] == {"http": {"500": 10.0}}
+
+
+def test_entity_health_from_a_given_request_health():
+    data = reqs(inbound={"http": {"200": 95.0, "503": 5.0}})
+    rh = h.request_health(data, DEFAULT)
+    ws = h.WorkloadStatus("w", 1, 1, 1)
+    assert h.workload_health(data, ws, DEFAULT, rh=rh) == h.workload_health(data, ws, DEFAULT)
+    assert h.app_health(data, [ws], DEFAULT, rh=rh) == h.app_health(data, [ws], DEFAULT)
+    assert h.app_health(data, [ws], DEFAULT, rh=rh).error_ratio == 5.0
+
+
+@pytest.mark.parametrize("first", list(h.PRIORITY))
+@pytest.mark.parametrize("second", list(h.PRIORITY))
+def test_entities_merge_two_statuses_as_worst(first, second):
+    assert h._worse(first, second) == h.worst(first, second)
 
 
 def test_scaled_to_zero_without_traffic_is_not_ready():

@@ -9,7 +9,7 @@ from the snapshot's workloads. Tolerances come from the configured rate rules, o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from meshreport import health as h
@@ -32,44 +32,39 @@ def edge_codes(edge: Edge) -> dict[str, float]:
 def node_requests(graph: TrafficGraph, codes: dict | None = None) -> dict[str, h.Requests]:
     """Kiali's per-node {direction: {protocol: {code: rate}}} from the graph's edges."""
     reqs: dict[str, h.Requests] = defaultdict(dict)
-    slots: dict[tuple[str, str, str], dict[str, float]] = {}
     for k, e in graph.edges.items():
-        per_code = codes[k] if codes is not None else edge_codes(e)
-        if per_code:
-            _add_edge(reqs, slots, e, per_code)
+        if codes is None:
+            if e.responses:
+                _count_edge(reqs, e)
+        elif codes[k]:
+            _count_edge(reqs, e, codes[k])
     return reqs
 
 
-def _add_edge(
-    reqs: dict[str, h.Requests], slots: dict[tuple[str, str, str], dict[str, float]], e: Edge, per_code: dict
-) -> None:
-    """Count an edge's rates as its source's outbound and its dest's inbound.
+def _count_edge(reqs: dict[str, h.Requests], e: Edge, per_code: dict[str, float] | None = None) -> dict[str, float]:
+    """Count an edge's rates as its source's outbound and its dest's inbound; return {code: rate}.
 
-    `slots` remembers each (node, direction, protocol)'s {code: rate}, so an edge costs two
-    lookups rather than two chains of setdefault.
+    The rates are edge_codes(e) unless given. This runs once per edge of the graph: the two
+    {code: rate} are found with plain lookups (a get per level, setdefault only when missing)
+    and the responses are read in the same loop that counts them.
     """
-    out = slots.get((e.source, h.OUTBOUND, e.protocol))
-    if out is None:
-        out = slots[(e.source, h.OUTBOUND, e.protocol)] = _slot(reqs, e.source, h.OUTBOUND, e.protocol)
-    inb = slots.get((e.dest, h.INBOUND, e.protocol))
-    if inb is None:
-        inb = slots[(e.dest, h.INBOUND, e.protocol)] = _slot(reqs, e.dest, h.INBOUND, e.protocol)
+    node = reqs.get(e.source) or reqs.setdefault(e.source, {})
+    protos = node.get(h.OUTBOUND) or node.setdefault(h.OUTBOUND, {})
+    out = protos.get(e.protocol) or protos.setdefault(e.protocol, {})
+    node = reqs.get(e.dest) or reqs.setdefault(e.dest, {})
+    protos = node.get(h.INBOUND) or node.setdefault(h.INBOUND, {})
+    inb = protos.get(e.protocol) or protos.setdefault(e.protocol, {})
+    if per_code is None:
+        per_code = {}
+        for code, detail in e.responses.items():
+            per_code[code] = v = float(sum((detail.get("flags") or detail.get("hosts") or {}).values()))
+            out[code] = out.get(code, 0.0) + v
+            inb[code] = inb.get(code, 0.0) + v
+        return per_code
     for code, v in per_code.items():
         out[code] = out.get(code, 0.0) + v
         inb[code] = inb.get(code, 0.0) + v
-
-
-def _slot(reqs: dict[str, h.Requests], node: str, direction: str, protocol: str) -> dict[str, float]:
-    """A new, empty {code: rate} at reqs[node][direction][protocol]."""
-    node_reqs = reqs.get(node)
-    if node_reqs is None:
-        node_reqs = reqs[node] = {}
-    protos = node_reqs.get(direction)
-    if protos is None:
-        protos = node_reqs[direction] = {}
-    codes: dict[str, float] = {}
-    protos[protocol] = codes
-    return codes
+    return per_code
 
 
 def _node_name(n: Node) -> str:
@@ -118,19 +113,17 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
     node_tols: dict[str, tuple[h.Tolerance, ...]] = {}
     for nid, n in graph.nodes.items():
         identities[nid] = kind, name, ann, _ = _identity(n, index)
-        node_tols[nid] = tolerances(n.namespace, kind, name, ann)
+        node_tols[nid] = tolerances.resolve(n.namespace, kind, name, ann)
 
     # One pass over the edges: per-code rates into node requests (as node_requests), then the
     # edge's status.
-    requests: dict[str, h.Requests] = defaultdict(dict)
-    slots: dict[tuple[str, str, str], dict[str, float]] = {}
+    requests: dict[str, h.Requests] = {}
     for e in graph.edges.values():
         md = e.metadata
         if not e.responses:
             md.pop("healthStatus", None)
             continue
-        per_code = edge_codes(e)
-        _add_edge(requests, slots, e, per_code)
+        per_code = _count_edge(requests, e)
         src, dst, proto = e.source, e.dest, e.protocol
         src_tols, dst_tols = node_tols.get(src), node_tols.get(dst)
         known = src_tols is not None and dst_tols is not None
@@ -140,13 +133,7 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         else:
             md["healthStatus"] = status
 
-    # App-level requests (every version of an app), for app nodes and app boxes.
-    app_requests: dict[tuple[str, str, str], h.Requests] = defaultdict(dict)
-    for nid, n in graph.nodes.items():
-        if n.node_type == "app" and is_ok(n.app):
-            _merge_requests(app_requests[(n.cluster, n.namespace, n.app)], requests.get(nid, {}))
-    app_cache: dict[tuple[str, str, str], h.Health] = {}
-
+    apps = _Apps(graph, requests, index, tolerances, status_of)
     for nid, n in graph.nodes.items():
         kind, name, ann, w = identities[nid]
         tols = node_tols[nid]
@@ -162,22 +149,64 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
             n.health = h.service_health(req, tols, ann)
         elif n.node_type == "workload":
             n.health = h.workload_health(req, status_of(w), tols, ann)
+        elif n.node_type == "app" and kind == "workload":
+            # A versioned app node shows its workload's health; the app box shows the app's.
+            rh = h.request_health(req, tols)
+            n.health = h.workload_health(req, status_of(w), tols, ann, rh=rh)
+            n.metadata["healthDataApp"] = apps.health(n, tols, rh)
         elif n.node_type == "app":
-            akey = (n.cluster, n.namespace, n.app)
-            app = app_cache.get(akey)
-            if app is None:
-                backing = index.app_workloads_for(n.namespace, n.app)
-                statuses = [s for s in (status_of(b) for b in backing) if s is not None]
-                app_tols = tolerances(n.namespace, "app", n.app)
-                app = app_cache[akey] = h.app_health(app_requests[akey], statuses, app_tols)
-            if kind == "workload":
-                # A versioned app node shows its workload's health; the app box shows the app's.
-                n.health = h.workload_health(req, status_of(w), tols, ann)
-                n.metadata["healthDataApp"] = app
-            else:
-                n.health = app
+            n.health = apps.health(n)
         else:
             n.health = None
+
+
+class _Apps:
+    """Each app's health, computed once: for app nodes and for versioned-app boxes.
+
+    An app's requests are those of every node of the app (every version). When the app has one
+    node, its requests equal that node's, so with the same tolerances the node's request health
+    is the app's too and is not computed twice.
+    """
+
+    def __init__(
+        self,
+        graph: TrafficGraph,
+        requests: dict[str, h.Requests],
+        index: ConfigIndex,
+        tolerances: h.ToleranceResolver,
+        status_of: Callable[[Any], h.WorkloadStatus | None],
+    ) -> None:
+        self.index, self.tolerances, self.status_of = index, tolerances, status_of
+        self.requests: dict[tuple[str, str, str], h.Requests] = {}
+        self.nodes: dict[tuple[str, str, str], int] = {}
+        for nid, n in graph.nodes.items():
+            if n.node_type == "app" and is_ok(n.app):
+                key = (n.cluster, n.namespace, n.app)
+                app_requests = self.requests.get(key)
+                if app_requests is None:
+                    app_requests = self.requests[key] = {}
+                _merge_requests(app_requests, requests.get(nid, {}))
+                self.nodes[key] = self.nodes.get(key, 0) + 1
+        self.cache: dict[tuple[str, str, str], h.Health] = {}
+
+    def health(
+        self, n: Node, node_tols: tuple[h.Tolerance, ...] | None = None, node_rh: h.RequestHealth | None = None
+    ) -> h.Health:
+        """The health of `n`'s app; `node_rh` is n's request health under `node_tols`, if known."""
+        key = (n.cluster, n.namespace, n.app)
+        found = self.cache.get(key)
+        if found is None:
+            statuses = []
+            for w in self.index.app_workloads_for(n.namespace, n.app):
+                status = self.status_of(w)
+                if status is not None:
+                    statuses.append(status)
+            tols = self.tolerances.resolve(n.namespace, "app", n.app)
+            # The app's only node, judged by the same tolerances: its request health is the app's.
+            same = node_rh is not None and node_tols is tols and self.nodes.get(key) == 1
+            rh = node_rh if same else None
+            found = self.cache[key] = h.app_health(self.requests.get(key, {}), statuses, tols, rh=rh)
+        return found
 
 
 #: "No rate annotation", shared by most nodes; read only (health copies what it keeps).
@@ -219,12 +248,11 @@ def _workload_annotations(w: Any) -> dict[str, str]:
 
 
 def _merge_requests(into: h.Requests, other: h.Requests) -> None:
-    """Add `other`'s rates into `into`; a direction or protocol new to `into` is copied whole."""
+    """Add `other`'s rates into `into`; a protocol new to `into` is copied whole."""
     for direction, protos in other.items():
         mine = into.get(direction)
         if mine is None:
-            into[direction] = {proto: dict(codes) for proto, codes in protos.items()}
-            continue
+            mine = into[direction] = {}
         for proto, codes in protos.items():
             acc = mine.get(proto)
             if acc is None:

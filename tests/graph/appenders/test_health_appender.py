@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshreport import health as h
-from meshreport.graph.appenders.health import HealthAppender, annotate, node_requests
+from meshreport.graph.appenders.health import HealthAppender, annotate, edge_codes, node_requests
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.ids import new_node
 from meshreport.graph.model import TrafficGraph
@@ -152,3 +152,76 @@ def test_app_nodes_and_versioned_app_box_health():
 def test_appender_interface_attributes():
     a = HealthAppender()
     assert a.name == "health" and a.finalizer is True
+
+
+def vapp(name, app, version):
+    return new_node(f"vapp_east_{NS}_{name}", "app", "east", NS, name, app, version, "", "versionedApp")
+
+
+def one_node_app_graph(dest):
+    """productpage -> `dest`, a versioned app node and its app's only node: 5% of 20 requests are 503."""
+    g = TrafficGraph(graph_type="versionedApp", timestamp=0, duration=600, namespaces=[NS])
+    src = vapp("productpage-v1", "productpage", "v1")
+    for n in (src, dest):
+        g.add_node(n)
+    edge = g.edge(src.id, dest.id, "http")
+    add_value(src, dest, edge, "http", 19.0, "200", "-", "x")
+    add_value(src, dest, edge, "http", 1.0, "503", "-", "x")
+    return g
+
+
+def test_one_node_app_box_has_the_node_request_health_under_the_same_tolerances():
+    node = vapp("reviews-v1", "reviews", "v1")
+    annotate(one_node_app_graph(node), ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
+    box = node.metadata["healthDataApp"]
+    assert (node.health.request_status, node.health.error_ratio) == (h.DEGRADED, 5.0)
+    assert (box.request_status, box.error_ratio) == (h.DEGRADED, 5.0)
+    # the app's requests are its only node's, in a copy of their own
+    assert box.requests == node.health.requests and box.requests is not node.health.requests
+    expected = h.app_health(box.requests, box.workload_statuses, h.DEFAULT_RULE.tolerances)
+    assert box == expected
+
+
+def test_one_node_app_box_uses_the_app_tolerances_when_the_workload_has_a_rate_annotation():
+    node = vapp("ratings-v1", "ratings", "v1")  # its Deployment allows 10% 5xx inbound
+    annotate(one_node_app_graph(node), ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
+    assert node.health.request_status == h.HEALTHY and node.health.error_ratio == 5.0
+    box = node.metadata["healthDataApp"]
+    assert box.request_status == h.DEGRADED and box.status == h.DEGRADED  # the app has no annotation
+
+
+def test_one_node_app_box_uses_the_app_tolerances_when_rules_differ_by_kind():
+    rules = h.rules_from_config(
+        {
+            "rate": [
+                {"kind": "app", "tolerance": [{"code": "5XX", "degraded": 1, "failure": 4}]},
+                {"kind": "workload", "tolerance": [{"code": "5XX", "degraded": 50, "failure": 60}]},
+            ]
+        }
+    )
+    node = vapp("reviews-v1", "reviews", "v1")
+    annotate(one_node_app_graph(node), ConfigIndex(OBJECTS), rules)
+    assert node.health.request_status == h.HEALTHY
+    box = node.metadata["healthDataApp"]
+    assert box.request_status == h.FAILURE and box.error_ratio == 5.0
+
+
+def test_node_requests_from_given_codes_match_the_edges():
+    g = graph()
+    codes = {k: edge_codes(e) for k, e in g.edges.items()}
+    assert node_requests(g, codes) == node_requests(g)
+
+
+def test_app_box_of_two_nodes_judges_their_merged_requests():
+    g = one_node_app_graph(vapp("reviews-v1", "reviews", "v1"))
+    v2 = vapp("reviews-v2", "reviews", "v2")
+    g.add_node(v2)
+    src = g.nodes[f"vapp_east_{NS}_productpage-v1"]
+    add_value(src, v2, g.edge(src.id, v2.id, "http"), "http", 20.0, "200", "-", "x")
+    annotate(g, ConfigIndex(OBJECTS), [h.DEFAULT_RULE])
+    v1 = g.nodes[f"vapp_east_{NS}_reviews-v1"]
+    assert v1.health.error_ratio == 5.0 and v2.health.request_status == h.HEALTHY
+    for n in (v1, v2):
+        box = n.metadata["healthDataApp"]
+        assert box.request_status == h.DEGRADED and box.error_ratio == 2.5  # 1 of 40
+        assert box.requests == {"inbound": {"http": {"200": 39.0, "503": 1.0}}}
