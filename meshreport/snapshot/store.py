@@ -157,7 +157,6 @@ def read(path: str | Path) -> Snapshot:
         if streamed is not None:
             doc, queries, strings = streamed
             return _snapshot_from(doc, str(path), queries, strings)
-    if text is None:
         # Anything unusual (or broken) takes the whole-document path, which names the problem.
         try:
             text = gzip.decompress(raw)
@@ -183,7 +182,7 @@ def _parse(text: bytes) -> Any:
         return json.loads(text)
 
 
-#: A file whose text is at most this long is parsed in one `json.loads`, the fastest way; a
+#: A file whose text is at most this long is parsed in one call (`_parse`), the fastest way; a
 #: longer one is streamed query by query (`_StreamedDocument`) so its text is never in memory
 #: whole. A 10,000-workload snapshot is about 60 MB of text.
 WHOLE_TEXT_LIMIT = 256 << 20
