@@ -1,17 +1,15 @@
 """Golden files: the three export formats of the bookinfo sample for all four graph types.
 
 The goldens are what `meshreport graph samples/bookinfo.mrsnap --graph-type T --format F` writes
-(all appenders, defaults otherwise). After an intended change, regenerate them with:
+(all appenders, defaults otherwise). The test only reads them; after an intended change,
+regenerate them with this module run as a script, and review the diff before committing:
 
-    MESHREPORT_REGEN_GOLDEN=1 .venv/bin/pytest tests/graph/test_export_golden.py -q
-
-and review the diff before committing.
+    .venv/bin/python tests/graph/test_export_golden.py
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,6 @@ from meshreport.snapshot.store import read
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "bookinfo.mrsnap"
 GOLDEN = Path(__file__).parent / "golden"
-REGEN = os.environ.get("MESHREPORT_REGEN_GOLDEN") == "1"
 GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 EXT = {"json": "json", "cytoscape": "cytoscape.json", "dot": "dot"}
 
@@ -34,8 +31,7 @@ def snapshot():
     return read(SAMPLE)
 
 
-@pytest.fixture(scope="module")
-def outputs(snapshot):
+def _exports(snapshot) -> dict[tuple[str, str], str]:
     out = {}
     for gt in GRAPH_TYPES:
         graph = make_graph(snapshot, GraphOptions(graph_type=gt), None)
@@ -44,14 +40,16 @@ def outputs(snapshot):
     return out
 
 
+@pytest.fixture(scope="module")
+def outputs(snapshot):
+    return _exports(snapshot)
+
+
 @pytest.mark.parametrize("fmt", list(EXT))
 @pytest.mark.parametrize("graph_type", GRAPH_TYPES)
 def test_golden(outputs, graph_type, fmt):
     path = GOLDEN / f"bookinfo-{graph_type}.{EXT[fmt]}"
     text = outputs[(graph_type, fmt)]
-    if REGEN:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
     assert path.exists(), f"missing golden {path.name}; regenerate (see module docstring)"
     assert text == path.read_text(), f"{path.name} differs; if intended, regenerate (see module docstring)"
 
@@ -90,3 +88,10 @@ def test_bookinfo_facts(outputs):
     va = json.loads(outputs[("versionedApp", "cytoscape")])
     boxes = [n["data"] for n in va["elements"]["nodes"] if n["data"]["nodeType"] == "box"]
     assert any(b["isBox"] == "app" and b["app"] == "reviews" for b in boxes)
+
+
+if __name__ == "__main__":  # regenerate the goldens; the tests never write them
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    for (gt, fmt), text in _exports(read(SAMPLE)).items():
+        (GOLDEN / f"bookinfo-{gt}.{EXT[fmt]}").write_text(text)
+        print(f"wrote {GOLDEN / f'bookinfo-{gt}.{EXT[fmt]}'}")

@@ -90,7 +90,9 @@ def test_istio_config_section_on_index_and_namespace_pages_is_escaped(tmp_path):
 
 
 def _chromium(*args: str, tmp_path) -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    exe = next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))), None
+    )
     assert exe, "chromium must be installed for the browser checks"
     cmd = [
         exe,

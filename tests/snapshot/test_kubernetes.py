@@ -34,7 +34,8 @@ from meshreport.snapshot.kubernetes import (  # noqa: E402
 from meshreport.snapshot.reduce import has_sidecar  # noqa: E402
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "cluster"
-SAMPLES = Path("/work/shared/fixtures/istio-samples")
+# Istio's own samples, copied into the repository (tests/fixtures/istio-samples/README.md).
+SAMPLES = next(p for p in Path(__file__).resolve().parents if p.name == "tests") / "fixtures" / "istio-samples"
 SAMPLE_FILES = [
     SAMPLES / "bookinfo/networking/bookinfo-gateway.yaml",
     SAMPLES / "bookinfo/networking/destination-rule-all.yaml",

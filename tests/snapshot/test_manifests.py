@@ -16,7 +16,8 @@ from meshreport.snapshot.manifests import config_snapshot_from_files, load_paths
 from meshreport.snapshot.reduce import has_istio_init, has_sidecar
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "manifests"
-SAMPLES = Path("/work/shared/fixtures/istio-samples")
+# Istio's own samples, copied into the repository (tests/fixtures/istio-samples/README.md).
+SAMPLES = next(p for p in Path(__file__).resolve().parents if p.name == "tests") / "fixtures" / "istio-samples"
 
 
 def by_ref(objects):

@@ -15,7 +15,8 @@ from meshreport.validation.registry import all_rules
 
 from ..helpers import objects, run
 
-SAMPLES = Path("/work/shared/fixtures/istio-samples")
+# Istio's own samples, copied into the repository (tests/fixtures/istio-samples/README.md).
+SAMPLES = next(p for p in Path(__file__).resolve().parents if p.name == "tests") / "fixtures" / "istio-samples"
 API = {
     "VirtualService": "networking.istio.io/v1",
     "DestinationRule": "networking.istio.io/v1",
