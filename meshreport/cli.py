@@ -18,7 +18,7 @@ Exit codes:
   0  report written; no finding at or above --fail-on
   1  unexpected internal error (a bug; please report it)
   2  usage error
-  3  findings at or above --fail-on
+  3  findings at or above --fail-on (or new findings, regressions vs a baseline)
   4  collection incomplete beyond --max-gaps
   5  input unreadable (bad snapshot or YAML, unreachable API)
 """

@@ -270,7 +270,7 @@ def _junit(result: ValidationResult, show: str, show_suppressed: bool) -> str:
 MAX_ROWS = 500  # keeps a GitHub job summary well under its 1 MiB limit
 
 
-def _md(text: str) -> str:
+def md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -288,7 +288,7 @@ def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str
         for f in rows[:MAX_ROWS]:
             loc = f"{f.source.file}:{f.source.line}" if f.source else ""
             sev = _LEVEL_WORD[f.severity] + (" (suppressed)" if f.suppressed else "")
-            out.append(f"| {sev} | {f.code} | {_md(f.origin)} | {_md(loc)} | {_md(f.message)} |")
+            out.append(f"| {sev} | {f.code} | {md_escape(f.origin)} | {md_escape(loc)} | {md_escape(f.message)} |")
         if len(rows) > MAX_ROWS:
             out.append("")
             out.append(f"_{len(rows) - MAX_ROWS} more findings not shown; see the JSON or SARIF output._")
@@ -299,7 +299,7 @@ def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str
         for f in rows[:MAX_ROWS]:
             seen.setdefault(f.code, f.doc)
         for code, doc in sorted(seen.items()):
-            out.append(f"- **{code}**: {_md(doc)}")
+            out.append(f"- **{code}**: {md_escape(doc)}")
         out.append("")
         out.append("</details>")
     else:
@@ -309,7 +309,7 @@ def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str
         out.append("### Expired suppressions")
         out.append("")
         for e in result.expired:
-            out.append(f"- `{_md(e.code)}={_md(e.resource)}` expired {e.expires}: {_md(e.reason)}")
+            out.append(f"- `{md_escape(e.code)}={md_escape(e.resource)}` expired {e.expires}: {md_escape(e.reason)}")
     return "\n".join(out) + "\n"
 
 
