@@ -12,7 +12,7 @@ import click
 from meshreport.cli import cli
 from meshreport.commands._config_options import ConfigSource, collect_config_snapshot, config_options
 from meshreport.commands._prometheus_options import prometheus_options
-from meshreport.errors import GapsError
+from meshreport.errors import GapsError, UsageError
 from meshreport.progress import Progress
 from meshreport.settings import Settings, resolve_window
 from meshreport.snapshot import store
@@ -20,6 +20,8 @@ from meshreport.snapshot.manifests import METRICS_NOT_COLLECTED, config_snapshot
 from meshreport.snapshot.model import Gap, Snapshot, Window
 from meshreport.snapshot.prometheus import collect
 
+#: Istio's default cluster id, the cluster of YAML objects nothing else names.
+DEFAULT_CLUSTER = "Kubernetes"
 #: `what` of the placeholder gap written while config collection does not exist.
 CONFIG_NOT_COLLECTED = "config"
 
@@ -34,20 +36,40 @@ CONFIG_NOT_COLLECTED = "config"
     "A window shorter than twice the scrape interval: exit 2.\n\n"
     "Config (workloads, Istio and Gateway API objects) comes from the Kubernetes API (--context, "
     "--kubeconfig, --in-cluster; by default wherever kubectl would look). With --from-files PATH... "
-    "it is a config-only snapshot of YAML files, folders or - (stdin); bad YAML: exit 5.",
+    "it is a config-only snapshot of YAML files, folders or - (stdin); bad YAML: exit 5. With both "
+    "--prometheus URL and --from-files PATH... one snapshot holds the metrics and the YAML config, so a "
+    "graph with badges needs no Kubernetes API (namespaces default to those the files define; the objects "
+    "belong to --cluster, else to the one cluster the metrics name, else to Kubernetes).",
 )
 @prometheus_options
 @config_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Snapshot file to write (.mrsnap).")
 @click.option("--max-gaps", type=int, default=None, metavar="N", help="Exit 4 when more than N gaps [no limit].")
+@click.option(
+    "--cluster",
+    metavar="NAME",
+    default=None,
+    help="With --prometheus and --from-files: the cluster the YAML objects belong to "
+    "[the one cluster the metrics name, else Kubernetes].",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (warnings still shown).")
 def snapshot_cmd(
-    settings: Settings, config_source: ConfigSource, output: str, max_gaps: int | None, quiet: bool
+    settings: Settings,
+    config_source: ConfigSource,
+    output: str,
+    max_gaps: int | None,
+    cluster: str | None,
+    quiet: bool,
 ) -> None:
     settings = settings.with_flags({"max_gaps": max_gaps})
     progress = Progress(quiet=quiet)
     window = resolve_window(settings)
-    if config_source.from_files:
+    with_metrics = config_source.from_files and settings.origin("prometheus.url") == "flag"
+    if cluster is not None and not with_metrics:
+        raise UsageError("--cluster needs both --prometheus URL and --from-files PATH...")
+    if with_metrics:
+        snap = metrics_and_files(settings, window, progress, config_source.paths, cluster)
+    elif config_source.from_files:
         snap = config_snapshot_from_files(config_source.paths, now=window.end, window_s=window.duration)
     else:
         metrics = collect(settings, window, progress=progress)
@@ -62,6 +84,42 @@ def snapshot_cmd(
             err=True,
         )
     check_gaps(snap, settings["max_gaps"])
+
+
+def metrics_and_files(
+    settings: Settings, window: Window, progress: Progress, paths: tuple[str, ...], cluster: str | None
+) -> Snapshot:
+    """Metrics from Prometheus plus config from YAML in one snapshot (the files are read first:
+    bad YAML fails before any query runs)."""
+    config = config_snapshot_from_files(paths, now=window.end, window_s=window.duration)
+    config.gaps = [g for g in config.gaps if not (g.phase == "metrics" and g.what == METRICS_NOT_COLLECTED)]
+    namespaces = None
+    if not settings["namespaces"] and not settings["all_namespaces"]:
+        namespaces = list(config.namespaces)
+        if not namespaces:
+            raise UsageError("the files define no namespace: say which to collect with --namespaces a,b or -A")
+    metrics = collect(settings, window, progress=progress, namespaces=namespaces)
+    owner = cluster or _only_cluster(metrics) or DEFAULT_CLUSTER
+    for o in config.objects:
+        o.cluster = owner
+    config.source.clusters = [owner]
+    return merge_config(metrics, config)
+
+
+def _only_cluster(snap: Snapshot) -> str | None:
+    """The cluster every collected series names (source or destination), when there is just one."""
+    seen: set[str] = set()
+    for q in snap.queries:
+        if not q.key.startswith("graph/"):
+            continue
+        for s in q.series:
+            for key in ("source_cluster", "destination_cluster"):
+                value = s.labels.get(key)
+                if value and value != "unknown":
+                    seen.add(value)
+            if len(seen) > 1:
+                return None
+    return next(iter(seen)) if seen else None
 
 
 def collect_config(
