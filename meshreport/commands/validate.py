@@ -2,6 +2,8 @@
 
 Exit code 3 when a finding is at or above --fail-on, in every --format (istio#35054 lesson);
 --show only changes what is listed. Machine formats keep stdout clean; the summary goes to stderr.
+With --baseline SNAP, findings the baseline had are existing debt: --fail-on-new gates only on
+new ones, and every format marks new versus existing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import click
 
 from meshreport.cli import cli
 from meshreport.errors import FindingsError, InputError, UsageError
-from meshreport.report.machine import FORMATS, render, summary_line
+from meshreport.report.machine import FORMATS, Baseline, render, summary_line
 from meshreport.snapshot.model import ConfigObject
 
 
@@ -122,6 +124,23 @@ def _write(text: str, output: str) -> None:
     metavar="CODE",
     help="Also run an opt-in rule that is off by default, like istioctl's IST0136 AlphaAnnotation (repeatable).",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    help="Snapshot (.mrsnap) of an earlier run, validated the same way: its findings are existing, the others new.",
+)
+@click.option(
+    "--fail-on-new",
+    type=click.Choice(["error", "warning", "info", "none"]),
+    default=None,
+    help="With --baseline: exit 3 when a NEW finding is at or above this severity (--fail-on then defaults to none).",
+)
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="With --baseline and a SNAPSHOT, both with metrics: exit 3 when health, error share, p95 or mTLS "
+    "regressed beyond the compare thresholds (docs/compare.md).",
+)
 def validate_cmd(
     snapshot: str | None,
     files: tuple[str, ...],
@@ -141,6 +160,9 @@ def validate_cmd(
     config_file: str | None,
     ignore_annotations: bool,
     enable: tuple[str, ...],
+    baseline: str | None,
+    fail_on_new: str | None,
+    fail_on_regression: bool,
 ) -> int:
     """Validate Istio config: the union of Kiali's KIA and istioctl analyze's IST checks.
 
@@ -150,6 +172,11 @@ def validate_cmd(
     Suppress with the galley.istio.io/analyze-suppress or kiali.io/ignore-validations
     annotations, -S CODE=Kind ns/name, or validation.suppressions in --config.
     Exit 3 when a finding is at or above --fail-on.
+
+    \b
+    Against a baseline (findings matched by code and object, not message):
+      meshreport validate -f k8s/ --baseline last-good.mrsnap --fail-on-new warning
+    exits 3 only for findings the baseline did not have; outputs mark them new.
     """
     from meshreport.settings import Settings
     from meshreport.validation import check
@@ -169,18 +196,66 @@ def validate_cmd(
     objects, now = _objects(snapshot, files, contexts, kube)
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
     _check_enable(enable)
-    result = check(
-        objects, mesh, [*config_rules, *cli_rules], annotations=not ignore_annotations, enable=enable, now=now
-    )
-    _write(render(result, fmt, show=show, show_suppressed=show_suppressed), output)
+    if (fail_on_new or fail_on_regression) and baseline is None:
+        raise UsageError("--fail-on-new and --fail-on-regression need --baseline SNAP")
+    if fail_on_regression and snapshot is None:
+        raise UsageError("--fail-on-regression compares traffic: give a SNAPSHOT (with metrics), not -f or --context")
+    rules = [*config_rules, *cli_rules]
+
+    def run_checks(objs: list[ConfigObject], at: float | None):
+        return check(objs, mesh, rules, annotations=not ignore_annotations, enable=enable, now=at)
+
+    result = run_checks(objects, now)
+    marks = _baseline_marks(baseline, result, run_checks) if baseline is not None else None
+    _write(render(result, fmt, show=show, show_suppressed=show_suppressed, baseline=marks), output)
     if fmt not in ("text", "markdown") or output != "-":
         click.echo(summary_line(result), err=True)
+        if marks is not None:
+            click.echo(f"Baseline: {marks.summary(result)}", err=True)
         for e in result.expired:
             click.echo(f"meshreport: warning: suppression {e.code}={e.resource} expired on {e.expires}", err=True)
+    if fail_on_new and click.get_current_context().get_parameter_source("fail_on").name == "DEFAULT":
+        fail_on = "none"  # gating on new findings: the existing debt does not fail the build
+    reasons = []
     if result.fails(fail_on):
         n = sum(1 for f in result.active if f.severity in _at_or_above(fail_on))
-        raise FindingsError(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on}")
+        reasons.append(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on}")
+    if marks is not None and fail_on_new and fail_on_new != "none":
+        n = sum(1 for f in result.active if marks.state(f) == "new" and f.severity in _at_or_above(fail_on_new))
+        if n:
+            reasons.append(f"{n} new finding{'s' if n != 1 else ''} at or above --fail-on-new {fail_on_new}")
+    if fail_on_regression:
+        reasons += _regressions(baseline, snapshot, config_file)
+    if reasons:
+        raise FindingsError("; ".join(reasons))
     return 0
+
+
+def _baseline_marks(path: str, result, run_checks) -> Baseline:
+    """Validate the baseline snapshot's objects the same way and mark `result`'s findings new or existing."""
+    from meshreport.compare import compare_findings
+    from meshreport.snapshot.store import read
+
+    base = read(path)
+    if not base.objects:
+        raise UsageError(f"--baseline {path}: the snapshot holds no config objects (metrics only); nothing to compare")
+    diff = compare_findings(run_checks(base.objects, base.window.end).active, result.active)
+    return Baseline.of(diff.new, len(diff.resolved))
+
+
+def _regressions(baseline: str, snapshot: str, config_file: str | None) -> list[str]:
+    from meshreport.commands._baseline import compare_files
+    from meshreport.settings import Settings
+
+    comparison = compare_files(baseline, snapshot, Settings.load(config_file=config_file))
+    found = comparison.regressions()
+    if not found:
+        return []
+    from meshreport.report.changes import change_line
+
+    for r in found:
+        click.echo(f"regression: {change_line(r)}", err=True)
+    return [f"{len(found)} regression{'s' if len(found) != 1 else ''} since the baseline beyond the thresholds"]
 
 
 def _check_enable(codes: tuple[str, ...]) -> None:

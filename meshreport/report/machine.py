@@ -2,6 +2,9 @@
 
 Every writer is a pure function of a ValidationResult and returns a string; the command writes
 it. All formats count suppressed findings; `show` filters what is listed (never what fails).
+With a `Baseline` (validate --baseline), every active finding is marked new or existing: SARIF
+`baselineState` new/unchanged, a `baseline` field in JSON/YAML, `[new]` in text, a column in
+Markdown, a testcase property and message prefix in JUnit.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -26,14 +30,45 @@ _LEVEL_WORD = {"error": "Error", "warning": "Warning", "info": "Info"}
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def render(result: ValidationResult, fmt: str, *, show: str = "info", show_suppressed: bool = False) -> str:
+@dataclass(frozen=True)
+class Baseline:
+    """Which active findings a baseline did not have (by identity), and how many it had that are gone."""
+
+    new: frozenset[int] = field(default_factory=frozenset)  # id() of the new Finding objects
+    resolved: int = 0
+    name: str = "baseline"
+
+    @classmethod
+    def of(cls, new: list[Finding], resolved: int, name: str = "baseline") -> Baseline:
+        return cls(frozenset(id(f) for f in new), resolved, name)
+
+    def state(self, f: Finding) -> str | None:
+        """`new` or `existing` for an active finding; None for a suppressed one (not compared)."""
+        if f.suppressed is not None:
+            return None
+        return "new" if id(f) in self.new else "existing"
+
+    def summary(self, result: ValidationResult) -> str:
+        n = sum(1 for f in result.active if id(f) in self.new)
+        return f"{n} new since the {self.name}, {len(result.active) - n} existing, {self.resolved} resolved"
+
+
+def render(
+    result: ValidationResult,
+    fmt: str,
+    *,
+    show: str = "info",
+    show_suppressed: bool = False,
+    baseline: Baseline | None = None,
+) -> str:
     """The findings in `fmt`. `show` is the lowest severity listed; suppressed ones only with `show_suppressed`
-    (SARIF and JUnit always carry them in their own suppressed/skipped form, so they count them)."""
+    (SARIF and JUnit always carry them in their own suppressed/skipped form, so they count them).
+    `baseline` marks findings new or existing."""
     try:
         writer = _WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}") from None
-    return writer(result, show, show_suppressed)
+    return writer(result, show, show_suppressed, baseline)
 
 
 def shown(result: ValidationResult, show: str, show_suppressed: bool) -> list[Finding]:
@@ -63,28 +98,32 @@ def _location(f: Finding) -> str:
     return f" {f.source.file}:{f.source.line}" if f.source else ""
 
 
-def text_line(f: Finding) -> str:
+def text_line(f: Finding, baseline: Baseline | None = None) -> str:
     """`Error [IST0101] (VirtualService bookinfo/reviews reviews.yaml:12) Referenced host not found: "reviewz"`."""
     line = f"{_LEVEL_WORD[f.severity]} [{f.code}] ({f.origin}{_location(f)}) {f.message}"
     if f.suppressed:
         line += f" [suppressed: {f.suppressed}]"
+    if baseline is not None and baseline.state(f) == "new":
+        line = "[new] " + line
     return line
 
 
-def _text(result: ValidationResult, show: str, show_suppressed: bool) -> str:
-    lines = [text_line(f) for f in shown(result, show, show_suppressed)]
+def _text(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
+    lines = [text_line(f, baseline) for f in shown(result, show, show_suppressed)]
     if not lines:
         lines.append("No validation issues found.")
     for e in result.expired:
         lines.append(f"Expired suppression {e.code}={e.resource} (expired {e.expires}; no longer applied): {e.reason}")
     lines.append(summary_line(result))
+    if baseline is not None:
+        lines.append(f"Baseline: {baseline.summary(result)}")
     return "\n".join(lines) + "\n"
 
 
 # -- json / yaml --------------------------------------------------------------------------------
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding, baseline: Baseline | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {
         "code": f.code,
         "severity": f.severity,
@@ -104,15 +143,17 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["documentationUrl"] = uri
     if f.suppressed:
         d["suppressed"] = f.suppressed
+    if baseline is not None and (state := baseline.state(f)):
+        d["baseline"] = state
     return d
 
 
-def _json(result: ValidationResult, show: str, show_suppressed: bool) -> str:
-    return json.dumps([finding_dict(f) for f in shown(result, show, show_suppressed)], indent=2) + "\n"
+def _json(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
+    return json.dumps([finding_dict(f, baseline) for f in shown(result, show, show_suppressed)], indent=2) + "\n"
 
 
-def _yaml(result: ValidationResult, show: str, show_suppressed: bool) -> str:
-    items = [finding_dict(f) for f in shown(result, show, show_suppressed)]
+def _yaml(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
+    items = [finding_dict(f, baseline) for f in shown(result, show, show_suppressed)]
     return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000) if items else "[]\n"
 
 
@@ -150,7 +191,7 @@ def _fingerprint(f: Finding) -> str:
     return hashlib.sha256(f"{f.code}|{f.resource_key}|{f.path or ''}|{f.message}".encode()).hexdigest()[:32]
 
 
-def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+def _sarif(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
     catalogue = rules_by_code()
     listed = [f for f in result.findings if at_or_above(f.severity, show)]
     codes = sorted({f.code for f in listed})
@@ -186,6 +227,8 @@ def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
         if f.suppressed:
             kind = "inSource" if f.suppressed.startswith("annotation") else "external"
             r["suppressions"] = [{"kind": kind, "state": "accepted", "justification": f.suppressed}]
+        if baseline is not None and (state := baseline.state(f)):
+            r["baselineState"] = "new" if state == "new" else "unchanged"
         results.append(r)
     doc = {
         "$schema": SARIF_SCHEMA,
@@ -206,6 +249,8 @@ def _sarif(result: ValidationResult, show: str, show_suppressed: bool) -> str:
             }
         ],
     }
+    if baseline is not None:
+        doc["runs"][0]["properties"]["baseline"] = {"summary": baseline.summary(result), "resolved": baseline.resolved}
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -222,8 +267,11 @@ def _fired(code: str, findings: list[Finding], catalogue: dict[str, list[Rule]])
 # -- junit --------------------------------------------------------------------------------------
 
 
-def _junit(result: ValidationResult, show: str, show_suppressed: bool) -> str:
-    """One testsuite per namespace; one testcase per (code, object) with at most one failure."""
+def _junit(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
+    """One testsuite per namespace; one testcase per (code, object) with at most one failure.
+
+    With a baseline, a testcase with a new finding has the property `baseline=new` (else
+    `existing`) and its failure message starts with `[new]`."""
     cases: dict[tuple[str, str, str], list[Finding]] = {}
     for f in result.findings:
         if f.suppressed is None and not at_or_above(f.severity, show):
@@ -238,12 +286,18 @@ def _junit(result: ValidationResult, show: str, show_suppressed: bool) -> str:
             suite = suites[ns] = ET.SubElement(root, "testsuite", name=ns)
         case = ET.SubElement(suite, "testcase", classname=ns, name=f"{code} {origin}")
         active = [f for f in fs if f.suppressed is None]
-        body = "\n".join(text_line(f) for f in fs) + f"\n\n{fs[0].doc}"
+        body = "\n".join(text_line(f, baseline) for f in fs) + f"\n\n{fs[0].doc}"
         if uri := doc_uri(code):
             body += f"\n{uri}"
         if active:
             worst = min(active, key=lambda f: SEVERITIES.index(f.severity))
-            el = ET.SubElement(case, "failure", message=worst.message, type=worst.severity)
+            message = worst.message
+            if baseline is not None:
+                is_new = any(baseline.state(f) == "new" for f in active)
+                props = ET.SubElement(case, "properties")
+                ET.SubElement(props, "property", name="baseline", value="new" if is_new else "existing")
+                message = ("[new] " if is_new else "[existing] ") + message
+            el = ET.SubElement(case, "failure", message=message, type=worst.severity)
             el.text = body
         else:
             ET.SubElement(case, "skipped", message=f"suppressed: {fs[0].suppressed}")
@@ -274,21 +328,30 @@ def md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str:
+def _markdown(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
     c = result.counts()
     out = ["## meshreport validation", ""]
     out.append("| errors | warnings | info | suppressed | objects |")
     out.append("|---:|---:|---:|---:|---:|")
     out.append(f"| {c['error']} | {c['warning']} | {c['info']} | {c['suppressed']} | {result.objects} |")
     out.append("")
+    if baseline is not None:
+        out += [f"**Baseline:** {md_escape(baseline.summary(result))}", ""]
     rows = shown(result, show, show_suppressed)
+    if baseline is not None:
+        rows = sorted(rows, key=lambda f: baseline.state(f) != "new")  # new ones first, stable
     if rows:
-        out.append("| severity | code | resource | location | message |")
-        out.append("|---|---|---|---|---|")
+        extra = " baseline |" if baseline is not None else ""
+        out.append(f"| severity | code | resource | location | message |{extra}")
+        out.append("|---|---|---|---|---|" + ("---|" if baseline is not None else ""))
         for f in rows[:MAX_ROWS]:
             loc = f"{f.source.file}:{f.source.line}" if f.source else ""
             sev = _LEVEL_WORD[f.severity] + (" (suppressed)" if f.suppressed else "")
-            out.append(f"| {sev} | {f.code} | {md_escape(f.origin)} | {md_escape(loc)} | {md_escape(f.message)} |")
+            line = f"| {sev} | {f.code} | {md_escape(f.origin)} | {md_escape(loc)} | {md_escape(f.message)} |"
+            if baseline is not None:
+                state = baseline.state(f)
+                line += f" {'**new**' if state == 'new' else state or ''} |"
+            out.append(line)
         if len(rows) > MAX_ROWS:
             out.append("")
             out.append(f"_{len(rows) - MAX_ROWS} more findings not shown; see the JSON or SARIF output._")
@@ -313,7 +376,7 @@ def _markdown(result: ValidationResult, show: str, show_suppressed: bool) -> str
     return "\n".join(out) + "\n"
 
 
-_WRITERS: dict[str, Callable[[ValidationResult, str, bool], str]] = {
+_WRITERS: dict[str, Callable[[ValidationResult, str, bool, Baseline | None], str]] = {
     "text": _text,
     "json": _json,
     "yaml": _yaml,
