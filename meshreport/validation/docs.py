@@ -41,6 +41,51 @@ Suppressed findings are counted in every output and listed with `--show-suppress
 (SARIF carries them as `suppressions`, JUnit as skipped test cases). `--ignore-annotations`
 makes CI ignore the annotations.
 
+## mTLS: one resolver, Istio's reading
+
+Every mTLS-dependent rule (KIA0105, KIA0204-KIA0208, KIA0401, KIA0501, KIA0505, KIA0506) and the
+report's mTLS section read one resolver, `meshreport/mtls.py`, which follows istiod:
+
+- Server mode (PeerAuthentication): workload policy (selector whose labels are a subset of the
+  workload's, not in the root namespace) > namespace-wide > mesh-wide (root namespace, no selector)
+  > Istio's default PERMISSIVE. UNSET inherits from the wider scope; port-level modes
+  (`portLevelMtls`, container ports) count only on a workload policy and UNSET there inherits the
+  workload's mode. Among policies of one scope the oldest (creationTimestamp, then name) wins.
+- Client mode (DestinationRule `trafficPolicy.tls`, a matching `portLevelSettings` entry first): the
+  most specific host match in the client's namespace, then the service's namespace, then the root
+  namespace (rules elsewhere apply only to their own namespace's clients). A `tls` block without a
+  mode is DISABLE. Without a TLS setting, auto mTLS (`enableAutoMtls`, on by default) sends mTLS to
+  sidecar endpoints whose port is not DISABLE; with auto mTLS off the client sends plain text.
+- Without mesh config in the input or `--mesh-config`, Istio's defaults apply (root namespace
+  `istio-system`, auto mTLS on).
+
+Where Kiali reads the config differently, meshreport follows Istio:
+
+- Two policies in one scope: Kiali takes the first in list order; Istio the oldest
+  (creationTimestamp, then name).
+- Port-level modes: Kiali ignores them; here they count per port, and KIA0105 names the port that
+  gets no mTLS.
+- A workload policy in PERMISSIVE: Kiali looks up the DestinationRules of matching Services to call
+  it enabled or not; here the server accepts both, and whether mTLS arrives is the clients' answer
+  (DestinationRule, auto mTLS).
+- Which DestinationRule clients use: Kiali treats any `*.local` rule as mesh-wide and any
+  `*.<ns>.svc.<domain>` rule as namespace-wide wherever it lives; here, as in istiod, a rule applies
+  to clients of its own namespace, and to everyone only from the service's or the root namespace.
+- No PeerAuthentication at all, auto mTLS off, an ISTIO_MUTUAL DestinationRule: Kiali reports
+  KIA0105 (mTLS "not enabled"); Istio's default PERMISSIVE accepts the mTLS clients send, so
+  meshreport does not (Kiali's KIA0105 fixtures 6 and 12 with auto mTLS off).
+- AuthorizationPolicy without a selector: Kiali reads the namespace status; here every sidecar
+  workload of the namespace counts (a workload-level DISABLE too). In the root namespace it covers
+  every matching workload of the mesh. Without workloads in the input the selector's labels stand
+  for the workload, as in Kiali.
+
+KIA0205/KIA0206 keep Kiali's intent of an explicit PeerAuthentication: Istio's built-in PERMISSIVE
+default would accept the mTLS the DestinationRule sends, but the rule still asks for a policy that
+says so. KIA0401/KIA0501 fire only when no DestinationRule sets a TLS mode (auto mTLS off); a
+DestinationRule with DISABLE against STRICT is KIA0207 (namespace STRICT) or KIA0208 (STRICT
+inherited from the mesh), so one misconfiguration is reported once. istioctl has no IST analyzer for
+mTLS consistency today (IST0113 MTLSPolicyConflict is retired), so no IST code depends on it.
+
 ## Not covered
 
 - Installer prechecks (`istioctl x precheck`): IST0141 InsufficientPermissions, IST0142

@@ -6,10 +6,10 @@ the same selector / targetRef shape and the same Ambient waypoint questions, so 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.mtls import MtlsResolver
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import GATEWAY_API_GROUP, Context, Workload
 from meshreport.validation.model import Hit
@@ -53,68 +53,24 @@ def owned(w: Workload) -> bool:
     return bool(w.obj.metadata.get("ownerReferences"))
 
 
-def mtls_mode(obj: ConfigObject) -> str:
-    """PeerAuthentication `spec.mtls.mode`, upper-case; `UNSET` when absent."""
-    m = obj.spec.get("mtls")
-    mode = m.get("mode") if isinstance(m, dict) else None
-    return str(mode or "UNSET").upper()
+def mtls_resolver(ctx: Context) -> MtlsResolver:
+    """The one mTLS answer (meshreport.mtls) every mTLS-dependent rule reads, built once per run."""
+    return ctx.memo("policy.mtls", lambda c: MtlsResolver(c.index.objects, c.mesh, c.index.domain))
 
 
-def dr_tls_mode(obj: ConfigObject) -> str | None:
-    tp = obj.spec.get("trafficPolicy")
-    tls = tp.get("tls") if isinstance(tp, dict) else None
-    mode = tls.get("mode") if isinstance(tls, dict) else None
-    return str(mode).upper() if mode else None
+def workload_hosts(ctx: Context, ns: str | None, labels: dict[str, str]) -> list[str]:
+    """Hosts of the Services in `ns` whose selector picks a workload with `labels`."""
+    out = []
+    for svc in ctx.index.services_by_ns.get(ns, ()):
+        sel = svc.spec.get("selector")
+        if isinstance(sel, dict) and sel and all(labels.get(str(k)) == str(v) for k, v in sel.items()):
+            out.append(ctx.fqdn(svc.name, ns))
+    return out
 
 
-class MtlsState:
-    """Mesh-wide and namespace-wide PeerAuthentication modes and DestinationRule TLS modes (Kiali's view)."""
-
-    def __init__(self, ctx: Context) -> None:
-        idx, root = ctx.index, ctx.mesh.root_namespace
-        self.mesh_pa: str | None = None
-        self.ns_pa: dict[str | None, str] = {}
-        for pa in idx.of_kind("PeerAuthentication"):
-            if has_selector(pa):
-                continue
-            if pa.namespace == root:
-                self.mesh_pa = mtls_mode(pa)
-            else:
-                self.ns_pa[pa.namespace] = mtls_mode(pa)
-        self.mesh_dr: set[str] = set()
-        self.ns_dr: dict[str, set[str]] = defaultdict(set)
-        domain = idx.domain
-        for dr in idx.of_kind("DestinationRule"):
-            host = str(dr.spec.get("host") or "").lower()
-            mode = dr_tls_mode(dr)
-            if not mode:
-                continue
-            if host in ("*.local", f"*.{domain}", f"*.svc.{domain}"):
-                self.mesh_dr.add(mode)
-            elif host.startswith("*.") and host.endswith(f".svc.{domain}"):
-                ns = host[2 : -len(f".svc.{domain}")]
-                if ns and "." not in ns:
-                    self.ns_dr[ns].add(mode)
-        self.auto_mtls = ctx.mesh.enable_auto_mtls
-
-    def effective_pa(self, ns: str | None) -> str:
-        mode = self.ns_pa.get(ns)
-        if mode and mode != "UNSET":
-            return mode
-        return self.mesh_pa or "UNSET"
-
-    def receives_mtls(self, ns: str | None) -> bool:
-        """Do workloads of `ns` receive mTLS? DISABLE never; with auto mTLS every in-mesh client upgrades;
-        without it, only when an ISTIO_MUTUAL DestinationRule (namespace- or mesh-wide) makes clients use it."""
-        if self.effective_pa(ns) == "DISABLE":
-            return False
-        if self.auto_mtls:
-            return True
-        return "ISTIO_MUTUAL" in self.ns_dr.get(ns or "", set()) or "ISTIO_MUTUAL" in self.mesh_dr
-
-
-def mtls_state(ctx: Context) -> MtlsState:
-    return ctx.memo("policy.mtls", MtlsState)
+def mtls_gap(ctx: Context, ns: str | None, labels: dict[str, str], what: str) -> str | None:
+    """The resolver's reason a sidecar workload does not get mutual TLS, judged for its Services' hosts."""
+    return mtls_resolver(ctx).mtls_gap(ns, labels, workload_hosts(ctx, ns, labels), what)
 
 
 # -- Ambient -----------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from meshreport.validation.rules._policy import (
     ambient_waypoint_hits,
     labels_text,
     match_labels,
-    mtls_state,
+    mtls_gap,
+    owned,
     string_list,
     target_refs,
 )
@@ -160,22 +161,32 @@ def ap_host_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     severity="error",
     title="AuthorizationPolicy needs mTLS that its workloads do not get",
     doc="The policy uses source principals or namespaces (or `when` keys source.namespace, source.principal, "
-    "connection.sni), which are only known from the peer's mTLS certificate, but the workloads of its "
-    "namespace do not receive mTLS (PeerAuthentication DISABLE, or auto mTLS off without an ISTIO_MUTUAL "
-    "DestinationRule). The rule then never matches. Enable mTLS for the namespace.",
+    "connection.sni), which are only known from the peer's mTLS certificate, but a workload it applies to does "
+    "not get mutual TLS: its PeerAuthentication (mesh, namespace, workload or port level) is DISABLE, or its "
+    "clients send plain text (a DestinationRule with tls mode DISABLE, or auto mTLS off without an "
+    "ISTIO_MUTUAL DestinationRule). The rule then never matches. Decided by the mTLS resolver "
+    "(meshreport/mtls.py) per workload and port; without workloads in the input, the selector's labels stand "
+    "for the workload.",
 )
 def ap_requires_mtls(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     uses = [f"{p}.{f}" for p, src in _sources(obj) for f in MTLS_SOURCE_FIELDS if src.get(f)]
     uses += [f"{p}.key" for p, w in _whens(obj) if str(w.get("key") or "") in MTLS_WHEN_KEYS]
     if not uses:
         return
-    st = mtls_state(ctx)
-    if obj.namespace == ctx.mesh.root_namespace:
-        ok = st.effective_pa(None) != "DISABLE" and (st.auto_mtls or "ISTIO_MUTUAL" in st.mesh_dr)
-    else:
-        ok = st.receives_mtls(obj.namespace)
-    if not ok:
-        yield Hit("Authorization policy uses mTLS identity fields but mTLS is not enabled for its workloads", uses[0])
+    sel = match_labels(obj)
+    root = obj.namespace == ctx.mesh.root_namespace
+    targets = [
+        (w.namespace, w.labels, w.obj.ref())
+        for w in ctx.index.workloads_matching(sel, None if root else obj.namespace)
+        if w.sidecar and not owned(w)
+    ]
+    if not targets:
+        targets = [(obj.namespace, sel, f"workloads with {labels_text(sel)}" if sel else "its workloads")]
+    for ns, labels, what in targets:
+        gap = mtls_gap(ctx, ns, labels, what)
+        if gap:
+            yield Hit(f"Authorization policy uses mTLS identity fields but mTLS is not enabled: {gap}", uses[0])
+            return
 
 
 def _principals(ctx: Context) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshreport.mtls import ServerMode
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import hosts_overlap, suffixes
 from meshreport.validation.index import Context
@@ -19,6 +20,7 @@ from meshreport.validation.rules._common import (
     ns_ambient,
     waypoint_enrolled,
 )
+from meshreport.validation.rules._policy import mtls_resolver
 
 DR = ("DestinationRule",)
 MTLS_MODES = ("ISTIO_MUTUAL", "MUTUAL")
@@ -226,20 +228,11 @@ def dr_multi_match(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             )
 
 
-def _mutual_wide(ctx: Context) -> dict[str, list[ConfigObject]]:
-    """ISTIO_MUTUAL DestinationRules: key `mesh` for mesh-wide, the namespace for ns-wide, the host otherwise."""
-    out: dict[str, list[ConfigObject]] = defaultdict(list)
-    for dr in ctx.index.of_kind("DestinationRule"):
-        if _tls_mode(dr) != "ISTIO_MUTUAL":
-            continue
-        h = _host(dr, ctx)
-        if _mesh_wide_host(h, ctx):
-            out["mesh"].append(dr)
-        elif (ns := _ns_wide_host(h, ctx)) is not None:
-            out[f"ns:{ns}"].append(dr)
-        else:
-            out[f"host:{h}"].append(dr)
-    return out
+def _service_ns(host: str, obj: ConfigObject, ctx: Context) -> str | None:
+    """The namespace of `<name>.<ns>.svc.<domain>`; the DR's own for other hosts (ServiceEntries)."""
+    tail = f".svc.{ctx.index.domain}"
+    parts = host[: -len(tail)].split(".") if host.endswith(tail) else []
+    return parts[1] if len(parts) == 2 else obj.namespace
 
 
 @rule(
@@ -247,37 +240,28 @@ def _mutual_wide(ctx: Context) -> dict[str, list[ConfigObject]]:
     kinds=DR,
     severity="warning",
     title="mTLS settings of a mesh-wide or namespace-wide DestinationRule are overridden",
-    doc="This DestinationRule sets no TLS while a mesh-wide (`*.local`) or namespace-wide "
-    "(`*.<ns>.svc.<domain>`) DestinationRule, or another one for the same host, sets ISTIO_MUTUAL. A "
-    "DestinationRule for a specific host replaces the wider one completely, so traffic to this host is sent in "
-    "plain text unless auto mTLS applies. Add `trafficPolicy.tls.mode: ISTIO_MUTUAL` here.",
+    doc="This DestinationRule sets no TLS, and without it clients of its namespace would use another "
+    "DestinationRule (mesh-wide `*.local`, namespace-wide `*.<ns>.svc.<domain>`, or one for the same host) "
+    "that sets ISTIO_MUTUAL. The most specific DestinationRule replaces the wider one completely, so traffic to "
+    "this host is sent in plain text unless auto mTLS applies. Add `trafficPolicy.tls.mode: ISTIO_MUTUAL` here. "
+    "Which rule would apply is decided by the mTLS resolver, as istiod picks it.",
 )
 def dr_tls_overridden(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     host = _host(obj, ctx)
     if not obj.spec.get("host") or host.startswith("*") or _has_tls(obj) or not imported(ctx, obj):
         return
-    table = ctx.memo("destinationrule.mutual", _mutual_wide)
-    ns = host.split(".")[1] if host.endswith(f".svc.{ctx.index.domain}") else None
-    wider = table.get("mesh", []) + (table.get(f"ns:{ns}", []) if ns else []) + table.get(f"host:{host}", [])
-    wider = [d for d in wider if d is not obj]
-    if wider:
-        w = wider[0]
+    r = mtls_resolver(ctx)
+    wider = r.destination_rule(host, _service_ns(host, obj, ctx), obj.namespace, exclude=obj)
+    if wider is not None and _tls_mode(wider) == "ISTIO_MUTUAL":
         yield Hit(
-            f"mTLS settings of a non-local DestinationRule ({w.namespace}/{w.name}) are overridden",
+            f"mTLS settings of a non-local DestinationRule ({wider.namespace}/{wider.name}) are overridden",
             path="spec.trafficPolicy",
         )
 
 
-def _pa_modes(ctx: Context) -> dict[str, list[str]]:
-    """mTLS modes of selector-less PeerAuthentications: key `mesh` (root namespace) or the namespace."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for pa in ctx.index.of_kind("PeerAuthentication"):
-        if (pa.spec.get("selector") or {}).get("matchLabels"):
-            continue
-        mode = str((pa.spec.get("mtls") or {}).get("mode") or "UNSET").upper()
-        key = "mesh" if pa.namespace == ctx.mesh.root_namespace else str(pa.namespace)
-        out[key].append(mode)
-    return out
+def _enabled_by_policy(mode: ServerMode) -> bool:
+    """Kiali's test: a PeerAuthentication (not Istio's built-in default) lets the servers take mTLS."""
+    return mode.level != "default" and mode.mode in ("STRICT", "PERMISSIVE")
 
 
 @rule(
@@ -286,14 +270,14 @@ def _pa_modes(ctx: Context) -> dict[str, list[str]]:
     severity="error",
     title="Mesh-wide mTLS DestinationRule without a mesh-wide PeerAuthentication",
     doc="A mesh-wide DestinationRule (`*.local`) makes clients send ISTIO_MUTUAL, but no mesh-wide "
-    "PeerAuthentication (root namespace, no selector) enables mTLS (STRICT or PERMISSIVE). Add one. Skipped "
-    "when auto mTLS is on (the mesh default).",
+    "PeerAuthentication (root namespace, no selector) enables mTLS (STRICT or PERMISSIVE). Add one: Istio's "
+    "built-in PERMISSIVE default accepts the traffic, but the intent is then nowhere in the config (Kiali's "
+    "rule), and a DISABLE policy rejects it. Skipped when auto mTLS is on (the mesh default).",
 )
 def dr_mesh_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if ctx.mesh.enable_auto_mtls or not _mesh_wide_host(_host(obj, ctx), ctx) or _tls_mode(obj) != "ISTIO_MUTUAL":
         return
-    modes = ctx.memo("destinationrule.pa_modes", _pa_modes).get("mesh", [])
-    if not any(m in ("STRICT", "PERMISSIVE") for m in modes):
+    if not _enabled_by_policy(mtls_resolver(ctx).mesh_mode()):
         yield Hit("PeerAuthentication enabling mTLS at mesh level is missing", path="spec.trafficPolicy.tls.mode")
 
 
@@ -302,16 +286,15 @@ def dr_mesh_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     kinds=DR,
     severity="error",
     title="Namespace-wide mTLS DestinationRule without a PeerAuthentication enabling mTLS",
-    doc="A namespace-wide DestinationRule (`*.<ns>.svc.<domain>`) sets ISTIO_MUTUAL but neither a "
-    "namespace-wide nor a mesh-wide PeerAuthentication enables mTLS (STRICT or PERMISSIVE). Add one. Skipped "
-    "when auto mTLS is on.",
+    doc="A namespace-wide DestinationRule (`*.<ns>.svc.<domain>`) sets ISTIO_MUTUAL but the PeerAuthentication "
+    "deciding the namespace's mode (namespace-wide, else mesh-wide) does not enable mTLS (STRICT or "
+    "PERMISSIVE), or there is none. Add one. Skipped when auto mTLS is on.",
 )
 def dr_ns_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     ns = _ns_wide_host(_host(obj, ctx), ctx)
     if ctx.mesh.enable_auto_mtls or ns is None or _tls_mode(obj) != "ISTIO_MUTUAL":
         return
-    table = ctx.memo("destinationrule.pa_modes", _pa_modes)
-    if not any(m in ("STRICT", "PERMISSIVE") for m in table.get(ns, []) + table.get("mesh", [])):
+    if not _enabled_by_policy(mtls_resolver(ctx).namespace_mode(ns)):
         yield Hit("PeerAuthentication enabling namespace-wide mTLS is missing", path="spec.trafficPolicy.tls.mode")
 
 
@@ -321,16 +304,18 @@ def dr_ns_mtls_without_pa(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     severity="error",
     title="Namespace-wide DestinationRule disables mTLS while the namespace PeerAuthentication is STRICT",
     doc="A namespace-wide DestinationRule sets tls mode DISABLE, so clients send plain text, while the "
-    "namespace's PeerAuthentication is STRICT and rejects it. Use PERMISSIVE in the PeerAuthentication or "
-    "ISTIO_MUTUAL in the DestinationRule.",
+    "namespace's own PeerAuthentication decides STRICT and rejects it. Use PERMISSIVE in the PeerAuthentication "
+    "or ISTIO_MUTUAL in the DestinationRule. (STRICT inherited from the mesh is KIA0208.)",
 )
 def dr_ns_disable_vs_strict(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     ns = _ns_wide_host(_host(obj, ctx), ctx)
     if ns is None or _tls_mode(obj) != "DISABLE":
         return
-    if "STRICT" in ctx.memo("destinationrule.pa_modes", _pa_modes).get(ns, []):
+    mode = mtls_resolver(ctx).namespace_mode(ns)
+    if mode.mode == "STRICT" and mode.level == "namespace":
         yield Hit(
-            "PeerAuthentication with strict mTLS is enabled for this namespace; it should be permissive",
+            f"PeerAuthentication with strict mTLS is enabled for this namespace ({mode.decided_by}); "
+            "it should be permissive",
             path="spec.trafficPolicy.tls.mode",
         )
 
@@ -341,18 +326,22 @@ def dr_ns_disable_vs_strict(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     severity="error",
     title="DestinationRule disables mTLS while the mesh-wide PeerAuthentication is STRICT",
     doc="A mesh-wide DestinationRule sets tls mode DISABLE while the mesh-wide PeerAuthentication is STRICT; or "
-    "a namespace-wide one does, with no namespace PeerAuthentication DISABLE to match, under a STRICT mesh. "
-    "Servers reject the plain-text traffic. Make the modes agree.",
+    "a namespace-wide one does in a namespace that inherits STRICT from the mesh (no namespace PeerAuthentication "
+    "of its own sets a mode). Servers reject the plain-text traffic. Make the modes agree.",
 )
 def dr_disable_vs_mesh_strict(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if _tls_mode(obj) != "DISABLE":
         return
     host = _host(obj, ctx)
-    table = ctx.memo("destinationrule.pa_modes", _pa_modes)
-    if "STRICT" not in table.get("mesh", []):
-        return
+    r = mtls_resolver(ctx)
     ns = _ns_wide_host(host, ctx)
-    if _mesh_wide_host(host, ctx) or (ns is not None and "DISABLE" not in table.get(ns, [])):
+    if _mesh_wide_host(host, ctx):
+        mode = r.mesh_mode()
+    elif ns is not None:
+        mode = r.namespace_mode(ns)
+    else:
+        return
+    if mode.mode == "STRICT" and mode.level == "mesh":
         yield Hit(
             "PeerAuthentication with strict mTLS is enabled mesh-wide; this DestinationRule disables mTLS",
             path="spec.trafficPolicy.tls.mode",

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshreport.mtls import MTLS_CLIENT_MODES, PLAINTEXT, ClientMode
+from meshreport.mtls import peer_mode as mtls_mode
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
-from meshreport.validation.rules._policy import has_selector, labels_text, match_labels, mtls_mode, mtls_state
+from meshreport.validation.rules._policy import has_selector, labels_text, match_labels, mtls_resolver
 
 PA = ("PeerAuthentication",)
-MTLS_MODES = ("ISTIO_MUTUAL", "MUTUAL")
 
 
 def _selectorless_by_ns(ctx: Context) -> dict[str | None, list[str]]:
@@ -100,19 +101,38 @@ def _ns_wide(obj: ConfigObject, ctx: Context) -> bool:
     return obj.namespace != ctx.mesh.root_namespace and not has_selector(obj)
 
 
+def _clients(obj: ConfigObject, ctx: Context, client_ns: str | None = None) -> ClientMode:
+    """What clients (of `client_ns`; None: one without DestinationRules of its own) send to a service of the
+    policy's scope (any namespace's for a mesh-wide policy)."""
+    r = mtls_resolver(ctx)
+    ns = None if _mesh_wide(obj, ctx) else obj.namespace
+    return r.client_mode(r.namespace_host(ns or "~"), ns, client_ns=client_ns)
+
+
+def _mtls_sender(obj: ConfigObject, ctx: Context) -> ClientMode | None:
+    """A client answer that sends mTLS into the policy's scope: a DestinationRule applies to its own
+    namespace's clients too, wherever its host points."""
+    for cns in mtls_resolver(ctx).client_namespaces():
+        c = _clients(obj, ctx, cns)
+        if c.mode in MTLS_CLIENT_MODES:
+            return c
+    return None
+
+
 @rule(
     code="KIA0401",
     kinds=PA,
     severity="error",
     title="Mesh-wide STRICT mTLS without a mesh-wide ISTIO_MUTUAL DestinationRule",
     doc="The mesh-wide PeerAuthentication (root namespace, no selector) is STRICT, auto mTLS is off, and no "
-    "mesh-wide DestinationRule (host `*.local`) sets tls mode ISTIO_MUTUAL. Clients then send plain text that "
-    "servers reject. Add the DestinationRule or turn on enableAutoMtls.",
+    "mesh-wide DestinationRule (host `*.local`) sets a TLS mode. Clients then send plain text that servers "
+    "reject. Add the DestinationRule with ISTIO_MUTUAL or turn on enableAutoMtls. (A DestinationRule with "
+    "DISABLE is KIA0208.)",
 )
 def pa_mesh_strict_without_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not _mesh_wide(obj, ctx) or mtls_mode(obj) != "STRICT" or ctx.mesh.enable_auto_mtls:
+    if not _mesh_wide(obj, ctx) or mtls_mode(obj) != "STRICT":
         return
-    if "ISTIO_MUTUAL" not in mtls_state(ctx).mesh_dr:
+    if _clients(obj, ctx).mode == PLAINTEXT:
         yield Hit(
             "Mesh-wide Destination Rule enabling mTLS is missing (mesh-wide PeerAuthentication is STRICT)",
             path="spec.mtls.mode",
@@ -124,15 +144,15 @@ def pa_mesh_strict_without_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     kinds=PA,
     severity="error",
     title="Namespace-wide STRICT mTLS without an ISTIO_MUTUAL DestinationRule",
-    doc="A namespace-wide PeerAuthentication is STRICT, auto mTLS is off, and neither a namespace-wide "
-    "(`*.<ns>.svc.<domain>`) nor a mesh-wide DestinationRule sets ISTIO_MUTUAL, so clients do not originate "
-    "mTLS and their requests are rejected. Add the DestinationRule or turn on enableAutoMtls.",
+    doc="A namespace-wide PeerAuthentication is STRICT, auto mTLS is off, and no DestinationRule that applies "
+    "to the namespace's services (`*.<ns>.svc.<domain>` in the namespace, or mesh-wide in the root namespace) "
+    "sets a TLS mode, so clients do not originate mTLS and their requests are rejected. Add the DestinationRule "
+    "with ISTIO_MUTUAL or turn on enableAutoMtls. (A DestinationRule with DISABLE is KIA0207.)",
 )
 def pa_ns_strict_without_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not _ns_wide(obj, ctx) or mtls_mode(obj) != "STRICT" or ctx.mesh.enable_auto_mtls:
+    if not _ns_wide(obj, ctx) or mtls_mode(obj) != "STRICT":
         return
-    st = mtls_state(ctx)
-    if "ISTIO_MUTUAL" not in st.ns_dr.get(obj.namespace or "", set()) and "ISTIO_MUTUAL" not in st.mesh_dr:
+    if _clients(obj, ctx).mode == PLAINTEXT:
         yield Hit(
             "Destination Rule enabling namespace-wide mTLS is missing (PeerAuthentication is STRICT)",
             path="spec.mtls.mode",
@@ -144,19 +164,19 @@ def pa_ns_strict_without_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     kinds=PA,
     severity="error",
     title="Namespace-wide mTLS disabled while a DestinationRule enables it",
-    doc="A namespace-wide PeerAuthentication sets mTLS to DISABLE, but a namespace-wide DestinationRule "
-    "(or, without a namespace DISABLE DestinationRule, a mesh-wide one) makes clients originate mTLS. Clients "
-    "send mTLS to servers that accept only plain text. Align the DestinationRule TLS mode with the policy.",
+    doc="A namespace-wide PeerAuthentication sets mTLS to DISABLE, but a DestinationRule some clients use for "
+    "the namespace's services (namespace-wide, or else mesh-wide) sets ISTIO_MUTUAL or MUTUAL. Clients send mTLS "
+    "to servers that accept only plain text. Align the DestinationRule TLS mode with the policy.",
 )
 def pa_ns_disable_with_mtls_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if not _ns_wide(obj, ctx) or mtls_mode(obj) != "DISABLE":
         return
-    st = mtls_state(ctx)
-    ns_modes = st.ns_dr.get(obj.namespace or "", set())
-    if ns_modes & set(MTLS_MODES):
-        yield Hit("A namespace-wide Destination Rule enables mTLS while this PeerAuthentication disables it")
-    elif "DISABLE" not in ns_modes and st.mesh_dr & set(MTLS_MODES):
-        yield Hit("The mesh-wide Destination Rule enables mTLS while this PeerAuthentication disables it")
+    c = _mtls_sender(obj, ctx)
+    if c is not None:
+        scope = "mesh-wide" if c.level == "mesh" else "namespace-wide" if c.level == "namespace" else "a"
+        yield Hit(
+            f"The {scope} Destination Rule ({c.decided_by}) enables mTLS while this PeerAuthentication disables it"
+        )
 
 
 @rule(
@@ -165,8 +185,9 @@ def pa_ns_disable_with_mtls_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]
     severity="error",
     title="Mesh-wide mTLS disabled while a mesh-wide DestinationRule enables it",
     doc="The mesh-wide PeerAuthentication sets mTLS to DISABLE, but a mesh-wide DestinationRule (host "
-    "`*.local`) sets ISTIO_MUTUAL or MUTUAL, so clients send mTLS that servers do not accept. Align the two.",
+    "`*.local`; in the root namespace it applies to every client, elsewhere to its namespace's clients) sets "
+    "ISTIO_MUTUAL or MUTUAL, so clients send mTLS that servers do not accept. Align the two.",
 )
 def pa_mesh_disable_with_mtls_dr(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if _mesh_wide(obj, ctx) and mtls_mode(obj) == "DISABLE" and mtls_state(ctx).mesh_dr & set(MTLS_MODES):
+    if _mesh_wide(obj, ctx) and mtls_mode(obj) == "DISABLE" and _mtls_sender(obj, ctx) is not None:
         yield Hit("The mesh-wide Destination Rule enables mTLS while this mesh-wide PeerAuthentication disables it")
