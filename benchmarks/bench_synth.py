@@ -13,19 +13,20 @@ import sys
 import tempfile
 import time
 
-from meshreport.snapshot import store, synth
+from meshreport.snapshot import store
 from meshreport.snapshot.model import Window
+from meshreport.synthetic import meshes
 
 WINDOW = Window(start=1704067200.0, end=1704070800.0)
 
 
 def bench(namespaces: int, workloads: int) -> None:
     t0 = time.perf_counter()
-    mesh = synth.scalable_mesh(namespaces, workloads, seed=1)
+    mesh = meshes.scalable_mesh(namespaces, workloads, seed=1)
     t1 = time.perf_counter()
-    objects = synth.scalable_objects(mesh, WINDOW)
+    objects = meshes.scalable_objects(mesh, WINDOW)
     t2 = time.perf_counter()
-    snap = synth.snapshot(mesh, WINDOW, objects=objects)
+    snap = meshes.snapshot(mesh, WINDOW, objects=objects)
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "scale.mrsnap")

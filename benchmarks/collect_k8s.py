@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers.k8s_stub import StubCluster, StubServer  # noqa: E402
 
+from meshreport.collect.kubernetes import client_for, collect_cluster, merge_results  # noqa: E402
 from meshreport.snapshot import store  # noqa: E402
-from meshreport.snapshot.kubernetes import client_for, collect_cluster, merge_results  # noqa: E402
 from meshreport.snapshot.model import Snapshot, Source, Window  # noqa: E402
 
 

@@ -4,7 +4,7 @@ Run by hand (never in the test suite):
 
     .venv/bin/python benchmarks/collect_scale.py [--namespaces 50] [--workloads 2000] [--step 1200]
 
-It generates the mesh (meshreport.snapshot.synth), writes it as OpenMetrics over a 1h window
+It generates the mesh (meshreport.synthetic.meshes), writes it as OpenMetrics over a 1h window
 (full Istio label set; `--step` seconds between samples keeps the file at a few GB), backfills it
 with promtool into a temporary TSDB, starts Debian's prometheus on a free loopback port, then runs
 `meshreport snapshot --all-namespaces` as a child process and reports: query count, series,
@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the Prometheus test helper starts/sto
 
 from helpers.prometheus import running_prometheus  # noqa: E402
 
-from meshreport.snapshot import store, synth  # noqa: E402
+from meshreport.snapshot import store  # noqa: E402
+from meshreport.synthetic import meshes  # noqa: E402
 
-END = synth.BOOKINFO_WINDOW.end
+END = meshes.BOOKINFO_WINDOW.end
 
 
 def unique(mesh):
@@ -63,8 +64,8 @@ def main() -> None:
     t = time.monotonic()
     om = work / "mesh.om"
     if not (args.reuse and om.exists()):
-        mesh = synth.scalable_mesh(args.namespaces, args.workloads, seed=1)
-        nseries = synth.write_openmetrics(unique(mesh), om, END - args.window, END, step=args.step, preroll=args.step)
+        mesh = meshes.scalable_mesh(args.namespaces, args.workloads, seed=1)
+        nseries = meshes.write_openmetrics(unique(mesh), om, END - args.window, END, step=args.step, preroll=args.step)
         print(f"generated {nseries} series, {om.stat().st_size / 1e9:.2f} GB in {time.monotonic() - t:.1f}s")
     t = time.monotonic()
     data = work / "data"

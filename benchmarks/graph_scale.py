@@ -1,7 +1,7 @@
 """Graph scale benchmark: load a snapshot and build the graph with all appenders and health.
 
 Synthetic meshes of 100, 1,000 and 10,000 workloads over 50 namespaces (about five outgoing
-flows per workload, `meshreport.snapshot.synth.scalable_mesh`) are generated and written as
+flows per workload, `meshreport.synthetic.meshes.scalable_mesh`) are generated and written as
 .mrsnap files first (not timed). Each measurement then runs in a fresh Python process pinned
 to one CPU: read the snapshot, build the graph (all appenders, including health), and report
 wall time and peak RSS. Targets (issue #4): 10,000 workloads in < 5 s and < 1 GB on one core,
@@ -37,11 +37,12 @@ WINDOW_END = 1_704_070_800.0
 
 
 def generate(workloads: int, path: Path) -> dict:
-    from meshreport.snapshot import store, synth
+    from meshreport.snapshot import store
     from meshreport.snapshot.model import Window
+    from meshreport.synthetic import meshes
 
     t = time.perf_counter()
-    snap = synth.scalable_snapshot(NAMESPACES, workloads, seed=1, window=Window(WINDOW_END - 3600, WINDOW_END))
+    snap = meshes.scalable_snapshot(NAMESPACES, workloads, seed=1, window=Window(WINDOW_END - 3600, WINDOW_END))
     store.write(snap, path)
     series = sum(len(q.series) for q in snap.queries)
     gen_s = time.perf_counter() - t

@@ -1,6 +1,6 @@
 """Report benchmark: what `meshreport render` costs, phase by phase, as the mesh grows.
 
-Synthetic meshes (`meshreport.snapshot.synth.scalable_snapshot`, about five flows per workload)
+Synthetic meshes (`meshreport.synthetic.meshes.scalable_snapshot`, about five flows per workload)
 are generated and written first (not timed). Each size then runs in a fresh process: read the
 snapshot, build the graph (all appenders, health), validate the config, build the report model,
 lay out the pictures with the real `dot`, write the HTML site and the PDF with WeasyPrint.
@@ -26,10 +26,11 @@ WINDOW_END = 1_704_070_800.0
 
 
 def generate(namespaces: int, workloads: int, path: Path) -> None:
-    from meshreport.snapshot import store, synth
+    from meshreport.snapshot import store
     from meshreport.snapshot.model import Window
+    from meshreport.synthetic import meshes
 
-    snap = synth.scalable_snapshot(namespaces, workloads, seed=1, window=Window(WINDOW_END - 3600, WINDOW_END))
+    snap = meshes.scalable_snapshot(namespaces, workloads, seed=1, window=Window(WINDOW_END - 3600, WINDOW_END))
     store.write(snap, path)
 
 

@@ -123,7 +123,7 @@ def collect_config_snapshot(src: ConfigSource, namespaces: list[str] | None, win
 
     `namespaces` None means every namespace.
     """
-    from meshreport.snapshot.kubernetes import config_snapshot_from_cluster
+    from meshreport.collect.kubernetes import config_snapshot_from_cluster
 
     if src.skip:
         return None

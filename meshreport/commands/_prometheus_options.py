@@ -164,7 +164,7 @@ def prometheus_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def collect_live(settings: Settings, progress: Any = None):
     """Collect a metrics snapshot straight from Prometheus, for the live mode of `graph`/`render`."""
+    from meshreport.collect.prometheus import collect
     from meshreport.progress import Progress
-    from meshreport.snapshot.prometheus import collect
 
     return collect(settings, resolve_window(settings), progress=progress or Progress())

@@ -10,15 +10,15 @@ from __future__ import annotations
 import click
 
 from meshreport.cli import cli
+from meshreport.collect.manifests import METRICS_NOT_COLLECTED, config_snapshot_from_files
+from meshreport.collect.prometheus import collect
 from meshreport.commands._config_options import ConfigSource, collect_config_snapshot, config_options
 from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.errors import GapsError, UsageError
 from meshreport.progress import Progress
 from meshreport.settings import Settings, resolve_window
 from meshreport.snapshot import store
-from meshreport.snapshot.manifests import METRICS_NOT_COLLECTED, config_snapshot_from_files
 from meshreport.snapshot.model import Gap, Snapshot, Window
-from meshreport.snapshot.prometheus import collect
 
 #: Istio's default cluster id, the cluster of YAML objects nothing else names.
 DEFAULT_CLUSTER = "Kubernetes"

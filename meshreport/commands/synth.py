@@ -10,8 +10,9 @@ import click
 
 from meshreport.cli import cli
 from meshreport.errors import UsageError
-from meshreport.snapshot import store, synth
+from meshreport.snapshot import store
 from meshreport.snapshot.model import Window
+from meshreport.synthetic import meshes
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_END = "2024-01-01T01:00:00Z"
@@ -76,11 +77,11 @@ def bookinfo_cmd(output: str | None, om: str | None, step: int) -> None:
     """
     _outputs(output, om)
     if output:
-        store.write(synth.bookinfo_snapshot(), output)
+        store.write(meshes.bookinfo_snapshot(), output)
         click.echo(f"wrote {output}")
     if om:
-        w = synth.BOOKINFO_WINDOW
-        n = synth.write_openmetrics(synth.bookinfo_mesh(), om, w.start, w.end, step=step)
+        w = meshes.BOOKINFO_WINDOW
+        n = meshes.write_openmetrics(meshes.bookinfo_mesh(), om, w.start, w.end, step=step)
         click.echo(f"wrote {om} ({n} series)")
 
 
@@ -110,11 +111,11 @@ def mesh_cmd(
         raise UsageError("--workloads must be at least --namespaces (one workload per namespace)")
     t_end = parse_time(end)
     window = Window(start=t_end - parse_duration(window_), end=t_end)
-    mesh = synth.scalable_mesh(namespaces, workloads, seed)
+    mesh = meshes.scalable_mesh(namespaces, workloads, seed)
     if output:
-        snap = synth.snapshot(mesh, window, objects=synth.scalable_objects(mesh, window))
+        snap = meshes.snapshot(mesh, window, objects=meshes.scalable_objects(mesh, window))
         store.write(snap, output)
         click.echo(f"wrote {output} ({len(mesh.workloads)} workloads, {len(mesh.flows)} flows)")
     if om:
-        n = synth.write_openmetrics(mesh, om, window.start, window.end, step=step)
+        n = meshes.write_openmetrics(mesh, om, window.start, window.end, step=step)
         click.echo(f"wrote {om} ({n} series)")

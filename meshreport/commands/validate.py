@@ -36,10 +36,10 @@ def _objects(
         snap = read(snapshot)
         return snap.objects, snap.window.end
     if files:
-        from meshreport.snapshot.manifests import load_paths
+        from meshreport.collect.manifests import load_paths
 
         return load_paths(list(files)), None
-    from meshreport.snapshot.kubernetes import collect_config
+    from meshreport.collect.kubernetes import collect_config
 
     objects, gaps, _ = collect_config(
         list(contexts) or None,

@@ -21,8 +21,7 @@ from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
 from meshreport.graph.telemetry import N_RESOLVE, RESOLVE_LABELS, Resolver
 from meshreport.graph.traffic import FlowWriter, NodeFactory, code_of
-from meshreport.snapshot.model import Snapshot
-from meshreport.snapshot.queries import (
+from meshreport.snapshot.keys import (
     GRAPH_ROLES,
     REQUEST_MESSAGES,
     REQUESTS,
@@ -31,6 +30,7 @@ from meshreport.snapshot.queries import (
     TCP_SENT,
     graph_key,
 )
+from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.table import MISSING, SeriesTable, group
 
 RATE_HTTP = ("requests", "none")

@@ -193,14 +193,14 @@ from helpers.prometheus import available, running_prometheus  # noqa: E402
 @pytest.fixture(scope="module")
 def bookinfo_prometheus(tmp_path_factory):
     """Bookinfo's 1h sample window, 60 s samples, backfilled into a real Prometheus."""
-    from meshreport.snapshot import synth
+    from meshreport.synthetic import meshes
 
     if not available():
         pytest.fail("prometheus/promtool not installed (scripts/setup installs them)")
-    mesh, window = synth.bookinfo_mesh(), synth.BOOKINFO_WINDOW
+    mesh, window = meshes.bookinfo_mesh(), meshes.BOOKINFO_WINDOW
     work = tmp_path_factory.mktemp("graph-live")
     om = work / "mesh.om"
-    synth.write_openmetrics(mesh, om, window.start, window.end, step=60, preroll=120)
+    meshes.write_openmetrics(mesh, om, window.start, window.end, step=60, preroll=120)
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(work / "data")],
         check=True,
@@ -213,7 +213,7 @@ def bookinfo_prometheus(tmp_path_factory):
 
 def test_live_mode_matches_the_snapshot_graph(bookinfo_prometheus, capsys):
     """`graph --prometheus` builds the same graph as `graph SNAPSHOT` for the same window."""
-    from meshreport.snapshot import synth
+    from meshreport.synthetic import meshes
 
     mesh, window, url = bookinfo_prometheus
     args = ["--appenders", "none", "--inject-service-nodes", "--graph-type", "versionedApp"]
@@ -227,7 +227,7 @@ def test_live_mode_matches_the_snapshot_graph(bookinfo_prometheus, capsys):
     from meshreport.commands.graph import make_graph, render
     from meshreport.graph.build import GraphOptions
 
-    truth_snap = synth.snapshot(mesh, window)
+    truth_snap = meshes.snapshot(mesh, window)
     opts = GraphOptions(graph_type="versionedApp", inject_service_nodes=True, appenders=[])
     truth = json.loads(render(make_graph(truth_snap, opts, None), "json", []))
     assert {n["id"] for n in live["nodes"]} == {n["id"] for n in truth["nodes"]}

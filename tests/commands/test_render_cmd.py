@@ -214,14 +214,16 @@ from helpers.prometheus import available, running_prometheus  # noqa: E402
 @pytest.fixture(scope="module")
 def small_prometheus(tmp_path_factory):
     """Bookinfo's request counters only (1h, 60 s samples), backfilled into a real Prometheus."""
-    from meshreport.snapshot import synth
+    from meshreport.synthetic import meshes
 
     if not available():
         pytest.fail("prometheus/promtool not installed (scripts/setup installs them)")
-    mesh, window = synth.bookinfo_mesh(), synth.BOOKINFO_WINDOW
+    mesh, window = meshes.bookinfo_mesh(), meshes.BOOKINFO_WINDOW
     work = tmp_path_factory.mktemp("render-live")
     om = work / "mesh.om"
-    synth.write_openmetrics(mesh, om, window.start, window.end, step=60, preroll=120, metrics=("istio_requests_total",))
+    meshes.write_openmetrics(
+        mesh, om, window.start, window.end, step=60, preroll=120, metrics=("istio_requests_total",)
+    )
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(work / "data")],
         check=True,

@@ -10,8 +10,9 @@ import pytest
 
 from meshreport.graph.build import GraphOptions, build_graph
 from meshreport.graph.export import to_cytoscape
-from meshreport.snapshot import store, synth
+from meshreport.snapshot import store
 from meshreport.snapshot.model import Window
+from meshreport.synthetic import meshes
 
 END = 1_704_070_800.0
 
@@ -20,8 +21,8 @@ END = 1_704_070_800.0
 def snapshots(tmp_path_factory):
     out = []
     for snap in (
-        synth.bookinfo_snapshot(),
-        synth.scalable_snapshot(3, 40, seed=3, window=Window(END - 3600, END)),
+        meshes.bookinfo_snapshot(),
+        meshes.scalable_snapshot(3, 40, seed=3, window=Window(END - 3600, END)),
     ):
         path = tmp_path_factory.mktemp("parity") / "s.mrsnap"
         store.write(snap, path)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from meshreport.errors import EXIT_INPUT, InputError
-from meshreport.snapshot import store, synth
+from meshreport.snapshot import store
 from meshreport.snapshot.model import QueryResult, Series, Snapshot, Source, Window
 from meshreport.snapshot.packed import PackedSeries, StringTable, pack
+from meshreport.synthetic import meshes
 
 WINDOW = Window(1_700_000_000.0, 1_700_003_600.0)
 
@@ -72,7 +73,7 @@ def test_empty_query_and_labelless_series(tmp_path):
 
 
 def test_file_stores_label_names_once_and_values_in_one_table(tmp_path):
-    snap = synth.bookinfo_snapshot()
+    snap = meshes.bookinfo_snapshot()
     doc = store.to_dict(snap)
     assert doc["schema_version"] == 3
     q = next(q for q in doc["queries"] if q["packed"]["count"] > 3)
@@ -88,7 +89,7 @@ def test_file_stores_label_names_once_and_values_in_one_table(tmp_path):
 
 def test_series_are_built_only_when_read(tmp_path):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path)
+    store.write(meshes.bookinfo_snapshot(), path)
     snap = store.read(path)
     q = snap.queries[0]
     assert "series" not in vars(q)  # not built yet
@@ -281,7 +282,7 @@ def test_table_with_bad_ids_is_one_line(tmp_path, codec, ids, expected):
 
 @pytest.mark.parametrize("codec", [None, "zlib"], ids=["plain", "deflated"])
 def test_both_array_encodings_read_the_same(tmp_path, codec):
-    snap = synth.bookinfo_snapshot()
+    snap = meshes.bookinfo_snapshot()
     doc = store.to_dict(snap, codec=codec)
     if codec is None:
         doc["schema_version"] = 2  # as meshreport wrote it before deflating arrays
@@ -296,7 +297,7 @@ def test_both_array_encodings_read_the_same(tmp_path, codec):
 
 def test_deflated_arrays_leave_far_less_text_to_read():
     # What a reader must gunzip and scan, whether or not it reads a query's series.
-    snap = synth.scalable_snapshot(5, 200, seed=1, window=WINDOW)
+    snap = meshes.scalable_snapshot(5, 200, seed=1, window=WINDOW)
     plain = len(json.dumps(store.to_dict(snap, codec=None)["queries"]))
     deflated = len(json.dumps(store.to_dict(snap)["queries"]))
     assert deflated < plain / 3

@@ -13,7 +13,8 @@ import math
 import pytest
 
 from meshreport.errors import InputError
-from meshreport.snapshot import store, synth
+from meshreport.snapshot import store
+from meshreport.synthetic import meshes
 
 
 def whole_document(path) -> object:
@@ -41,7 +42,7 @@ def chunk(request, monkeypatch):
 @pytest.mark.parametrize("packed", [True, False], ids=["packed", "expanded"])
 def test_streamed_equals_whole_document(tmp_path, chunk, packed):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path, packed=packed)
+    store.write(meshes.bookinfo_snapshot(), path, packed=packed)
     assert store._StreamedDocument.load(path.read_bytes(), str(path)) is not None  # really streamed
     assert store.read(path) == whole_document(path)
 
@@ -49,7 +50,7 @@ def test_streamed_equals_whole_document(tmp_path, chunk, packed):
 @pytest.mark.parametrize(("limit", "streamed"), [(1 << 30, False), (1000, True)])
 def test_only_texts_over_the_limit_are_streamed(tmp_path, monkeypatch, limit, streamed):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path)
+    store.write(meshes.bookinfo_snapshot(), path)
     calls = []
     load = store._StreamedDocument.load
     monkeypatch.setattr(store._StreamedDocument, "load", lambda raw, origin: calls.append(1) or load(raw, origin))
@@ -60,7 +61,7 @@ def test_only_texts_over_the_limit_are_streamed(tmp_path, monkeypatch, limit, st
 
 def test_nan_and_infinity_tokens_read_whole_and_streamed(tmp_path, chunk):
     # json writes non-finite values as bare NaN/Infinity tokens, which orjson refuses.
-    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
+    doc = store.to_dict(meshes.bookinfo_snapshot(), packed=False)
     first, second = instant_with_series(doc)[:2]
     first["series"][0]["value"] = math.nan
     second["series"][0]["value"] = -math.inf
@@ -72,14 +73,14 @@ def test_nan_and_infinity_tokens_read_whole_and_streamed(tmp_path, chunk):
 
 
 def test_several_gzip_members_read_as_one_text(tmp_path):
-    text = json.dumps(store.to_dict(synth.bookinfo_snapshot())).encode()
+    text = json.dumps(store.to_dict(meshes.bookinfo_snapshot())).encode()
     path = tmp_path / "m.mrsnap"
     path.write_bytes(gzip.compress(text[:1000]) + gzip.compress(text[1000:]))
     assert store.read(path) == whole_document(path)
 
 
 def test_unusual_values_fall_back_and_match(tmp_path, chunk):
-    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
+    doc = store.to_dict(meshes.bookinfo_snapshot(), packed=False)
     first, second = instant_with_series(doc)[:2]
     first["series"][0]["value"] = "NaN"  # NaN travels as a string
     second["series"][0]["value"] = 3  # an int becomes a float
@@ -95,7 +96,7 @@ def test_unusual_values_fall_back_and_match(tmp_path, chunk):
 @pytest.mark.parametrize("packed", [True, False], ids=["packed", "expanded"])
 def test_equal_label_values_are_shared(tmp_path, chunk, packed):
     path = tmp_path / "b.mrsnap"
-    store.write(synth.bookinfo_snapshot(), path, packed=packed)
+    store.write(meshes.bookinfo_snapshot(), path, packed=packed)
     snap = store.read(path)
     values = [v for q in snap.queries for s in q.series for v in s.labels.values() if v == "bookinfo"]
     assert len(values) > 1 and len({id(v) for v in values}) == 1
@@ -111,7 +112,7 @@ def test_equal_label_values_are_shared(tmp_path, chunk, packed):
     ],
 )
 def test_errors_are_the_whole_document_ones(tmp_path, chunk, mutate, expected):
-    doc = store.to_dict(synth.bookinfo_snapshot(), packed=False)
+    doc = store.to_dict(meshes.bookinfo_snapshot(), packed=False)
     mutate(doc)
     path = tmp_path / "bad.mrsnap"
     write_doc(path, doc)
@@ -121,6 +122,6 @@ def test_errors_are_the_whole_document_ones(tmp_path, chunk, mutate, expected):
 
 def test_trailing_garbage_is_a_json_error(tmp_path, chunk):
     path = tmp_path / "t.mrsnap"
-    path.write_bytes(gzip.compress(json.dumps(store.to_dict(synth.bookinfo_snapshot())).encode() + b" x"))
+    path.write_bytes(gzip.compress(json.dumps(store.to_dict(meshes.bookinfo_snapshot())).encode() + b" x"))
     with pytest.raises(InputError, match="not valid JSON"):
         store.read(path)

@@ -12,14 +12,11 @@ from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
 from meshreport.graph.telemetry import N_RESOLVE
+from meshreport.snapshot.keys import response_time_key
 
 #: option value -> the <stat> part of the snapshot key `appender/responseTime/<stat>/<role>`.
 STATS = {"avg": "avg", "50": "0.5", "95": "0.95", "99": "0.99"}
 ROLES = ("incoming", "outgoing")  # destination telemetry first: the first value found wins
-
-
-def response_time_key(option: str, role: str) -> str:
-    return f"appender/responseTime/{STATS[option]}/{role}"
 
 
 class ResponseTimeAppender:
@@ -33,7 +30,7 @@ class ResponseTimeAppender:
         protocols = Codes()
         pairs, protos, values = [], [], []
         for role in ROLES:
-            key = response_time_key(ctx.options.response_time, role)
+            key = response_time_key(STATS[ctx.options.response_time], role)
             got = mapper.pair_rows(key, ("request_protocol",), last_hop_only=True)
             if got is not None:
                 table, rows, hops = got

@@ -9,14 +9,17 @@ from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import Codes, SeriesMapper
 from meshreport.graph.model import TrafficGraph
 from meshreport.graph.telemetry import N_RESOLVE
-from meshreport.snapshot.queries import REQUEST_MESSAGES, REQUESTS, RESPONSE_MESSAGES, TCP_RECEIVED, TCP_SENT
+from meshreport.snapshot.keys import (
+    REQUEST_MESSAGES,
+    REQUESTS,
+    RESPONSE_MESSAGES,
+    TCP_RECEIVED,
+    TCP_SENT,
+    security_policy_key,
+)
 
 ROLES = ("incoming", "outgoing")
 LABELS = ("connection_security_policy", "source_principal", "destination_principal")
-
-
-def security_policy_key(metric: str, role: str) -> str:
-    return f"appender/securityPolicy/{metric}/{role}"
 
 
 def security_metrics(ctx: AppenderContext) -> list[str]:

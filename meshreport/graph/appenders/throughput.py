@@ -7,12 +7,9 @@ import numpy as np
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.series import SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.snapshot.keys import throughput_key
 
 ROLES = ("incoming", "outgoing")
-
-
-def throughput_key(kind: str, role: str) -> str:
-    return f"appender/throughput/{kind}/{role}"
 
 
 class ThroughputAppender:

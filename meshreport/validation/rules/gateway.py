@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from meshreport.snapshot.certs import parse_time
+from meshreport.collect.certs import parse_time
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.validation.index import Context, Workload

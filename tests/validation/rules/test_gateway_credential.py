@@ -26,7 +26,7 @@ from helpers.tls import (  # noqa: E402
 )
 
 from meshreport.cli import main  # noqa: E402
-from meshreport.snapshot.manifests import config_snapshot_from_files, parse_text  # noqa: E402
+from meshreport.collect.manifests import config_snapshot_from_files, parse_text  # noqa: E402
 from meshreport.snapshot.store import read, write  # noqa: E402
 from meshreport.validation import check, validate  # noqa: E402
 

@@ -17,25 +17,25 @@ from pathlib import Path
 
 import pytest
 
+from meshreport.collect.prometheus import Collector, PrometheusConfig
 from meshreport.graph.build import GraphOptions, build_graph
 from meshreport.progress import Progress
 from meshreport.settings import Settings
-from meshreport.snapshot import synth
-from meshreport.snapshot.mesh import DURATION_BUCKETS
 from meshreport.snapshot.model import Window
-from meshreport.snapshot.prometheus import Collector, PrometheusConfig
+from meshreport.synthetic import meshes
+from meshreport.synthetic.model import DURATION_BUCKETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
 from helpers.prometheus import backfill, free_port, running_prometheus  # noqa: E402
 
-END = synth.BOOKINFO_WINDOW.end
+END = meshes.BOOKINFO_WINDOW.end
 WINDOW_7D = Window(END - 7 * 86400, END)
 
 
 def _load(mesh, window: Window, step: int, work: Path, *, max_block: str | None = None) -> Path:
     """Write the mesh as OpenMetrics and backfill it into `work/data`, as running_prometheus expects."""
     om = work / "mesh.om"
-    synth.write_openmetrics(mesh, om, window.start, window.end, step=step, preroll=2 * step)
+    meshes.write_openmetrics(mesh, om, window.start, window.end, step=step, preroll=2 * step)
     backfill(om, work / "data", max_block_duration=max_block)
     return om
 
@@ -43,7 +43,7 @@ def _load(mesh, window: Window, step: int, work: Path, *, max_block: str | None 
 @pytest.fixture(scope="module")
 def bookinfo_1h(tmp_path_factory):
     """Bookinfo over its 1h sample window, 60 s samples, in a real Prometheus."""
-    mesh, window, step = synth.bookinfo_mesh(), synth.BOOKINFO_WINDOW, 60
+    mesh, window, step = meshes.bookinfo_mesh(), meshes.BOOKINFO_WINDOW, 60
     work = tmp_path_factory.mktemp("bookinfo-1h")
     om = _load(mesh, window, step, work)
     with running_prometheus(None, work) as url:
@@ -53,7 +53,7 @@ def bookinfo_1h(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scalable_7d(tmp_path_factory):
     """A small scalable mesh (2 namespaces, 8 workloads) over 7 days, hourly samples."""
-    mesh, window, step = synth.scalable_mesh(2, 8, seed=3), WINDOW_7D, 3600
+    mesh, window, step = meshes.scalable_mesh(2, 8, seed=3), WINDOW_7D, 3600
     work = tmp_path_factory.mktemp("scalable-7d")
     om = _load(mesh, window, step, work, max_block="200h")
     with running_prometheus(None, work) as url:
@@ -116,7 +116,7 @@ def test_collected_graph_matches_synthetic_ground_truth(case, request):
     assert snap.diagnostics == []
     assert snap.window == window and snap.source.prometheus_url == url
     assert snap.source.versions["prometheus"].startswith("2.")
-    truth = synth.snapshot(mesh, window, namespaces=list(mesh.namespaces))
+    truth = meshes.snapshot(mesh, window, namespaces=list(mesh.namespaces))
     assert {(q.key, q.namespace) for q in snap.queries} == {(q.key, q.namespace) for q in truth.queries}
     for graph_type in ("workload", "versionedApp"):
         opts = dict(graph_type=graph_type, rate_tcp="total", rate_grpc="total", response_time="95")
@@ -189,7 +189,7 @@ def test_same_collection_against_victoriametrics(bookinfo_1h, tmp_path):
         urllib.request.urlopen(url + "/internal/force_flush", timeout=30).read()
         snap = collect(url, mesh, window, step)
         assert snap.gaps == [], snap.gaps
-        truth = synth.snapshot(mesh, window, namespaces=list(mesh.namespaces))
+        truth = meshes.snapshot(mesh, window, namespaces=list(mesh.namespaces))
         for graph_type in ("workload", "versionedApp"):
             opts = dict(graph_type=graph_type, rate_tcp="total", response_time="95")
             got = build_graph(snap, GraphOptions(**opts))

@@ -25,9 +25,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from meshreport.snapshot.mesh import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, Shape, le_label
-from meshreport.snapshot.model import QueryResult, Series, Window
-from meshreport.snapshot.queries import (
+from meshreport.collect.queries import (
     Matcher,
     PlannedQuery,
     QuantileQuery,
@@ -36,6 +34,8 @@ from meshreport.snapshot.queries import (
     RatioQuery,
     range_bounds,
 )
+from meshreport.snapshot.model import QueryResult, Series, Window
+from meshreport.synthetic.model import DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Raw, Shape, le_label
 
 Vector = list[tuple[dict[str, str], float]]
 Parts = dict["Shape | None", float]

@@ -9,11 +9,7 @@ import math
 
 import pytest
 
-from meshreport.snapshot import synth
-from meshreport.snapshot.evaluate import Evaluator, bucket_quantile, parse_fragment, range_times, round_to, unescape
-from meshreport.snapshot.mesh import DURATION_BUCKETS, Raw, Shape
-from meshreport.snapshot.model import Window
-from meshreport.snapshot.queries import (
+from meshreport.collect.queries import (
     Matcher,
     PlannedQuery,
     QuantileQuery,
@@ -22,6 +18,10 @@ from meshreport.snapshot.queries import (
     collection_plan,
     graph_queries,
 )
+from meshreport.snapshot.model import Window
+from meshreport.synthetic import meshes
+from meshreport.synthetic.evaluate import Evaluator, bucket_quantile, parse_fragment, range_times, round_to, unescape
+from meshreport.synthetic.model import DURATION_BUCKETS, Raw, Shape
 
 WINDOW = Window(start=1704067200.0, end=1704070800.0)
 
@@ -166,7 +166,7 @@ def test_range_times_include_both_ends():
 
 
 def test_graph_queries_on_bookinfo_give_the_mesh_rates():
-    ev = Evaluator(synth.bookinfo_mesh().series())
+    ev = Evaluator(meshes.bookinfo_mesh().series())
     (_, unserviced), (_, incoming), (_, outgoing) = graph_queries("bookinfo", 3600)
     inc = ev.instant(incoming)
     by_pair: dict[tuple[str, str, str], float] = {}
@@ -186,7 +186,7 @@ def test_graph_queries_on_bookinfo_give_the_mesh_rates():
 
 
 def test_every_planned_query_evaluates_and_records_its_promql():
-    mesh = synth.scalable_mesh(namespaces=3, workloads=40, seed=5)
+    mesh = meshes.scalable_mesh(namespaces=3, workloads=40, seed=5)
     ev = Evaluator(mesh.series())
     plan = collection_plan(mesh.namespaces, WINDOW.duration_s)
     kinds = {type(p.query).__name__ for p in plan}
@@ -209,7 +209,7 @@ def test_every_planned_query_evaluates_and_records_its_promql():
 
 
 def test_range_and_instant_agree_for_steady_rates():
-    ev = Evaluator(synth.scalable_mesh(2, 12, seed=2).series())
+    ev = Evaluator(meshes.scalable_mesh(2, 12, seed=2).series())
     q = rq("istio_requests_total", Matcher("reporter", "=", "destination"), by=("destination_workload",), space=False)
     instant = values(ev.instant(q, WINDOW.end))
     ranged = ev.run(PlannedQuery("t", "team-000", q, kind="range", step=60), WINDOW)
@@ -240,7 +240,7 @@ def test_shaped_rates_vary_over_time_and_average_to_the_flow_rate():
 
 
 def test_bookinfo_error_burst_shows_in_trends_not_in_the_hour():
-    snap = synth.bookinfo_snapshot()
+    snap = meshes.bookinfo_snapshot()
     errors = snap.query("trend/errors", "bookinfo")
     ratings = next(s for s in errors.series if s.labels["destination_workload"] == "ratings-v1")
     burst = [t for t, v in ratings.points if v > 0]

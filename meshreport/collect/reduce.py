@@ -62,7 +62,7 @@ def reduce_secret(body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta}
     if isinstance(body.get("type"), str):
         out["type"] = body["type"]
-    from meshreport.snapshot.certs import certificate_facts, secret_data
+    from meshreport.collect.certs import certificate_facts, secret_data
 
     data = secret_data(body)
     if data is not None:

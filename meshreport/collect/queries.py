@@ -12,6 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshreport.snapshot.keys import (  # noqa: F401  (re-exported: the plan's keys and metric names)
+    APPENDER_ROLES,
+    GRAPH_ROLES,
+    REQUEST_MESSAGES,
+    REQUESTS,
+    RESPONSE_MESSAGES,
+    TCP_RECEIVED,
+    TCP_SENT,
+    TREND_KEYS,
+    graph_key,
+    response_time_key,
+    security_policy_key,
+    throughput_key,
+)
+
 # Group-by label sets (kiali-semantics.md 1.4).
 GB_REQ: tuple[str, ...] = (
     "source_cluster",
@@ -35,12 +50,6 @@ GB_REQ: tuple[str, ...] = (
 GB_MSG: tuple[str, ...] = GB_REQ[:-4]
 GB_TCP: tuple[str, ...] = ("app",) + GB_MSG + ("response_flags",)
 
-REQUESTS = "istio_requests_total"
-REQUEST_MESSAGES = "istio_request_messages_total"
-RESPONSE_MESSAGES = "istio_response_messages_total"
-TCP_SENT = "istio_tcp_sent_bytes_total"
-TCP_RECEIVED = "istio_tcp_received_bytes_total"
-
 #: Every metric the namespace graph can be built from, with the group-by it uses.
 GRAPH_METRICS: dict[str, tuple[str, ...]] = {
     REQUESTS: GB_REQ,
@@ -49,9 +58,6 @@ GRAPH_METRICS: dict[str, tuple[str, ...]] = {
     TCP_SENT: GB_TCP,
     TCP_RECEIVED: GB_TCP,
 }
-
-#: The order graph queries are applied in; it matters for duplicate suppression (Kiali 1.5.9).
-GRAPH_ROLES: tuple[str, ...] = ("unserviced", "incoming", "outgoing")
 
 SRC = 'reporter="source"'
 DST = 'reporter="destination"'
@@ -197,11 +203,6 @@ def graph_queries(
     ]
 
 
-def graph_key(metric: str, role: str) -> str:
-    """The snapshot key of a graph query, e.g. `graph/istio_requests_total/incoming`."""
-    return f"graph/{metric}/{role}"
-
-
 # --- Appender queries (kiali-semantics.md section 2) -------------------------------------------
 #
 # Appender queries have no space before `[<D>s]` and keep Kiali's `> 0` (a quantile or ratio of
@@ -220,7 +221,6 @@ GB_SEC: tuple[str, ...] = GB_MSG + ("source_principal", "destination_principal",
 
 #: responseTime statistics: "avg" (from _sum/_count) and the quantiles Kiali offers.
 RESPONSE_TIME_STATS: tuple[str, ...] = ("avg", "0.5", "0.95", "0.99")
-APPENDER_ROLES: tuple[str, ...] = ("incoming", "outgoing")
 #: securityPolicy runs one query per metric (Kiali ORs them into one; separate queries keep
 #: each result attributable and are evaluated the same way offline).
 SECURITY_METRICS: tuple[str, ...] = (REQUESTS, REQUEST_MESSAGES, RESPONSE_MESSAGES, TCP_SENT, TCP_RECEIVED)
@@ -313,18 +313,6 @@ def throughput_queries(
     return out
 
 
-def response_time_key(stat: str, role: str) -> str:
-    return f"appender/responseTime/{stat}/{role}"
-
-
-def security_policy_key(metric: str, role: str) -> str:
-    return f"appender/securityPolicy/{metric}/{role}"
-
-
-def throughput_key(kind: str, role: str) -> str:
-    return f"appender/throughput/{kind}/{role}"
-
-
 # --- Trends (range queries for sparklines) ----------------------------------------------------
 
 #: Trend series are per destination workload and service: sum over workloads for a service
@@ -341,7 +329,6 @@ ERROR_CODES = "0|4..|5.."
 NICE_STEPS: tuple[int, ...] = (
     15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
 )  # fmt: skip
-TREND_KEYS: tuple[str, ...] = ("trend/requests", "trend/errors", "trend/p95")
 
 
 def trend_step(range_s: float, scrape_interval: float = 15.0) -> int:

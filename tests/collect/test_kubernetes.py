@@ -18,10 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects, write_kubeconfig  # noqa: E402
 
-from meshreport.errors import EXIT_INPUT, InputError  # noqa: E402
-from meshreport.snapshot import store  # noqa: E402
-from meshreport.snapshot.kinds import COLLECTED  # noqa: E402
-from meshreport.snapshot.kubernetes import (  # noqa: E402
+from meshreport.collect.kinds import COLLECTED  # noqa: E402
+from meshreport.collect.kubernetes import (  # noqa: E402
     METADATA_ONLY,
     client_for,
     collect_cluster,
@@ -31,7 +29,9 @@ from meshreport.snapshot.kubernetes import (  # noqa: E402
     istio_version,
     resource_key,
 )
-from meshreport.snapshot.reduce import has_sidecar  # noqa: E402
+from meshreport.collect.reduce import has_sidecar  # noqa: E402
+from meshreport.errors import EXIT_INPUT, InputError  # noqa: E402
+from meshreport.snapshot import store  # noqa: E402
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "cluster"
 # Istio's own samples, copied into the repository (tests/fixtures/istio-samples/README.md).

@@ -26,10 +26,10 @@ import requests
 import yaml
 
 from meshreport import __version__
+from meshreport.collect import queries as Q
 from meshreport.errors import InputError, UsageError
 from meshreport.progress import Progress
 from meshreport.settings import Settings, parse_duration, strip_credentials
-from meshreport.snapshot import queries as Q
 from meshreport.snapshot.model import Diagnostic, Gap, QueryResult, Series, Snapshot, Source, Window
 
 DEFAULT_SCRAPE_INTERVAL = 15.0

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from meshreport.cli import main
+from meshreport.collect.manifests import config_snapshot_from_files, load_paths, parse_text
+from meshreport.collect.reduce import has_istio_init, has_sidecar
 from meshreport.errors import EXIT_INPUT, InputError
 from meshreport.snapshot import store
-from meshreport.snapshot.manifests import config_snapshot_from_files, load_paths, parse_text
-from meshreport.snapshot.reduce import has_istio_init, has_sidecar
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "manifests"
 # Istio's own samples, copied into the repository (tests/fixtures/istio-samples/README.md).
@@ -46,7 +46,7 @@ def test_least_data_for_secrets_env_and_noise():
     objs = by_ref(load_paths([str(FIX / "helm-output.yaml")]))
     secret = objs["Secret shop/shop-tls"]
     assert set(secret.body) == {"apiVersion", "kind", "metadata", "type", "certificate"}
-    # data became facts (tests/snapshot/test_certs.py): here tls.crt holds no PEM at all
+    # data became facts (tests/collect/test_certs.py): here tls.crt holds no PEM at all
     assert secret.body["certificate"] == {
         "keys": "tls.crt/tls.key",
         "parsed": False,

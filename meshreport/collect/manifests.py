@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from meshreport.collect.kinds import is_cluster_scoped, keep_object
+from meshreport.collect.reduce import reduce
 from meshreport.errors import InputError
-from meshreport.snapshot.kinds import is_cluster_scoped, keep_object
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, SourceRef, Window
-from meshreport.snapshot.reduce import reduce
 
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"

@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from helpers.tls import PEM_MARKERS, cert_pem, credential_secret, key_pem, utc, valid_pair  # noqa: E402
 
-from meshreport.snapshot.certs import certificate_facts, parse_time, secret_data  # noqa: E402
-from meshreport.snapshot.reduce import reduce  # noqa: E402
+from meshreport.collect.certs import certificate_facts, parse_time, secret_data  # noqa: E402
+from meshreport.collect.reduce import reduce  # noqa: E402
 
 
 def reduced(data: dict[str, bytes], **kw) -> dict:

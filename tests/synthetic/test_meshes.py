@@ -13,9 +13,10 @@ import pytest
 
 from meshreport.cli import main
 from meshreport.graph.build import GraphOptions, build_graph
-from meshreport.snapshot import store, synth
-from meshreport.snapshot.mesh import ExternalHost
+from meshreport.snapshot import store
 from meshreport.snapshot.model import Window
+from meshreport.synthetic import meshes
+from meshreport.synthetic.model import ExternalHost
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "bookinfo.mrsnap"
@@ -41,16 +42,16 @@ def test_committed_sample_is_a_fresh_synth_bookinfo(tmp_path, capsys):
 
 def test_same_arguments_same_bytes_other_seed_other_mesh(tmp_path):
     a, b, c = (tmp_path / f"{n}.mrsnap" for n in "abc")
-    store.write(synth.scalable_snapshot(3, 40, 7, WINDOW), a)
-    store.write(synth.scalable_snapshot(3, 40, 7, WINDOW), b)
-    store.write(synth.scalable_snapshot(3, 40, 8, WINDOW), c)
+    store.write(meshes.scalable_snapshot(3, 40, 7, WINDOW), a)
+    store.write(meshes.scalable_snapshot(3, 40, 7, WINDOW), b)
+    store.write(meshes.scalable_snapshot(3, 40, 8, WINDOW), c)
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
 
 
 def test_bookinfo_snapshot_contents():
     snap = store.read(SAMPLE)
-    assert snap.window == synth.BOOKINFO_WINDOW and snap.window.duration_s == 3600
+    assert snap.window == meshes.BOOKINFO_WINDOW and snap.window.duration_s == 3600
     assert snap.namespaces == ["bookinfo", "istio-system"]
     assert snap.source.kind == "synthetic" and snap.gaps == []
     kinds = Counter(o.kind for o in snap.objects)
@@ -72,7 +73,7 @@ def test_bookinfo_snapshot_contents():
 
 
 def test_bookinfo_series_have_istio_shape():
-    mesh = synth.bookinfo_mesh()
+    mesh = meshes.bookinfo_mesh()
     series = mesh.series()
     reporters = {}
     for s in series:
@@ -121,7 +122,7 @@ def test_bookinfo_versioned_app_graph_has_the_mesh_rates():
 
 
 def test_scalable_mesh_shape():
-    mesh = synth.scalable_mesh(namespaces=5, workloads=500, seed=3)
+    mesh = meshes.scalable_mesh(namespaces=5, workloads=500, seed=3)
     assert len([w for w in mesh.workloads if w.namespace != "istio-system"]) == 500
     flows = mesh.flows
     out_per_workload = sum(1 for f in flows if f.source is not None and not f.source.gateway) / 500
@@ -138,7 +139,7 @@ def test_scalable_mesh_shape():
 
 def test_ten_thousand_workloads_generate_in_seconds():
     t = time.monotonic()
-    mesh = synth.scalable_mesh(namespaces=50, workloads=10_000, seed=1)
+    mesh = meshes.scalable_mesh(namespaces=50, workloads=10_000, seed=1)
     elapsed = time.monotonic() - t
     assert len([w for w in mesh.workloads if w.namespace != "istio-system"]) == 10_000
     assert len(mesh.namespaces) == 51

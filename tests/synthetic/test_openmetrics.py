@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from meshreport.snapshot import synth
-from meshreport.snapshot.mesh import Flow, Latency, Mesh, Response, Service, Workload
+from meshreport.collect.queries import collection_plan
 from meshreport.snapshot.model import Window
-from meshreport.snapshot.queries import collection_plan
+from meshreport.synthetic import meshes
+from meshreport.synthetic.model import Flow, Latency, Mesh, Response, Service, Workload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
 from helpers.prometheus import query, query_range, running_prometheus  # noqa: E402
@@ -29,7 +29,7 @@ def edge_mesh() -> Mesh:
     """Bookinfo plus the cases bookinfo lacks: gRPC with an error status, a sidecar-less client
     (unknown source) and a sidecar-less server (source-only telemetry, unserviced in its
     namespace), a no-response code 0 and a cross-namespace call into bookinfo."""
-    book = synth.bookinfo_mesh()
+    book = meshes.bookinfo_mesh()
     ratings = next(w for w in book.workloads if w.name == "ratings-v1")
     web = Workload("shop", "web-v1", "web", "v1", "web")
     legacy = Workload("shop", "legacy-v1", "legacy", "v1", "legacy", sidecar=False)
@@ -58,7 +58,7 @@ def edge_mesh() -> Mesh:
 
 def test_file_is_what_promtool_needs():
     buf = io.StringIO()
-    n = synth.write_openmetrics(synth.bookinfo_mesh(), buf, WINDOW.start, WINDOW.end, step=60, preroll=120)
+    n = meshes.write_openmetrics(meshes.bookinfo_mesh(), buf, WINDOW.start, WINDOW.end, step=60, preroll=120)
     text = buf.getvalue()
     assert text.endswith("# EOF\n") and text.count("# EOF") == 1
     assert "# TYPE istio_requests counter" in text
@@ -122,14 +122,14 @@ def loaded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prom")
     mesh = edge_mesh()
     om = tmp / "istio.om"
-    synth.write_openmetrics(mesh, om, WINDOW.start, WINDOW.end, step=30, preroll=300)
+    meshes.write_openmetrics(mesh, om, WINDOW.start, WINDOW.end, step=30, preroll=300)
     with running_prometheus(om, tmp) as url:
         yield mesh, url
 
 
 def test_prometheus_answers_every_planned_query_like_the_evaluator(loaded):
     mesh, url = loaded
-    snap = synth.snapshot(mesh, WINDOW)
+    snap = meshes.snapshot(mesh, WINDOW)
     rounded = {(p.key, p.namespace): p.query.rounded for p in collection_plan(mesh.namespaces, WINDOW.duration_s)}
     checked = nonempty = exact = total = 0
     for qr in snap.queries:
@@ -170,7 +170,7 @@ def test_prometheus_answers_every_planned_query_like_the_evaluator(loaded):
 def test_prometheus_quantile_at_bucket_edges(loaded):
     """p99 of ratings' latency profile falls on a bucket bound; Prometheus and evaluator agree."""
     mesh, url = loaded
-    snap = synth.snapshot(mesh, WINDOW)
+    snap = meshes.snapshot(mesh, WINDOW)
     qr = snap.query("appender/responseTime/0.99/incoming", "bookinfo")
     want = {s.labels["destination_workload"]: s.value for s in qr.series if s.labels["source_workload"] == "reviews-v3"}
     got = {
@@ -188,8 +188,8 @@ def test_flows_that_look_alike_to_the_proxy_share_one_counter():
     counter for them, so the file must hold one series (promtool rejects duplicate samples)."""
     import io
 
-    from meshreport.snapshot import synth as _synth
-    from meshreport.snapshot.openmetrics import write as _write
+    from meshreport.synthetic import meshes as _synth
+    from meshreport.synthetic.openmetrics import write as _write
 
     mesh = _synth.scalable_mesh(namespaces=10, workloads=400, seed=1)
     raw = [s for s in mesh.series() if s.metric == "istio_requests_total"]

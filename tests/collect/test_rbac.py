@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects  # noqa: E402
 
-from meshreport.snapshot.kinds import COLLECTED, ISTIO_CONFIGMAPS  # noqa: E402
-from meshreport.snapshot.kubernetes import ISTIO_NAMESPACE, client_for, collect_cluster  # noqa: E402
+from meshreport.collect.kinds import COLLECTED, ISTIO_CONFIGMAPS  # noqa: E402
+from meshreport.collect.kubernetes import ISTIO_NAMESPACE, client_for, collect_cluster  # noqa: E402
 
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "cluster"

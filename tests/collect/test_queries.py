@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshreport.snapshot import queries as Q
+from meshreport.collect import queries as Q
 
 GB_REQ = (
     "source_cluster,source_workload_namespace,source_workload,source_canonical_service,source_canonical_revision,"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from meshreport.snapshot.mesh import COUNTERS, DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Mesh, Raw, le_label
+from meshreport.synthetic.model import COUNTERS, DURATION_BUCKETS, HISTOGRAMS, SUMMARIES, Mesh, Raw, le_label
 
 #: Counters start as if the proxy had been running this long already (seconds).
 UPTIME_S = 3600.0

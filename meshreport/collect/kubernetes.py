@@ -23,11 +23,11 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from meshreport import __version__
+from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
+from meshreport.collect.manifests import METRICS_NOT_COLLECTED
+from meshreport.collect.reduce import SIDECAR_NAME, reduce
 from meshreport.errors import InputError
-from meshreport.snapshot.kinds import ISTIO_CONFIGMAPS, Kind, collected
-from meshreport.snapshot.manifests import METRICS_NOT_COLLECTED
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
-from meshreport.snapshot.reduce import SIDECAR_NAME, reduce
 
 DEFAULT_CLUSTER = "Kubernetes"  # Istio's default cluster id, as in metric labels and Kiali
 ISTIO_NAMESPACE = "istio-system"

@@ -24,12 +24,12 @@ from typing import Any, TextIO
 
 import yaml
 
+from meshreport.collect.queries import collection_plan
 from meshreport.errors import InputError
-from meshreport.snapshot import openmetrics
-from meshreport.snapshot.evaluate import Evaluator
-from meshreport.snapshot.mesh import ExternalHost, Flow, Latency, Mesh, Response, Service, Shape, Workload
 from meshreport.snapshot.model import ConfigObject, Snapshot, Source, Window
-from meshreport.snapshot.queries import collection_plan
+from meshreport.synthetic import openmetrics
+from meshreport.synthetic.evaluate import Evaluator
+from meshreport.synthetic.model import ExternalHost, Flow, Latency, Mesh, Response, Service, Shape, Workload
 
 ISTIO_VERSION = "1.22.0"
 KUBERNETES_VERSION = "v1.29.4"
