@@ -14,6 +14,7 @@ import sys
 import time
 
 from meshreport.graph.build import GraphOptions, build_graph
+from meshreport.pipeline import paused_gc
 from meshreport.snapshot.model import ConfigObject, QueryResult, Series, Snapshot, Source, Window
 
 
@@ -127,7 +128,8 @@ def main() -> None:
     ]
     for gt, inject, appenders in runs:
         t = time.perf_counter()
-        g = build_graph(snap, GraphOptions(graph_type=gt, inject_service_nodes=inject, appenders=appenders))
+        with paused_gc():  # as pipeline.analyse does
+            g = build_graph(snap, GraphOptions(graph_type=gt, inject_service_nodes=inject, appenders=appenders))
         dt = time.perf_counter() - t
         label = "all appenders" if appenders is None else "no appenders"
         print(f"{gt:13s} inject={inject!s:5s} {label:13s}: {len(g.nodes):6d} nodes {len(g.edges):6d} edges  {dt:.2f}s")

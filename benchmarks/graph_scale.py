@@ -55,8 +55,8 @@ def measure(path: str, graph_type: str, inject: bool, gc_paused: bool = True) ->
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    from meshreport.commands.graph import paused_gc
     from meshreport.graph.build import GraphOptions, build_graph
+    from meshreport.pipeline import paused_gc
     from meshreport.snapshot import store
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

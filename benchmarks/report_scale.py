@@ -44,8 +44,9 @@ def _vm_hwm_mb() -> float:
 
 def measure(path: str, out: str, pdf: bool) -> dict:
     """Runs in the child process."""
-    from meshreport.commands.graph import paused_gc
+    from meshreport.analysis import Analysis
     from meshreport.graph.build import GraphOptions, build_graph
+    from meshreport.pipeline import paused_gc
     from meshreport.report.build import write_pictures
     from meshreport.report.model import build_model
     from meshreport.report.pdf import write_pdf
@@ -66,7 +67,8 @@ def measure(path: str, out: str, pdf: bool) -> dict:
         snap = timed("read", lambda: store.read(path))
         graph = timed("graph", lambda: build_graph(snap, GraphOptions(graph_type="versionedApp")))
     validation = timed("validate", lambda: check(snap.objects, None, []))
-    model = timed("model", lambda: build_model(snap, graph, validation=validation, now=WINDOW_END + 60))
+    analysis = Analysis.of(graph, validation)
+    model = timed("model", lambda: build_model(snap, analysis, now=WINDOW_END + 60))
     timed("pictures", lambda: write_pictures(model, graph, out_dir))
     env = environment()
     pages = timed("site", lambda: write_site(model, out_dir, env))

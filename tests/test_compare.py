@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from helpers import mesh_changes as mc
 
-from meshreport.commands._baseline import analyse
 from meshreport.compare import (
     CHANGED,
     IMPROVEMENT,
@@ -16,6 +15,7 @@ from meshreport.compare import (
     compare_findings,
 )
 from meshreport.errors import UsageError
+from meshreport.pipeline import digest_snapshot
 from meshreport.settings import Settings
 from meshreport.validation.model import Finding
 
@@ -23,7 +23,7 @@ SETTINGS = Settings.load(env={})
 
 
 def _compare(old, new, thresholds=None):
-    return compare(analyse(old, SETTINGS), analyse(new, SETTINGS), thresholds)
+    return compare(digest_snapshot(old, SETTINGS), digest_snapshot(new, SETTINGS), thresholds)
 
 
 @pytest.fixture(scope="module")
@@ -124,19 +124,19 @@ def test_newer_old_snapshot_is_refused():
 
 def test_different_graph_types_are_refused():
     snap = mc.snapshot(mc.OLD_WINDOW)
-    a = analyse(snap, SETTINGS, graph_type="app")
-    b = analyse(snap, SETTINGS, graph_type="workload")
+    a = digest_snapshot(snap, SETTINGS, graph_type="app")
+    b = digest_snapshot(snap, SETTINGS, graph_type="workload")
     with pytest.raises(IncomparableError, match="cannot compare a app graph with a workload graph"):
         compare(a, b)
 
 
 def test_different_windows_and_namespaces_are_compared_with_notes():
-    from meshreport.snapshot import synth
     from meshreport.snapshot.model import Window
+    from meshreport.synthetic import meshes
 
-    mesh = synth.bookinfo_mesh()
+    mesh = meshes.bookinfo_mesh()
     w = Window(mc.NEW_WINDOW.end - 7200, mc.NEW_WINDOW.end)
-    two_hours = synth.snapshot(mesh, w, objects=synth.bookinfo_objects(mesh, w), namespaces=["bookinfo"])
+    two_hours = meshes.snapshot(mesh, w, objects=meshes.bookinfo_objects(mesh, w), namespaces=["bookinfo"])
     c = _compare(mc.snapshot(mc.OLD_WINDOW), two_hours)
     assert any("windows differ (1h then 2h)" in n for n in c.notes)
     assert any("only in the old snapshot: istio-system" in n for n in c.notes)

@@ -112,13 +112,3 @@ def _crypto() -> tuple[Any, Any]:
             "checking gateway certificates needs the 'cryptography' package (pip install cryptography)"
         ) from None
     return x509, serialization
-
-
-def parse_time(value: Any) -> float | None:
-    """An RFC 3339 time from the facts as unix seconds; None when absent or malformed."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -2,65 +2,18 @@
 
 `@config_options` adds `--from-files` (with PATH... arguments, `-` for stdin), `--context`
 (repeatable), `--kubeconfig`, `--in-cluster`, `--secret-names`, `--gateway-certs` and `--no-config`, and hands the
-command ONE `config_source` argument. `collect_config_snapshot()` turns it into a config-only
-Snapshot for `merge_config`.
-
-Without explicit cluster options, config comes from wherever the `kubernetes` client would look
-(in-cluster service account, then KUBECONFIG / ~/.kube/config); when that is missing or fails,
-the snapshot records why instead of failing, because the metrics are still worth writing.
-With explicit options a failure is the user's to fix: one line, exit 5.
+command ONE `config_source` argument (a `meshreport.pipeline.ConfigSource`) for `pipeline.collect`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
-from meshreport.errors import InputError, UsageError
-from meshreport.snapshot.model import Gap, Snapshot, Source, Window
-
-CONFIG_NOT_COLLECTED = "config"  # same `what` as the snapshot command's placeholder gap
-_SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-
-
-@dataclass(frozen=True)
-class ConfigSource:
-    """Where config comes from, as the user asked."""
-
-    from_files: bool = False
-    paths: tuple[str, ...] = ()
-    contexts: tuple[str, ...] = ()
-    kubeconfig: str | None = None
-    in_cluster: bool = False
-    secret_names: bool = False
-    gateway_certs: bool = False  # implies secret_names
-    skip: bool = False
-
-    @property
-    def explicit_cluster(self) -> bool:
-        return bool(self.contexts or self.kubeconfig or self.in_cluster)
-
-    def check(self) -> None:
-        """Flag combinations click cannot express."""
-        if self.paths and not self.from_files:
-            raise UsageError(f"unexpected argument {self.paths[0]!r} (input files need --from-files)")
-        if self.from_files and not self.paths:
-            raise UsageError("--from-files needs at least one PATH (a file, a folder or - for stdin)")
-        if self.from_files and (self.explicit_cluster or self.secret_names or self.gateway_certs):
-            raise UsageError(
-                "--from-files cannot be combined with --context, --kubeconfig, --in-cluster, --secret-names, "
-                "--gateway-certs (Secrets in files are always checked, as certificate facts only)"
-            )
-        if self.skip and (self.from_files or self.explicit_cluster):
-            raise UsageError("--no-config cannot be combined with --from-files or cluster options")
-        if self.in_cluster and (self.contexts or self.kubeconfig):
-            raise UsageError("--in-cluster cannot be combined with --context or --kubeconfig")
+from meshreport.pipeline import ConfigSource
 
 
 def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,44 +69,3 @@ def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(options):
         wrapper = opt(wrapper)
     return wrapper
-
-
-def collect_config_snapshot(src: ConfigSource, namespaces: list[str] | None, window: Window) -> Snapshot | None:
-    """A config-only snapshot (no metrics gap) to merge into a metrics snapshot; None when skipped.
-
-    `namespaces` None means every namespace.
-    """
-    from meshreport.collect.kubernetes import config_snapshot_from_cluster
-
-    if src.skip:
-        return None
-    kw: dict[str, Any] = {
-        "now": window.end,
-        "window_s": window.duration,
-        "metrics_gap": False,
-        "secret_names": src.secret_names,
-        "gateway_certs": src.gateway_certs,
-    }
-    if src.explicit_cluster:
-        return config_snapshot_from_cluster(
-            list(src.contexts) or None, namespaces, in_cluster=src.in_cluster, kubeconfig=src.kubeconfig, **kw
-        )
-    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(_SA_TOKEN).exists()
-    if not in_cluster and not _default_kubeconfig_exists():
-        return None
-    try:
-        return config_snapshot_from_cluster(None, namespaces, in_cluster=in_cluster, **kw)
-    except InputError as e:
-        return Snapshot(
-            window=window,
-            source=Source(kind="kubernetes"),
-            namespaces=[],
-            gaps=[Gap(phase="config", what=CONFIG_NOT_COLLECTED, reason=f"config not collected: {e.message}")],
-        )
-
-
-def _default_kubeconfig_exists() -> bool:
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return any(Path(p).expanduser().is_file() for p in env.split(os.pathsep) if p)
-    return Path("~/.kube/config").expanduser().is_file()

@@ -8,7 +8,7 @@ so `snapshot`, `graph` and `render` (live mode) parse them identically. Usage:
     @prometheus_options
     def graph_cmd(settings: Settings, ...):
         if settings["prometheus.url"]:
-            snap = collect_live(settings)          # meshreport.commands._prometheus_options
+            snap = pipeline.collect_metrics(settings)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from meshreport.settings import Settings, resolve_window
+from meshreport.settings import Settings
 
 #: (click parameter name, setting key, click option arguments)
 _OPTIONS: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
@@ -160,11 +160,3 @@ def prometheus_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for name, _key, decls, attrs in reversed(_OPTIONS):
         wrapper = click.option(*decls, name, **attrs)(wrapper)
     return wrapper
-
-
-def collect_live(settings: Settings, progress: Any = None):
-    """Collect a metrics snapshot straight from Prometheus, for the live mode of `graph`/`render`."""
-    from meshreport.collect.prometheus import collect
-    from meshreport.progress import Progress
-
-    return collect(settings, resolve_window(settings), progress=progress or Progress())

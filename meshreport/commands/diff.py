@@ -10,12 +10,10 @@ from pathlib import Path
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands.validate import _write
 from meshreport.errors import FindingsError, UsageError
-from meshreport.graph.model import GRAPH_TYPES
-from meshreport.report.changes import FORMATS
-from meshreport.validation.model import at_or_above
 
 
 def gate(comparison, fail_on_regression: bool, fail_on_new: str) -> str | None:
@@ -25,7 +23,7 @@ def gate(comparison, fail_on_regression: bool, fail_on_new: str) -> str | None:
         n = len(comparison.regressions())
         reasons.append(f"{n} regression{'s' if n != 1 else ''} beyond the thresholds")
     if fail_on_new != "none" and comparison.findings is not None:
-        n = sum(1 for f in comparison.findings.new if at_or_above(f.severity, fail_on_new))
+        n = sum(1 for f in comparison.findings.new if pipeline.at_or_above(f.severity, fail_on_new))
         if n:
             reasons.append(f"{n} new finding{'s' if n != 1 else ''} at or above --fail-on-new {fail_on_new}")
     return "; ".join(reasons) or None
@@ -35,9 +33,7 @@ def _pair(old: Path | None, new: Path | None, archive: Path | None) -> tuple[Pat
     if archive is not None:
         if old is not None or new is not None:
             raise UsageError("give either OLD NEW or --archive DIR, not both")
-        from meshreport.deliver.runs import last_runs
-
-        runs = last_runs(archive, 2)
+        runs = pipeline.last_runs(archive, 2)
         if len(runs) < 2:
             raise UsageError(f"{archive}: only one run ({runs[0].name}); nothing to compare it with")
         return runs[0].snapshot, runs[1].snapshot
@@ -54,11 +50,18 @@ def _pair(old: Path | None, new: Path | None, archive: Path | None) -> tuple[Pat
     type=click.Path(file_okay=False, path_type=Path),
     help="Compare the two newest runs of this report archive instead of OLD NEW.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(pipeline.CHANGES_FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", default="-", show_default=True, help="Write to FILE instead of stdout.")
 @click.option(
     "--graph-type",
-    type=click.Choice(GRAPH_TYPES),
+    type=click.Choice(pipeline.GRAPH_TYPES),
     default="versionedApp",
     show_default=True,
     help="Kiali graph type both snapshots are analysed with (nodes and edges compared).",
@@ -114,16 +117,14 @@ def diff_cmd(
     that differ. Snapshots whose windows differ are compared with a note; a
     NEW older than OLD is refused (exit 2).
     """
-    from meshreport.commands._baseline import compare_files
-    from meshreport.report.changes import render
     from meshreport.settings import Settings
 
     settings = Settings.load(config_file=config_file)
     a, b = _pair(old, new, archive)
-    comparison = compare_files(
+    comparison = pipeline.compare_files(
         a, b, settings, graph_type=graph_type, inject_service_nodes=inject_service_nodes, mesh_config=mesh_config
     )
-    _write(render(comparison, fmt), output)
+    _write(pipeline.changes_text(comparison, fmt), output)
     reason = gate(comparison, fail_on_regression, fail_on_new)
     if reason:
         raise FindingsError(reason)

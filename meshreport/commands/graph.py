@@ -2,48 +2,34 @@
 
 Options carry Kiali's graph API names and defaults (graph/options.go), so a graph here can be
 compared with Kiali's for the same window. The Snapshot comes from a file or, with
-`--prometheus`, straight from Prometheus; everything after that is the same pure build.
+`--prometheus`, straight from Prometheus; everything after that is the same pure build
+(`meshreport.pipeline.analyse`).
 """
 
 from __future__ import annotations
 
-import gc
-import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.errors import UsageError
-from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.settings import Settings
-from meshreport.snapshot.model import Snapshot
 
-FORMATS = ("json", "cytoscape", "dot")
-
-#: (option, allowed values) validated here so a bad value is one line and exit code 2.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "--graph-type": GRAPH_TYPES,
-    "--rate-http": ("requests", "none"),
-    "--rate-grpc": ("requests", "sent", "received", "total", "none"),
-    "--rate-tcp": ("sent", "received", "total", "none"),
-    "--response-time": ("avg", "50", "95", "99"),
-    "--throughput": ("request", "response"),
-    "--format": FORMATS,
+#: option -> GraphOptions field, so a bad value is named by the flag the user typed.
+FLAGS = {
+    "graph_type": "--graph-type",
+    "rate_http": "--rate-http",
+    "rate_grpc": "--rate-grpc",
+    "rate_tcp": "--rate-tcp",
+    "response_time": "--response-time",
+    "throughput": "--throughput",
+    "box_by": "--box-by",
 }
-BOX_BY = ("cluster", "namespace", "app")
-
-
-def _check(option: str, value: str) -> str:
-    allowed = CHOICES[option]
-    if value not in allowed:
-        raise UsageError(f"invalid {option} {value!r}: expected one of {', '.join(allowed)}")
-    return value
 
 
 def parse_appenders(text: str | None) -> list[str] | None:
@@ -52,75 +38,11 @@ def parse_appenders(text: str | None) -> list[str] | None:
         return None
     if text.strip() in ("", "none"):
         return []
-    from meshreport.graph import appenders as registry
-
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    registry.selected_names(names)  # unknown names: UsageError "Invalid appender [x]"
-    return names
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def parse_box_by(text: str | None) -> list[str]:
-    boxes = [b.strip() for b in (text or "").split(",") if b.strip()]
-    for b in boxes:
-        if b not in BOX_BY:
-            raise UsageError(f"invalid --box-by {b!r}: expected a comma list of {', '.join(BOX_BY)}")
-    return boxes
-
-
-def load_snapshot(path: Path | None, settings: Settings) -> Snapshot:
-    """From the file, or live from Prometheus when `--prometheus` is given (never both)."""
-    live = settings["prometheus.url"]
-    if path is not None and live:
-        raise UsageError("give either a SNAPSHOT file or --prometheus, not both")
-    if path is None and not live:
-        raise UsageError("missing SNAPSHOT (a .mrsnap file) or --prometheus URL")
-    if path is not None:
-        from meshreport.snapshot.store import read
-
-        return read(path)
-    from meshreport.commands._prometheus_options import collect_live
-
-    return collect_live(settings)
-
-
-def render(graph: TrafficGraph, fmt: str, box_by: list[str]) -> str:
-    """The graph in one of FORMATS, as text."""
-    from meshreport.graph import export
-
-    if fmt == "cytoscape":
-        return json.dumps(export.to_cytoscape(graph, box_by), indent=2) + "\n"
-    if fmt == "json":
-        return json.dumps(export.to_json(graph), indent=2) + "\n"
-    from meshreport.report.topology import graph_picture
-
-    return graph_picture(graph).source
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold Python's cyclic GC while loading a snapshot and building its graph.
-
-    Both create millions of small acyclic containers; the collector rescanning them made 10,000
-    workloads cost 14x 1,000 (8.8x, linear, without it; benchmarks/graph_scale.py). Nothing built
-    here needs collecting before the end, so collection simply waits.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def make_graph(snapshot: Snapshot, options: Any, node: str | None) -> TrafficGraph:
-    from meshreport.graph.build import build_graph
-
-    if node:
-        from meshreport.graph.nodegraph import NodeRef, node_graph
-
-        return node_graph(snapshot, NodeRef.parse(node), options)
-    return build_graph(snapshot, options)
+    return [b.strip() for b in (text or "").split(",") if b.strip()]
 
 
 @cli.command("graph")
@@ -160,14 +82,10 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
       dot        the Graphviz source the report draws
     Health tolerances come from the config file's `health: {rate: [...]}` section.
     """
-    from meshreport.graph.build import GraphOptions
-    from meshreport.health import rules_from_config
-
-    fmt = _check("--format", opts["fmt"])
-    for opt in ("graph_type", "rate_http", "rate_grpc", "rate_tcp", "response_time", "throughput"):
-        _check("--" + opt.replace("_", "-"), opts[opt])
-    box_by = parse_box_by(opts["box_by"])
-    options = GraphOptions(
+    fmt = opts["fmt"]
+    if fmt not in pipeline.GRAPH_FORMATS:
+        raise UsageError(f"invalid --format {fmt!r}: expected one of {', '.join(pipeline.GRAPH_FORMATS)}")
+    graph_options = pipeline.GraphOptions(
         graph_type=opts["graph_type"],
         namespaces=list(settings["namespaces"]) or None,
         inject_service_nodes=opts["inject_service_nodes"],
@@ -178,23 +96,16 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
         appenders=parse_appenders(opts["appenders"]),
         response_time=opts["response_time"],
         throughput=opts["throughput"],
-        box_by=box_by,
-        health_rules=rules_from_config(settings.section("health")),
+        box_by=parse_box_by(opts["box_by"]),
+        health_rules=pipeline.health_rules(settings),
     )
-    if opts["node"]:
-        from meshreport.graph.nodegraph import NodeRef
-
-        NodeRef.parse(opts["node"])  # a bad --node fails before any reading or collecting
-    with paused_gc():
-        snap = load_snapshot(snapshot, settings)
-        if options.namespaces:
-            missing = [ns for ns in options.namespaces if ns not in snap.namespaces]
-            if missing:
-                raise UsageError(
-                    f"namespace(s) {', '.join(missing)} not in the snapshot (it has: {', '.join(snap.namespaces)})"
-                )
-        graph = make_graph(snap, options, opts["node"])
-    text = render(graph, fmt, box_by)
+    graph_options.validate(FLAGS)
+    options = pipeline.AnalysisOptions(graph=graph_options, node=opts["node"], validate=False)
+    options.check()  # a bad --node fails before any reading or collecting
+    snap = pipeline.load_snapshot(snapshot, settings)
+    pipeline.check_namespaces(snap, graph_options.namespaces)
+    graph = pipeline.analyse(snap, options).graph
+    text = pipeline.graph_text(graph, fmt, graph_options.box_by)
     out: Path | None = opts["output"]
     if out is None:
         sys.stdout.write(text)

@@ -8,85 +8,15 @@ config objects (`--mesh-config`, suppressions from `--config`); health uses the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
-from meshreport.deliver.publish import publish_dir
 from meshreport.errors import FindingsError
-from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
-from meshreport.report.findings import summary_text
 from meshreport.settings import Settings
-from meshreport.snapshot.model import Snapshot
-from meshreport.validation.model import ValidationResult, at_or_above
-
-
-@dataclass
-class RenderOptions:
-    """Everything `render_report` needs besides the snapshot; the CLI fills it from flags."""
-
-    graph_type: str = "versionedApp"
-    inject_service_nodes: bool = True
-    pdf: bool = True
-    title: str = "Service mesh report"
-    namespaces: list[str] | None = None
-    now: float | None = None  # generated-at; None = SOURCE_DATE_EPOCH or the wall clock
-    health_rules: list | None = None  # meshreport.health.RateRule list; None = Kiali's defaults
-
-
-def build_graph_for_report(snapshot: Snapshot, options: RenderOptions) -> TrafficGraph:
-    """The traffic graph the report shows (Kiali semantics, meshreport.graph.build)."""
-    from meshreport.graph.build import GraphOptions, build_graph
-
-    return build_graph(
-        snapshot,
-        GraphOptions(
-            graph_type=options.graph_type,
-            namespaces=options.namespaces,
-            inject_service_nodes=options.inject_service_nodes,
-            health_rules=options.health_rules,
-        ),
-    )
-
-
-def render_report(
-    snapshot: Snapshot,
-    out_dir: str | Path,
-    options: RenderOptions | None = None,
-    graph: TrafficGraph | None = None,
-    validation: ValidationResult | None = None,
-) -> Path:
-    """Analyse and render into a staging folder, then publish it atomically as `out_dir`.
-
-    Returns the path of the published index.html. A failure at any step leaves an existing
-    report in `out_dir` untouched.
-    """
-    from meshreport.report.build import write_report
-
-    options = options or RenderOptions()
-    graph = graph if graph is not None else build_graph_for_report(snapshot, options)
-    target = Path(out_dir).absolute()
-    with publish_dir(target) as staging:
-        write_report(
-            snapshot, graph, staging, pdf=options.pdf, title=options.title, now=options.now, validation=validation
-        )
-    return target / "index.html"
-
-
-def validate_snapshot(snapshot: Snapshot, settings: Settings, mesh_config: Path | None) -> ValidationResult | None:
-    """Findings for the report: None when the snapshot holds no config objects (metrics only)."""
-    if not snapshot.objects:
-        return None
-    from meshreport.validation import check
-    from meshreport.validation import suppress as sup
-    from meshreport.validation.meshconfig import MeshConfig
-
-    mesh = MeshConfig.from_file(mesh_config) if mesh_config else MeshConfig.from_objects(snapshot.objects)
-    rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
-    return check(snapshot.objects, mesh, rules, now=snapshot.window.end)
 
 
 @cli.command("render")
@@ -103,10 +33,9 @@ def validate_snapshot(snapshot: Snapshot, settings: Settings, mesh_config: Path 
 )
 @click.option(
     "--graph-type",
-    type=click.Choice(GRAPH_TYPES),
     default="versionedApp",
     show_default=True,
-    help="Kiali graph type for the pictures and tables.",
+    help="Kiali graph type for the pictures and tables: app | versionedApp | workload | service.",
 )
 @click.option(
     "--inject-service-nodes/--no-inject-service-nodes",
@@ -160,38 +89,30 @@ def render_cmd(
     Needs Graphviz ('dot'); without it meshreport exits with code 5.
     Exit 3 (after the report is written) with --fail-on and matching findings.
     """
-    from meshreport.commands.graph import load_snapshot
-    from meshreport.health import rules_from_config
-
-    health_rules = rules_from_config(settings.section("health"))
-    snap = load_snapshot(snapshot, settings)
     namespaces = list(settings["namespaces"]) or None
-    if namespaces and snapshot is not None:
-        missing = [ns for ns in namespaces if ns not in snap.namespaces]
-        if missing:
-            from meshreport.errors import UsageError
-
-            raise UsageError(
-                f"namespace(s) {', '.join(missing)} not in the snapshot (it has: {', '.join(snap.namespaces)})"
-            )
-    validation = validate_snapshot(snap, settings, mesh_config)
-    options = RenderOptions(
+    options = pipeline.AnalysisOptions.for_report(
         graph_type=graph_type,
         inject_service_nodes=inject_service_nodes,
-        pdf=not no_pdf,
-        title=title,
         namespaces=namespaces,
-        health_rules=health_rules,
+        health_rules=pipeline.health_rules(settings),
+        mesh_config=mesh_config,
+        suppressions=pipeline.suppressions(settings),
     )
-    index = render_report(snap, out_dir, options, validation=validation)
+    options.graph.validate({"graph_type": "--graph-type"})
+    snap = pipeline.load_snapshot(snapshot, settings)
+    if snapshot is not None:
+        pipeline.check_namespaces(snap, namespaces)
+    analysis = pipeline.analyse(snap, options)
+    index = pipeline.render(snap, analysis, out_dir, pipeline.RenderOptions(pdf=not no_pdf, title=title))
     click.echo(f"Report written to {index.parent}/")
     click.echo(f"  open {index.as_uri()}")
-    if options.pdf:
+    if not no_pdf:
         click.echo(f"  PDF  {index.parent / 'report.pdf'}")
+    validation = analysis.validation
     if validation is None:
         click.echo("  findings: config was not collected (metrics-only snapshot)")
         return
-    click.echo("  findings: " + summary_text(validation.counts()))
+    click.echo("  findings: " + pipeline.summary_text(validation.counts()))
     if validation.fails(fail_on):
-        n = sum(1 for f in validation.active if at_or_above(f.severity, fail_on))
+        n = sum(1 for f in validation.active if pipeline.at_or_above(f.severity, fail_on))
         raise FindingsError(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on} (report written)")

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.errors import UsageError
-from meshreport.snapshot import store
 from meshreport.snapshot.model import Window
 from meshreport.synthetic import meshes
 
@@ -77,7 +77,7 @@ def bookinfo_cmd(output: str | None, om: str | None, step: int) -> None:
     """
     _outputs(output, om)
     if output:
-        store.write(meshes.bookinfo_snapshot(), output)
+        pipeline.save(meshes.bookinfo_snapshot(), output)
         click.echo(f"wrote {output}")
     if om:
         w = meshes.BOOKINFO_WINDOW
@@ -114,7 +114,7 @@ def mesh_cmd(
     mesh = meshes.scalable_mesh(namespaces, workloads, seed)
     if output:
         snap = meshes.snapshot(mesh, window, objects=meshes.scalable_objects(mesh, window))
-        store.write(snap, output)
+        pipeline.save(snap, output)
         click.echo(f"wrote {output} ({len(mesh.workloads)} workloads, {len(mesh.flows)} flows)")
     if om:
         n = meshes.write_openmetrics(mesh, om, window.start, window.end, step=step)

@@ -14,47 +14,9 @@ from pathlib import Path
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.errors import FindingsError, InputError, UsageError
-from meshreport.report.machine import FORMATS, Baseline, render, summary_line
-from meshreport.snapshot.model import ConfigObject
-
-
-def _objects(
-    snapshot: str | None, files: tuple[str, ...], contexts: tuple[str, ...], kube: dict
-) -> tuple[list[ConfigObject], float | None]:
-    """The objects to check and the time certificate expiry is judged against (a snapshot's window end;
-    None, meaning now, for files and live clusters)."""
-    sources = sum([snapshot is not None, bool(files), bool(contexts) or kube["in_cluster"]])
-    if sources == 0:
-        raise UsageError("nothing to validate: give a SNAPSHOT file, -f PATH (files, folders, -) or --context NAME")
-    if sources > 1:
-        raise UsageError("give only one of SNAPSHOT, -f PATH or --context/--in-cluster")
-    if snapshot is not None:
-        from meshreport.snapshot.store import read
-
-        snap = read(snapshot)
-        return snap.objects, snap.window.end
-    if files:
-        from meshreport.collect.manifests import load_paths
-
-        return load_paths(list(files)), None
-    from meshreport.collect.kubernetes import collect_config
-
-    objects, gaps, _ = collect_config(
-        list(contexts) or None,
-        list(kube["namespaces"]) or None,
-        in_cluster=kube["in_cluster"],
-        kubeconfig=kube["kubeconfig"],
-        secret_names=kube["secret_names"],
-        gateway_certs=kube["gateway_certs"],
-    )
-    for g in gaps:
-        where = "/".join(x for x in (g.cluster, g.namespace) if x)
-        click.echo(
-            f"meshreport: warning: not collected: {g.what}{f' ({where})' if where else ''}: {g.reason}", err=True
-        )
-    return objects, None
 
 
 def _write(text: str, output: str) -> None:
@@ -87,7 +49,14 @@ def _write(text: str, output: str) -> None:
     help="Also read the Secrets Gateways reference and check their certificates (IST0161); only derived facts "
     "are kept, never the data. Implies --secret-names.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(pipeline.FINDINGS_FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", default="-", show_default=True, help="Write to FILE instead of stdout.")
 @click.option(
     "--fail-on",
@@ -179,9 +148,6 @@ def validate_cmd(
     exits 3 only for findings the baseline did not have; outputs mark them new.
     """
     from meshreport.settings import Settings
-    from meshreport.validation import check
-    from meshreport.validation import suppress as sup
-    from meshreport.validation.meshconfig import MeshConfig
 
     kube = {
         "kubeconfig": kubeconfig,
@@ -190,26 +156,30 @@ def validate_cmd(
         "secret_names": secret_names,
         "gateway_certs": gateway_certs,
     }
-    cli_rules = [sup.parse_cli(s) for s in suppress]
     settings = Settings.load(config_file=config_file)
-    config_rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
-    objects, now = _objects(snapshot, files, contexts, kube)
-    mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
+    rules = pipeline.suppressions(settings, suppress)
+    objects, now, gaps = pipeline.config_objects(snapshot, files, contexts, kube)
+    for g in gaps:
+        where = "/".join(x for x in (g.cluster, g.namespace) if x)
+        click.echo(
+            f"meshreport: warning: not collected: {g.what}{f' ({where})' if where else ''}: {g.reason}", err=True
+        )
     _check_enable(enable)
     if (fail_on_new or fail_on_regression) and baseline is None:
         raise UsageError("--fail-on-new and --fail-on-regression need --baseline SNAP")
     if fail_on_regression and snapshot is None:
         raise UsageError("--fail-on-regression compares traffic: give a SNAPSHOT (with metrics), not -f or --context")
-    rules = [*config_rules, *cli_rules]
 
-    def run_checks(objs: list[ConfigObject], at: float | None):
-        return check(objs, mesh, rules, annotations=not ignore_annotations, enable=enable, now=at)
+    def run_checks(objs, at: float | None):
+        return pipeline.findings(
+            objs, mesh_config=mesh_config, suppressions=rules, annotations=not ignore_annotations, enable=enable, now=at
+        )
 
     result = run_checks(objects, now)
-    marks = _baseline_marks(baseline, result, run_checks) if baseline is not None else None
-    _write(render(result, fmt, show=show, show_suppressed=show_suppressed, baseline=marks), output)
+    marks = pipeline.baseline_marks(baseline, result, run_checks) if baseline is not None else None
+    _write(pipeline.findings_text(result, fmt, show=show, show_suppressed=show_suppressed, baseline=marks), output)
     if fmt not in ("text", "markdown") or output != "-":
-        click.echo(summary_line(result), err=True)
+        click.echo(pipeline.summary_line(result), err=True)
         if marks is not None:
             click.echo(f"Baseline: {marks.summary(result)}", err=True)
         for e in result.expired:
@@ -218,57 +188,32 @@ def validate_cmd(
         fail_on = "none"  # gating on new findings: the existing debt does not fail the build
     reasons = []
     if result.fails(fail_on):
-        n = sum(1 for f in result.active if f.severity in _at_or_above(fail_on))
+        n = sum(1 for f in result.active if pipeline.at_or_above(f.severity, fail_on))
         reasons.append(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on}")
     if marks is not None and fail_on_new and fail_on_new != "none":
-        n = sum(1 for f in result.active if marks.state(f) == "new" and f.severity in _at_or_above(fail_on_new))
+        n = sum(1 for f in result.active if marks.state(f) == "new" and pipeline.at_or_above(f.severity, fail_on_new))
         if n:
             reasons.append(f"{n} new finding{'s' if n != 1 else ''} at or above --fail-on-new {fail_on_new}")
     if fail_on_regression:
-        reasons += _regressions(baseline, snapshot, config_file)
+        reasons += _regressions(baseline, snapshot, settings)
     if reasons:
         raise FindingsError("; ".join(reasons))
     return 0
 
 
-def _baseline_marks(path: str, result, run_checks) -> Baseline:
-    """Validate the baseline snapshot's objects the same way and mark `result`'s findings new or existing."""
-    from meshreport.compare import compare_findings
-    from meshreport.snapshot.store import read
-
-    base = read(path)
-    if not base.objects:
-        raise UsageError(f"--baseline {path}: the snapshot holds no config objects (metrics only); nothing to compare")
-    diff = compare_findings(run_checks(base.objects, base.window.end).active, result.active)
-    return Baseline.of(diff.new, len(diff.resolved))
-
-
-def _regressions(baseline: str, snapshot: str, config_file: str | None) -> list[str]:
-    from meshreport.commands._baseline import compare_files
-    from meshreport.settings import Settings
-
-    comparison = compare_files(baseline, snapshot, Settings.load(config_file=config_file))
-    found = comparison.regressions()
+def _regressions(baseline: str, snapshot: str, settings) -> list[str]:
+    found = pipeline.compare_files(baseline, snapshot, settings).regressions()
+    for r in found:
+        click.echo(f"regression: {pipeline.change_line(r)}", err=True)
     if not found:
         return []
-    from meshreport.report.changes import change_line
-
-    for r in found:
-        click.echo(f"regression: {change_line(r)}", err=True)
     return [f"{len(found)} regression{'s' if len(found) != 1 else ''} since the baseline beyond the thresholds"]
 
 
 def _check_enable(codes: tuple[str, ...]) -> None:
     """--enable names only opt-in rules: a typo must not pass silently."""
-    from meshreport.validation.registry import all_rules
-
-    optional = {r.code for r in all_rules() if not r.default}
+    optional = pipeline.optional_rules()
     for c in codes:
         if c not in optional:
             known = ", ".join(sorted(optional)) or "none"
             raise UsageError(f"--enable {c}: not an opt-in rule (opt-in rules: {known})")
-
-
-def _at_or_above(threshold: str) -> tuple[str, ...]:
-    order = ("error", "warning", "info")
-    return order[: order.index(threshold) + 1]

@@ -7,7 +7,7 @@ reduce to a service graph when asked. Pure: reads only the snapshot.
 
 from __future__ import annotations
 
-import gc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +41,18 @@ THROUGHPUTS = ("request", "response")
 BOX_BY = ("app", "namespace", "cluster")
 
 
+#: GraphOptions field -> its allowed values (box_by: of each list item).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "graph_type": GRAPH_TYPES,
+    "rate_http": RATE_HTTP,
+    "rate_grpc": RATE_GRPC,
+    "rate_tcp": RATE_TCP,
+    "response_time": RESPONSE_TIMES,
+    "throughput": THROUGHPUTS,
+    "box_by": BOX_BY,
+}
+
+
 @dataclass
 class GraphOptions:
     """Kiali's graph request options (graph/options.go), with the API's defaults."""
@@ -58,22 +70,15 @@ class GraphOptions:
     box_by: list[str] = field(default_factory=list)
     health_rules: list | None = None  # health.RateRule list for the health appender; None = Kiali's defaults
 
-    def validate(self) -> None:
-        """Bad values are the user's mistake: one clear line, exit code 2."""
-        checks = (
-            ("graph type", self.graph_type, GRAPH_TYPES),
-            ("rate_http", self.rate_http, RATE_HTTP),
-            ("rate_grpc", self.rate_grpc, RATE_GRPC),
-            ("rate_tcp", self.rate_tcp, RATE_TCP),
-            ("response_time", self.response_time, RESPONSE_TIMES),
-            ("throughput", self.throughput, THROUGHPUTS),
-        )
-        for what, value, allowed in checks:
-            if value not in allowed:
-                raise UsageError(f"invalid {what} [{value}]: expected one of {', '.join(allowed)}")
-        for b in self.box_by:
-            if b not in BOX_BY:
-                raise UsageError(f"invalid box_by [{b}]: expected one of {', '.join(BOX_BY)}")
+    def validate(self, names: Mapping[str, str] | None = None) -> None:
+        """Bad values are the user's mistake: one clear line, exit code 2. The one place graph
+        option choices are checked; `names` maps a field to what the caller calls it (a flag)."""
+        names = names or {}
+        for name, allowed in CHOICES.items():
+            values = getattr(self, name)
+            for value in values if isinstance(values, list) else [values]:
+                if value not in allowed:
+                    raise UsageError(f"invalid {names.get(name, name)} {value!r}: expected one of {', '.join(allowed)}")
         registry.selected_names(self.appenders)
 
     @property
@@ -201,20 +206,9 @@ def accessible_namespaces(snapshot: Snapshot, index: ConfigIndex) -> frozenset[s
 def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> TrafficGraph:
     """The traffic graph for the snapshot's window, Kiali's namespace graph semantics.
 
-    The cyclic garbage collector is paused while building: the build allocates hundreds of
-    thousands of small dicts and sets that form no cycles, and repeated full collections over
-    them doubled the time of a 50,000-edge graph (benchmarks/graph_build.py).
+    Callers building big graphs pause the cyclic garbage collector around this
+    (`meshreport.pipeline.paused_gc`, as `pipeline.analyse` does).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build_graph(snapshot, options)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _build_graph(snapshot: Snapshot, options: GraphOptions | None) -> TrafficGraph:
     o = options or GraphOptions()
     o.validate()
     namespaces = list(o.namespaces) if o.namespaces is not None else list(snapshot.namespaces)

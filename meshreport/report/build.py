@@ -1,7 +1,7 @@
-"""Write a whole report (pictures, site, PDF) from a snapshot and its traffic graph into a folder.
+"""Write a whole report (pictures, site, PDF) from a snapshot and its analysis into a folder.
 
-No querying and no publishing here: `meshreport.commands.render.render_report` wraps this
-in an atomic publish, and a live source can call it with a freshly collected snapshot.
+No querying, no analysis and no publishing here: `meshreport.pipeline.render` wraps this in an
+atomic publish.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import (
     inventory,  # noqa: F401  (registers the Istio configuration section)
@@ -18,7 +19,6 @@ from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import write_pdf
 from meshreport.report.site import environment, write_site
 from meshreport.snapshot.model import Snapshot
-from meshreport.validation.model import ValidationResult
 
 
 @dataclass
@@ -57,21 +57,17 @@ def write_pictures(model: ReportModel, graph: TrafficGraph, out_dir: Path) -> tu
 
 def write_report(
     snapshot: Snapshot,
-    graph: TrafficGraph,
+    analysis: Analysis,
     out_dir: Path,
     *,
     pdf: bool = True,
     title: str = "Service mesh report",
     now: float | None = None,
-    validation: ValidationResult | None = None,
 ) -> ReportFiles:
-    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`.
-
-    `validation`: the findings to show (None: the snapshot's config is validated with defaults).
-    """
+    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(snapshot, graph, title=title, now=now, validation=validation)
-    images, engines = write_pictures(model, graph, out_dir)
+    model = build_model(snapshot, analysis, title=title, now=now)
+    images, engines = write_pictures(model, analysis.graph, out_dir)
     env = environment()
     pages = write_site(model, out_dir, env)
     pdf_path = write_pdf(model, out_dir, env) if pdf else None

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshreport import __version__
+from meshreport.analysis import Analysis
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
 from meshreport.report.findings import FindingRow, FindingsPage, findings_page, namespace_rows, not_collected
 from meshreport.report.findings import row as finding_row
 from meshreport.snapshot.model import Diagnostic, Snapshot
-from meshreport.validation.model import ValidationResult
 
 #: Status levels, worst first; also the CSS classes and the picture colours.
 LEVELS = ("failure", "degraded", "healthy", "idle", "tcp")
@@ -285,21 +285,18 @@ def generated_at(now: float | None = None) -> str:
 
 def build_model(
     snapshot: Snapshot,
-    graph: TrafficGraph,
+    analysis: Analysis,
     *,
     title: str = "Service mesh report",
     now: float | None = None,
     builders: Iterable[SectionBuilder] | None = None,
-    validation: ValidationResult | None = None,
 ) -> ReportModel:
-    """Compute every number and text the pages show, once.
+    """Compute every number and text the pages show, once, from the analysis and its snapshot.
 
-    `validation` is the config validation of the snapshot's objects (with the user's mesh config
-    and suppressions); when None and the snapshot has config objects, they are validated here
-    with the mesh config found among them. A snapshot without config objects gets a
-    "config was not collected" findings page instead of an empty one.
+    An analysis without findings (`analysis.validation` None: the snapshot holds no config
+    objects) gets a "config was not collected" findings page instead of an empty one.
     """
-    validation = _validation(snapshot, validation)
+    graph, validation = analysis.graph, analysis.validation
     namespaces = _report_namespaces(snapshot, graph)
     pages = {ns: f"namespaces/{slug(ns)}.html" for ns in namespaces}
     rows = {nid: _node_row(n, pages.get(n.namespace)) for nid, n in graph.nodes.items()}
@@ -361,17 +358,6 @@ def build_model(
     model.pages.append(Section("findings", "Findings", "findings.html", model.findings_page, placement="page"))
     _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)
     return model
-
-
-def _validation(snapshot: Snapshot, given: ValidationResult | None) -> ValidationResult | None:
-    if given is not None:
-        return given
-    if not snapshot.objects:
-        return None
-    from meshreport.validation import check
-    from meshreport.validation.meshconfig import MeshConfig
-
-    return check(snapshot.objects, MeshConfig.from_objects(snapshot.objects), now=snapshot.window.end)
 
 
 def _findings_stat(page: FindingsPage) -> Stat:

@@ -12,8 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from helpers.tls import PEM_MARKERS, cert_pem, credential_secret, key_pem, utc, valid_pair  # noqa: E402
 
-from meshreport.collect.certs import certificate_facts, parse_time, secret_data  # noqa: E402
+from meshreport.collect.certs import certificate_facts, secret_data  # noqa: E402
 from meshreport.collect.reduce import reduce  # noqa: E402
+from meshreport.validation.rules.gateway import fact_time  # noqa: E402
 
 
 def reduced(data: dict[str, bytes], **kw) -> dict:
@@ -129,6 +130,6 @@ def test_metadata_only_secret_has_no_facts():
     assert "certificate" not in body
 
 
-def test_parse_time():
-    assert parse_time("2021-01-01T00:00:00Z") == utc(2021).timestamp()
-    assert parse_time("yesterday") is None and parse_time(None) is None
+def test_fact_time_reads_the_times_the_facts_hold():
+    assert fact_time("2021-01-01T00:00:00Z") == utc(2021).timestamp()
+    assert fact_time("yesterday") is None and fact_time(None) is None

@@ -18,8 +18,8 @@ from helpers.k8s_stub import StubCluster, StubServer, write_kubeconfig  # noqa: 
 from helpers.tls import PEM_MARKERS, cert_pem, credential_secret, gateway, gateway_pod, key_pem, utc  # noqa: E402
 
 from meshreport.cli import main  # noqa: E402
+from meshreport.collect.config import ConfigSource, collect_config_snapshot  # noqa: E402
 from meshreport.collect.kubernetes import METADATA_ONLY, client_for, collect_cluster  # noqa: E402
-from meshreport.commands._config_options import ConfigSource, collect_config_snapshot  # noqa: E402
 from meshreport.errors import UsageError  # noqa: E402
 from meshreport.snapshot.model import Window  # noqa: E402
 

@@ -224,12 +224,12 @@ def test_live_mode_matches_the_snapshot_graph(bookinfo_prometheus, capsys):
     )  # fmt: skip
     assert code == 0, err
     live = json.loads(out)
-    from meshreport.commands.graph import make_graph, render
+    from meshreport import pipeline
     from meshreport.graph.build import GraphOptions
 
     truth_snap = meshes.snapshot(mesh, window)
     opts = GraphOptions(graph_type="versionedApp", inject_service_nodes=True, appenders=[])
-    truth = json.loads(render(make_graph(truth_snap, opts, None), "json", []))
+    truth = json.loads(pipeline.graph_text(pipeline.analyse(truth_snap, pipeline.AnalysisOptions(opts)).graph, "json"))
     assert {n["id"] for n in live["nodes"]} == {n["id"] for n in truth["nodes"]}
     want = {(e["source"], e["target"], e["protocol"]): e["rates"] for e in truth["edges"]}
     got = {(e["source"], e["target"], e["protocol"]): e["rates"] for e in live["edges"]}

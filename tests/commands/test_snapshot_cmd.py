@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from meshreport.cli import main
-from meshreport.commands.snapshot import check_gaps, merge_config
 from meshreport.errors import GapsError
+from meshreport.pipeline import check_gaps, merge_config
 from meshreport.snapshot import store
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
 

@@ -361,7 +361,7 @@ def test_service_graph_reduction():
 
 def test_bad_options_are_usage_errors():
     snap = bookinfo_snapshot()
-    with pytest.raises(UsageError, match="graph type"):
+    with pytest.raises(UsageError, match="graph_type"):
         build_graph(snap, GraphOptions(graph_type="pods"))
     with pytest.raises(UsageError, match="rate_tcp"):
         build_graph(snap, GraphOptions(rate_tcp="requests"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from meshreport.commands.graph import make_graph, render
+from meshreport import pipeline
 from meshreport.graph.build import GraphOptions
 from meshreport.graph.ids import json_node_id
 from meshreport.snapshot.store import read
@@ -34,9 +34,9 @@ def snapshot():
 def _exports(snapshot) -> dict[tuple[str, str], str]:
     out = {}
     for gt in GRAPH_TYPES:
-        graph = make_graph(snapshot, GraphOptions(graph_type=gt), None)
+        graph = pipeline.analyse(snapshot, pipeline.AnalysisOptions(GraphOptions(graph_type=gt), validate=False)).graph
         for fmt in EXT:
-            out[(gt, fmt)] = render(graph, fmt, [])
+            out[(gt, fmt)] = pipeline.graph_text(graph, fmt)
     return out
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from meshreport.snapshot import synth
-from meshreport.snapshot.mesh import Latency, Mesh, Response
 from meshreport.snapshot.model import ConfigObject, Snapshot, Window
+from meshreport.synthetic import meshes
+from meshreport.synthetic.model import Latency, Mesh, Response
 
 DAY = 86400.0
-OLD_WINDOW = synth.BOOKINFO_WINDOW
+OLD_WINDOW = meshes.BOOKINFO_WINDOW
 NEW_WINDOW = Window(OLD_WINDOW.start + DAY, OLD_WINDOW.end + DAY)
 
 MeshChange = Callable[[Mesh], None]
@@ -97,13 +97,13 @@ def edit_object(kind: str, name: str, edit: Callable[[dict], None]) -> ObjectCha
 
 
 def snapshot(window: Window, mesh_changes=(), object_changes=()) -> Snapshot:
-    mesh = synth.bookinfo_mesh()
+    mesh = meshes.bookinfo_mesh()
     for c in mesh_changes:
         c(mesh)
-    objects = synth.bookinfo_objects(mesh, window)
+    objects = meshes.bookinfo_objects(mesh, window)
     for c in object_changes:
         c(objects)
-    return synth.snapshot(mesh, window, objects=objects)
+    return meshes.snapshot(mesh, window, objects=objects)
 
 
 def pair(mesh_changes=(), object_changes=()) -> tuple[Snapshot, Snapshot]:

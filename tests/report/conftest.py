@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from report_mesh import T0, build_small_graph, build_small_graph_with_health, build_small_snapshot
+from report_mesh import T0, analysis_of, build_small_graph, build_small_graph_with_health, build_small_snapshot
 
 from meshreport.graph.model import TrafficGraph
 from meshreport.snapshot.model import Snapshot
@@ -25,5 +25,6 @@ def small_report(tmp_path_factory):
     from meshreport.report.build import write_report
 
     out = tmp_path_factory.mktemp("small-report")
-    files = write_report(build_small_snapshot(), build_small_graph_with_health(), out, pdf=True, now=T0 + 7200)
+    snap = build_small_snapshot()
+    files = write_report(snap, analysis_of(snap, build_small_graph_with_health()), out, pdf=True, now=T0 + 7200)
     return out, files

@@ -5,10 +5,12 @@ A module of its own (not conftest) so test files import it by a name no other te
 
 from __future__ import annotations
 
+from meshreport.analysis import Analysis
 from meshreport.graph.appenders.health import annotate
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.model import Node, TrafficGraph
 from meshreport.health import DEFAULT_RULE
+from meshreport.pipeline import findings
 from meshreport.snapshot.model import ConfigObject, Diagnostic, Gap, Snapshot, Source, Window
 
 T0 = 1704067200.0
@@ -117,3 +119,16 @@ def build_small_snapshot() -> Snapshot:
         gaps=[Gap("metrics", "graph/istio_requests_total/incoming", "timeout after 30s", namespace="edge")],
         diagnostics=[Diagnostic("MR-NO-GRPC", "no gRPC traffic in the window")],
     )
+
+
+def analysis_of(snap: Snapshot, graph: TrafficGraph, validation=None) -> Analysis:
+    """The Analysis the report reads: this graph, and the given findings or, when the snapshot
+    has config objects, their validation with defaults (as `pipeline.analyse` would)."""
+    if validation is None and snap.objects:
+        validation = findings(snap.objects, now=snap.window.end)
+    return Analysis.of(graph, validation)
+
+
+def report_input(snap: Snapshot, graph: TrafficGraph, validation=None) -> tuple[Snapshot, Analysis]:
+    """(snapshot, analysis): the two things `build_model` reads."""
+    return snap, analysis_of(snap, graph, validation)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from meshreport.commands.render import RenderOptions, build_graph_for_report, render_report
+from meshreport import pipeline
 from meshreport.report import format as fmt
 from meshreport.snapshot.store import read
 
@@ -20,7 +20,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 def bookinfo(tmp_path_factory):
     snap = read(SAMPLE)
     out = tmp_path_factory.mktemp("bookinfo") / "report"
-    index = render_report(snap, out, RenderOptions(now=snap.window.end))
+    analysis = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report())
+    index = pipeline.render(snap, analysis, out, pipeline.RenderOptions(now=snap.window.end))
     return snap, out, index
 
 
@@ -66,7 +67,7 @@ def test_bookinfo_picture_shows_productpage_reviews_versions_ratings(bookinfo):
 
 def test_bookinfo_pages_show_the_graph_rates(bookinfo):
     snap, out, _ = bookinfo
-    graph = build_graph_for_report(snap, RenderOptions())
+    graph = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report()).graph
     html = (out / "namespaces/bookinfo.html").read_text()
     for e in graph.edges.values():
         src, dst = graph.nodes[e.source], graph.nodes[e.dest]

@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers import mesh_changes as mc  # noqa: E402
 
-from meshreport.commands._baseline import analyse  # noqa: E402
 from meshreport.compare import compare  # noqa: E402
+from meshreport.pipeline import digest_snapshot  # noqa: E402
 from meshreport.report.changes import comparison_dict, render  # noqa: E402
 from meshreport.settings import Settings  # noqa: E402
 
@@ -40,7 +40,7 @@ CONFIG = [
 @pytest.fixture(scope="module")
 def known():
     old, new = mc.pair(mc.KNOWN_MESH_CHANGES, mc.KNOWN_OBJECT_CHANGES)
-    return compare(analyse(old, SETTINGS), analyse(new, SETTINGS))
+    return compare(digest_snapshot(old, SETTINGS), digest_snapshot(new, SETTINGS))
 
 
 def _section(text: str, heading: str) -> list[str]:
@@ -100,7 +100,7 @@ def test_markdown(known):
 
 def test_noise_in_every_format():
     old, new = mc.pair([mc.jitter(7, 0.1)])
-    c = compare(analyse(old, SETTINGS), analyse(new, SETTINGS))
+    c = compare(digest_snapshot(old, SETTINGS), digest_snapshot(new, SETTINGS))
     assert "No changes beyond the thresholds." in render(c, "text")
     assert "No changes beyond the thresholds." in render(c, "markdown")
     doc = json.loads(render(c, "json"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from report_mesh import EVIL, build_small_graph, build_small_snapshot
+from report_mesh import EVIL, analysis_of, build_small_graph, build_small_snapshot
 
 from meshreport.report.model import build_model
 from meshreport.report.site import environment, write_site
@@ -77,7 +77,7 @@ def test_user_suppressions_and_counts(tmp_path):
     snap = build_small_snapshot()
     known = [Suppression(code, "VirtualService shop/*", "known", origin="config") for code in ("IST0101", "IST0106")]
     result = check(snap.objects, None, known)
-    m = build_model(snap, build_small_graph(), validation=result)
+    m = build_model(snap, analysis_of(snap, build_small_graph(), result))
     assert m.findings_page.counts == {"error": 0, "warning": 0, "info": 0, "suppressed": 3}
     assert m.namespaces[0].findings == []
     stat = next(s for s in m.stats if s.label == "Findings")
@@ -90,7 +90,7 @@ def test_user_suppressions_and_counts(tmp_path):
 def test_metrics_only_snapshot_says_config_was_not_collected(tmp_path):
     snap = build_small_snapshot()
     snap.objects = []
-    m = build_model(snap, build_small_graph())
+    m = build_model(snap, analysis_of(snap, build_small_graph()))
     assert not m.findings_page.collected
     assert next(s for s in m.stats if s.label == "Findings").value == "–"
     write_site(m, tmp_path, environment())

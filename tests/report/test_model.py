@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from report_mesh import EVIL, build_small_graph, build_small_graph_with_health, build_small_snapshot
+from report_mesh import EVIL, build_small_graph, build_small_graph_with_health, build_small_snapshot, report_input
 
 from meshreport.graph.model import Edge
 from meshreport.report.model import Section, build_model, edge_status, slug
@@ -25,7 +25,7 @@ def test_edge_status_is_the_health_appenders_verdict():
 
 
 def test_levels_come_from_the_graph_health_with_kiali_default_tolerances():
-    m = build_model(build_small_snapshot(), build_small_graph_with_health())
+    m = build_model(*report_input(build_small_snapshot(), build_small_graph_with_health()))
     levels = {(r.source.name, r.dest.name): r.level for r in m.busiest_edges}
     assert levels[("web-v1", "api")] == "failure"  # 10 % 5xx fails
     assert levels[("ingress-gw", "web-v1")] == "healthy"  # ~1.2 % 4xx is below 10 %
@@ -47,13 +47,13 @@ def test_health_rules_change_the_levels():
     g = build_small_graph()
     lax = {"rate": [{"namespace": "shop", "tolerance": [{"code": "5XX", "degraded": 50, "failure": 90}]}]}
     annotate(g, ConfigIndex([]), rules_from_config(lax))
-    m = build_model(build_small_snapshot(), g)
+    m = build_model(*report_input(build_small_snapshot(), g))
     levels = {(r.source.name, r.dest.name): r.level for r in m.busiest_edges}
     assert levels[("web-v1", "api")] == "healthy"
 
 
 def test_model_window_counts_and_top_edges():
-    m = build_model(build_small_snapshot(), build_small_graph_with_health(), now=1704067200.0 + 7200)
+    m = build_model(*report_input(build_small_snapshot(), build_small_graph_with_health()), now=1704067200.0 + 7200)
     assert m.window.start == "2024-01-01 00:00 UTC"
     assert m.window.end == "2024-01-01 01:00 UTC"
     assert m.window.duration == "1h"
@@ -78,7 +78,7 @@ def test_model_window_counts_and_top_edges():
 
 
 def test_namespace_sections_tables_and_links():
-    m = build_model(build_small_snapshot(), build_small_graph_with_health())
+    m = build_model(*report_input(build_small_snapshot(), build_small_graph_with_health()))
     assert [ns.name for ns in m.namespaces] == ["shop", "edge"]
     shop = m.namespaces[0]
     assert shop.page == "namespaces/shop.html"
@@ -100,14 +100,14 @@ def test_namespace_sections_tables_and_links():
 
 def test_health_column_appears_only_when_a_health_appender_ran():
     g = build_small_graph()
-    assert build_model(build_small_snapshot(), g).has_health is False
+    assert build_model(*report_input(build_small_snapshot(), g)).has_health is False
 
     class H:
         status = "Degraded"
         error_ratio = 4.2
 
     g.nodes["web"].health = H()
-    m = build_model(build_small_snapshot(), g)
+    m = build_model(*report_input(build_small_snapshot(), g))
     assert m.has_health is True
     web = next(n for n in m.namespaces[0].nodes if n.name == "web-v1")
     assert web.health.text == "Degraded" and web.health.level == "degraded" and web.level == "degraded"
@@ -121,7 +121,7 @@ def test_section_builders_add_content_without_touching_the_model():
         yield Section("own", "Own page", "x.html", 2, placement="page")
         yield Section("lost", "No such namespace", "x.html", 3, placement="namespace", namespace="nope")
 
-    m = build_model(build_small_snapshot(), build_small_graph(), builders=[builder])
+    m = build_model(*report_input(build_small_snapshot(), build_small_graph()), builders=[builder])
     assert [s.id for s in m.sections] == ["extra"] and m.sections[0].data == {"n": 8}
     assert [s.id for s in m.namespaces[1].sections] == ["per-ns"]
     assert m.namespaces[0].sections == []

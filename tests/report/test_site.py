@@ -71,7 +71,7 @@ def test_no_external_resources(small_report):
 
 
 def test_istio_config_section_on_index_and_namespace_pages_is_escaped(tmp_path):
-    from report_mesh import build_small_graph, build_small_snapshot
+    from report_mesh import analysis_of, build_small_graph, build_small_snapshot
 
     from meshreport.report.inventory import config_inventory
     from meshreport.snapshot.model import ConfigObject
@@ -79,7 +79,7 @@ def test_istio_config_section_on_index_and_namespace_pages_is_escaped(tmp_path):
     snap = build_small_snapshot()
     body = {"metadata": {"name": "dr"}, "spec": {"host": "<i>x</i>", "subsets": [{"name": "v1"}, {"name": "v2"}]}}
     snap.objects.append(ConfigObject("networking.istio.io/v1", "DestinationRule", "dr", "shop", body))
-    model = build_model(snap, build_small_graph(), builders=[config_inventory])
+    model = build_model(snap, analysis_of(snap, build_small_graph()), builders=[config_inventory])
     write_site(model, tmp_path, environment())
     index = (tmp_path / "index.html").read_text()
     section = index.split('id="sec-istio-config"')[1]

@@ -5,10 +5,11 @@ Gateway API Gateways are rule kind `K8sGateway` and never reach these rules.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
-from meshreport.collect.certs import parse_time
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.validation.index import Context, Workload
@@ -139,7 +140,7 @@ def _credential_problem(facts: dict, now: float) -> str | None:
         return str(facts.get("error") or "no certificate and key found")
     if not facts.get("parsed"):
         return f"the certificate in {facts['keys'].split('/')[0]} cannot be parsed"
-    not_before, not_after = parse_time(facts.get("notBefore")), parse_time(facts.get("notAfter"))
+    not_before, not_after = fact_time(facts.get("notBefore")), fact_time(facts.get("notAfter"))
     if not_after is not None and now > not_after:
         return f"the certificate expired at {facts['notAfter']}"
     if not_before is not None and now < not_before:
@@ -312,3 +313,14 @@ def gw_duplicate_certificate(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if dups:
         names = ", ".join(sorted([f"{obj.namespace}/{obj.name}", *dups]))
         yield Hit(f"Duplicate certificate in multiple gateways {names} may cause 404s if HTTP/2 is enabled.")
+
+
+def fact_time(value: Any) -> float | None:
+    """An RFC 3339 time from the certificate facts (written by meshreport.collect.certs) as unix
+    seconds; None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

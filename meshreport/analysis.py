@@ -1,0 +1,62 @@
+"""Analysis: what a snapshot means, built once and read by every output.
+
+The traffic graph (with health on its nodes and edges from the graph's health finalizer), the
+config findings after every suppression, and the summary numbers. The report, the machine
+formats and the commands read this; none of them runs analysis again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from meshreport.graph.model import TrafficGraph
+from meshreport.validation.model import ValidationResult
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline numbers of one analysis."""
+
+    nodes: int
+    edges: int
+    #: nodes per Kiali health status (`Healthy`, `Degraded`, ...); nodes without health are not counted
+    health: dict[str, int]
+    #: active findings per severity plus `suppressed`; None when the snapshot holds no config
+    findings: dict[str, int] | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The graph, its health, the findings and the summary of one snapshot."""
+
+    graph: TrafficGraph
+    #: findings after annotations, config-file and command-line suppressions; None = config not collected
+    validation: ValidationResult | None
+    summary: Summary
+
+    @classmethod
+    def of(cls, graph: TrafficGraph, validation: ValidationResult | None = None) -> Analysis:
+        """Wrap results already computed (the pipeline's `analyse`, or a test's hand-built graph)."""
+        return cls(graph, validation, summarize(graph, validation))
+
+    @property
+    def health(self) -> dict[str, Any]:
+        """Node id -> the health the finalizer attached (meshreport.health), for nodes that have one."""
+        return {nid: n.health for nid, n in self.graph.nodes.items() if n.health is not None}
+
+
+def summarize(graph: TrafficGraph, validation: ValidationResult | None) -> Summary:
+    health: dict[str, int] = {}
+    for n in graph.nodes.values():
+        if n.health is None:
+            continue
+        status = getattr(n.health, "status", n.health)
+        key = str(getattr(status, "value", status))
+        health[key] = health.get(key, 0) + 1
+    return Summary(
+        nodes=len(graph.nodes),
+        edges=len(graph.edges),
+        health=health,
+        findings=None if validation is None else validation.counts(),
+    )

@@ -1,0 +1,455 @@
+"""The library API, one function per stage: load or collect a snapshot, analyse it, render
+and publish the report. Commands, tests and benchmarks call these; docs/architecture.md draws
+the stages and the imports they allow.
+
+    snap = pipeline.load("mesh.mrsnap")                 # or pipeline.collect(settings, source)
+    result = pipeline.analyse(snap, pipeline.AnalysisOptions())
+    pipeline.render(snap, result, "report/")            # staged, then published atomically
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meshreport.analysis import Analysis
+from meshreport.collect.config import CONFIG_NOT_COLLECTED, ConfigSource, counted_gaps, merge_config
+from meshreport.deliver.publish import publish_dir as publish
+from meshreport.errors import GapsError, UsageError
+from meshreport.graph.build import GraphOptions
+from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
+from meshreport.report.changes import FORMATS as CHANGES_FORMATS
+from meshreport.report.changes import change_line
+from meshreport.report.findings import summary_text
+from meshreport.report.machine import FORMATS as FINDINGS_FORMATS
+from meshreport.report.machine import Baseline, summary_line
+from meshreport.settings import Settings, resolve_window
+from meshreport.snapshot.model import ConfigObject, Gap, Snapshot
+from meshreport.validation.model import ValidationResult, at_or_above
+
+if TYPE_CHECKING:
+    from meshreport.compare import Comparison
+    from meshreport.digest import Digest
+
+__all__ = [
+    "CONFIG_NOT_COLLECTED",
+    "CHANGES_FORMATS",
+    "FINDINGS_FORMATS",
+    "GRAPH_FORMATS",
+    "GRAPH_TYPES",
+    "Analysis",
+    "AnalysisOptions",
+    "ConfigSource",
+    "GraphOptions",
+    "RenderOptions",
+    "analyse",
+    "at_or_above",
+    "baseline_marks",
+    "change_line",
+    "changes_text",
+    "compare_files",
+    "digest_file",
+    "digest_snapshot",
+    "last_runs",
+    "check_gaps",
+    "collect",
+    "collect_metrics",
+    "config_objects",
+    "counted_gaps",
+    "findings",
+    "findings_text",
+    "health_rules",
+    "graph_text",
+    "load",
+    "load_snapshot",
+    "merge_config",
+    "optional_rules",
+    "paused_gc",
+    "publish",
+    "render",
+    "save",
+    "summary_line",
+    "summary_text",
+    "suppressions",
+]
+
+#: What `graph_text` writes: meshreport's graph JSON, Kiali's cytoscape JSON, Graphviz source.
+GRAPH_FORMATS = ("json", "cytoscape", "dot")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold Python's cyclic GC while a snapshot is read and its graph built: the one place it pauses.
+
+    Both create millions of small acyclic containers; the collector rescanning them made 10,000
+    workloads cost 14x 1,000 (8.8x, linear, without it; benchmarks/graph_scale.py). Nothing built
+    here needs collecting before the end, so collection simply waits.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --- Snapshot: read, or collect ----------------------------------------------------------------
+
+
+def load(path: str | Path) -> Snapshot:
+    """A snapshot file (`.mrsnap`); unreadable or malformed files are an InputError (exit 5)."""
+    from meshreport.snapshot.store import read
+
+    with paused_gc():
+        return read(path)
+
+
+def save(snapshot: Snapshot, path: str | Path) -> None:
+    """Write a snapshot file (the store's current schema)."""
+    from meshreport.snapshot.store import write
+
+    write(snapshot, path)
+
+
+def collect_metrics(settings: Settings, progress: Any = None) -> Snapshot:
+    """A metrics snapshot straight from Prometheus for the settings' window (live `graph`/`render`)."""
+    from meshreport.collect.prometheus import collect as collect_prometheus
+    from meshreport.progress import Progress
+
+    return collect_prometheus(settings, resolve_window(settings), progress=progress or Progress())
+
+
+def collect(settings: Settings, source: ConfigSource, progress: Any = None, cluster: str | None = None) -> Snapshot:
+    """The `meshreport snapshot` collection: metrics from Prometheus plus config as `source` says;
+    a config-only snapshot of YAML files (`source.from_files`); or, with a `--prometheus` flag and
+    files, metrics plus the files' config (objects owned by `cluster`, else the metrics' one cluster)."""
+    from meshreport.collect import config
+    from meshreport.collect.prometheus import collect as collect_prometheus
+    from meshreport.progress import Progress
+
+    progress = progress or Progress()
+    window = resolve_window(settings)
+    with_metrics = source.from_files and settings.origin("prometheus.url") == "flag"
+    if cluster is not None and not with_metrics:
+        raise UsageError("--cluster needs both --prometheus URL and --from-files PATH...")
+    if with_metrics:
+        return config.metrics_and_files(settings, window, progress, source.paths, cluster)
+    if source.from_files:
+        return config.config_snapshot_from_files(source.paths, now=window.end, window_s=window.duration)
+    metrics = collect_prometheus(settings, window, progress=progress)
+    namespaces = None if settings["all_namespaces"] or not settings["namespaces"] else list(settings["namespaces"])
+    return merge_config(metrics, config.collect_config_snapshot(source, namespaces, window))
+
+
+def load_snapshot(path: Path | None, settings: Settings) -> Snapshot:
+    """From the file, or live from Prometheus when `--prometheus` is given (never both)."""
+    live = settings["prometheus.url"]
+    if path is not None and live:
+        raise UsageError("give either a SNAPSHOT file or --prometheus, not both")
+    if path is None and not live:
+        raise UsageError("missing SNAPSHOT (a .mrsnap file) or --prometheus URL")
+    if path is not None:
+        return load(path)
+    with paused_gc():
+        return collect_metrics(settings)
+
+
+def check_gaps(snap: Snapshot, max_gaps: int | None) -> None:
+    """GapsError (exit 4) when more than `max_gaps` gaps count (see `counted_gaps`)."""
+    gaps: list[Gap] = counted_gaps(snap)
+    if max_gaps is not None and len(gaps) > max_gaps:
+        first = gaps[0]
+        where = f" in {first.namespace}" if first.namespace else ""
+        raise GapsError(
+            f"collection incomplete: {len(gaps)} gaps, more than --max-gaps {max_gaps} "
+            f"(first: {first.what}{where}: {first.reason}); the snapshot was still written"
+        )
+
+
+def check_namespaces(snap: Snapshot, namespaces: Sequence[str] | None) -> None:
+    """Asked-for namespaces the snapshot does not hold are a usage error, not an empty report."""
+    missing = [ns for ns in namespaces or () if ns not in snap.namespaces]
+    if missing:
+        raise UsageError(
+            f"namespace(s) {', '.join(missing)} not in the snapshot (it has: {', '.join(snap.namespaces)})"
+        )
+
+
+def config_objects(
+    snapshot: str | None, files: Sequence[str], contexts: Sequence[str], kube: dict
+) -> tuple[list[ConfigObject], float | None, list[Gap]]:
+    """The config objects `validate` checks, the time certificate expiry is judged against (a
+    snapshot's window end; None, meaning now, for files and live clusters) and what could not be read."""
+    sources = sum([snapshot is not None, bool(files), bool(contexts) or kube["in_cluster"]])
+    if sources == 0:
+        raise UsageError("nothing to validate: give a SNAPSHOT file, -f PATH (files, folders, -) or --context NAME")
+    if sources > 1:
+        raise UsageError("give only one of SNAPSHOT, -f PATH or --context/--in-cluster")
+    if snapshot is not None:
+        snap = load(snapshot)
+        return snap.objects, snap.window.end, []
+    if files:
+        from meshreport.collect.manifests import load_paths
+
+        return load_paths(list(files)), None, []
+    from meshreport.collect.kubernetes import collect_config
+
+    objects, gaps, _ = collect_config(
+        list(contexts) or None,
+        list(kube["namespaces"]) or None,
+        in_cluster=kube["in_cluster"],
+        kubeconfig=kube["kubeconfig"],
+        secret_names=kube["secret_names"],
+        gateway_certs=kube["gateway_certs"],
+    )
+    return objects, None, gaps
+
+
+# --- Analysis ----------------------------------------------------------------------------------
+
+
+def suppressions(settings: Settings, cli: Sequence[str] = ()) -> list:
+    """Suppression rules: the config file's `validation.suppressions`, then `-S CODE=Kind ns/name`
+    flags. Every command that shows findings takes its rules from here."""
+    from meshreport.validation import suppress as sup
+
+    rules = sup.from_config(settings.section("validation"), origin=settings.config_file or "config file")
+    return [*rules, *(sup.parse_cli(s) for s in cli)]
+
+
+def optional_rules() -> set[str]:
+    """Codes of the opt-in rules (off unless enabled, like istioctl's IST0136)."""
+    from meshreport.validation.registry import all_rules
+
+    return {r.code for r in all_rules() if not r.default}
+
+
+def health_rules(settings: Settings) -> list:
+    """The tolerances of the config file's `health: {rate: [...]}` section (Kiali's defaults when absent)."""
+    from meshreport.health import rules_from_config
+
+    return rules_from_config(settings.section("health"))
+
+
+@dataclass
+class AnalysisOptions:
+    """How to analyse: the graph's options (Kiali's graph API) and how to validate config."""
+
+    graph: GraphOptions = field(default_factory=GraphOptions)
+    #: a node graph (`KIND:NAMESPACE/NAME[:VERSION]`) instead of the namespace graph
+    node: str | None = None
+    #: MeshConfig YAML (like istioctl --meshConfigFile); None = the snapshot's istio ConfigMap
+    mesh_config: Path | None = None
+    #: rules from `suppressions()`; annotations on objects are honoured unless `annotations` is False
+    suppressions: list = field(default_factory=list)
+    annotations: bool = True
+    enable: Sequence[str] = ()
+    #: False: graph only (`meshreport graph` shows no findings)
+    validate: bool = True
+
+    @classmethod
+    def for_report(
+        cls,
+        graph_type: str = "versionedApp",
+        inject_service_nodes: bool = True,
+        namespaces: list[str] | None = None,
+        health_rules: list | None = None,
+        **kw: Any,
+    ) -> AnalysisOptions:
+        """The report's view: Kiali's default versioned-app graph with service nodes, every appender."""
+        graph = GraphOptions(
+            graph_type=graph_type,
+            namespaces=namespaces,
+            inject_service_nodes=inject_service_nodes,
+            health_rules=health_rules,
+        )
+        return cls(graph=graph, **kw)
+
+    def check(self) -> None:
+        """Bad option values fail before anything is read or collected."""
+        self.graph.validate()
+        if self.node:
+            from meshreport.graph.nodegraph import NodeRef
+
+            NodeRef.parse(self.node)
+
+
+def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analysis:
+    """Graph (with health) and findings of one snapshot, built once for every output."""
+    o = options or AnalysisOptions()
+    o.check()
+    with paused_gc():
+        graph = _graph(snapshot, o)
+    validation = None
+    if o.validate and snapshot.objects:
+        validation = findings(
+            snapshot.objects,
+            mesh_config=o.mesh_config,
+            suppressions=o.suppressions,
+            annotations=o.annotations,
+            enable=o.enable,
+            now=snapshot.window.end,
+        )
+    return Analysis.of(graph, validation)
+
+
+def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:
+    from meshreport.graph.build import build_graph
+
+    if o.node:
+        from meshreport.graph.nodegraph import NodeRef, node_graph
+
+        return node_graph(snapshot, NodeRef.parse(o.node), o.graph)
+    return build_graph(snapshot, o.graph)
+
+
+def findings(
+    objects: Sequence[ConfigObject],
+    *,
+    mesh_config: str | Path | None = None,
+    suppressions: Sequence = (),
+    annotations: bool = True,
+    enable: Sequence[str] = (),
+    now: float | None = None,
+) -> ValidationResult:
+    """Validate config objects and apply suppressions (annotations, then `suppressions`)."""
+    from meshreport.validation import check
+    from meshreport.validation.meshconfig import MeshConfig
+
+    mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
+    return check(objects, mesh, list(suppressions), annotations=annotations, enable=enable, now=now)
+
+
+# --- Outputs -----------------------------------------------------------------------------------
+
+
+def graph_text(graph: TrafficGraph, fmt: str, box_by: Sequence[str] = ()) -> str:
+    """The graph in one of GRAPH_FORMATS, as text."""
+    from meshreport.graph import export
+
+    if fmt == "cytoscape":
+        return json.dumps(export.to_cytoscape(graph, list(box_by)), indent=2) + "\n"
+    if fmt == "json":
+        return json.dumps(export.to_json(graph), indent=2) + "\n"
+    if fmt == "dot":
+        from meshreport.report.topology import graph_picture
+
+        return graph_picture(graph).source
+    raise UsageError(f"invalid graph format {fmt!r}: expected one of {', '.join(GRAPH_FORMATS)}")
+
+
+def findings_text(
+    result: ValidationResult,
+    fmt: str,
+    *,
+    show: str = "info",
+    show_suppressed: bool = False,
+    baseline: Baseline | None = None,
+) -> str:
+    """Findings as text, json, yaml, sarif, junit or markdown (meshreport.report.machine); with
+    `baseline` (from `baseline_marks`) each finding is marked new or existing."""
+    from meshreport.report.machine import render as render_findings
+
+    return render_findings(result, fmt, show=show, show_suppressed=show_suppressed, baseline=baseline)
+
+
+@dataclass
+class RenderOptions:
+    """How the report looks; what it shows comes from the Analysis."""
+
+    pdf: bool = True
+    title: str = "Service mesh report"
+    now: float | None = None  # generated-at; None = SOURCE_DATE_EPOCH or the wall clock
+
+
+def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options: RenderOptions | None = None) -> Path:
+    """Render into a staging folder, then publish it atomically as `out_dir`.
+
+    Returns the path of the published index.html. A failure at any step leaves an existing
+    report in `out_dir` untouched.
+    """
+    from meshreport.report.build import write_report
+
+    o = options or RenderOptions()
+    target = Path(out_dir).absolute()
+    with publish(target) as staging:
+        write_report(snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now)
+    return target / "index.html"
+
+
+# --- Comparison with an earlier snapshot (`diff`, `validate --baseline`) -----------------------
+#
+# Each side is read, analysed (graph, health, validation with the same settings) and reduced to a
+# `Digest` before the other is read, so two big snapshots never sit in memory together.
+
+
+def digest_snapshot(
+    snap: Snapshot,
+    settings: Settings,
+    *,
+    graph_type: str = "versionedApp",
+    inject_service_nodes: bool = True,
+    mesh_config: Path | None = None,
+    namespaces: list[str] | None = None,
+) -> Digest:
+    """The snapshot as the report analyses it (same graph options, health rules, suppressions)."""
+    from meshreport.digest import digest
+
+    options = AnalysisOptions.for_report(
+        graph_type=graph_type,
+        inject_service_nodes=inject_service_nodes,
+        namespaces=namespaces,
+        health_rules=health_rules(settings),
+        mesh_config=mesh_config,
+        suppressions=suppressions(settings),
+    )
+    analysis = analyse(snap, options)
+    return digest(snap, analysis.graph, analysis.validation)
+
+
+def digest_file(path: str | Path, settings: Settings, **kw: Any) -> Digest:
+    """Read and analyse one snapshot file; its snapshot and graph are freed before returning."""
+    d = digest_snapshot(load(path), settings, **kw)
+    gc.collect()
+    return d
+
+
+def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: Any) -> Comparison:
+    """What changed from `old` to `new` (thresholds: the config file's `compare:` section)."""
+    from meshreport.compare import Thresholds, compare
+
+    a = digest_file(old, settings, **kw)
+    b = digest_file(new, settings, **kw)
+    return compare(a, b, Thresholds.from_config(settings.section("compare")))
+
+
+def changes_text(comparison: Comparison, fmt: str) -> str:
+    """A comparison as text, json or markdown (meshreport.report.changes)."""
+    from meshreport.report.changes import render as render_changes
+
+    return render_changes(comparison, fmt)
+
+
+def baseline_marks(path: str | Path, result: ValidationResult, run_checks: Callable) -> Baseline:
+    """Validate the baseline snapshot's objects with `run_checks` (the same rules as `result`) and
+    mark `result`'s findings new or existing."""
+    from meshreport.compare import compare_findings
+
+    base = load(path)
+    if not base.objects:
+        raise UsageError(f"--baseline {path}: the snapshot holds no config objects (metrics only); nothing to compare")
+    diff = compare_findings(run_checks(base.objects, base.window.end).active, result.active)
+    return Baseline.of(diff.new, len(diff.resolved))
+
+
+def last_runs(archive: Path, n: int) -> list:
+    """The newest `n` runs of a report archive (meshreport.deliver.runs), oldest first."""
+    from meshreport.deliver.runs import last_runs as runs
+
+    return runs(archive, n)
