@@ -1,6 +1,6 @@
 """The `meshreport` command. Thin: options -> settings -> pipeline -> exit code.
 
-Exit codes (DESIGN.md): 0 ok, 1 internal error, 2 usage, 3 findings at or above --fail-on,
+Exit codes (README.md, "Exit codes"): 0 ok, 1 internal error, 2 usage, 3 findings at or above --fail-on,
 4 too many collection gaps, 5 unreadable input.
 """
 

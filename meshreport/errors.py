@@ -1,4 +1,4 @@
-"""Errors a user can cause, each tied to the documented CLI exit code (DESIGN.md)."""
+"""Errors a user can cause, each tied to the documented CLI exit code (README.md, "Exit codes")."""
 
 from __future__ import annotations
 

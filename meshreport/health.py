@@ -1,7 +1,8 @@
 """Health as Kiali computes it: request health from error ratios, workload status from replicas.
 
-Reference: kiali-semantics.md section 3. Everything here is a pure function of plain data, so the
-graph's health appender and the report's tables compute the same status from the same numbers.
+Reference: Kiali business/health_calculator.go, models/health_status.go, frontend types/Health.ts.
+Everything here is a pure function of plain data, so the graph's health appender and the report's
+tables compute the same status from the same numbers.
 
 - Request health: per direction (inbound/outbound) and protocol, the error ratio of the codes a
   tolerance matches, compared with that tolerance's degraded/failure percentages. Tolerances come
@@ -15,7 +16,7 @@ graph's health appender and the report's tables compute the same status from the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -347,47 +348,26 @@ class RequestHealth:
     error_ratio: float = 0.0
 
 
-_MATCHING: dict[int, tuple[tuple[Tolerance, ...], dict[tuple[str, str, tuple[str, ...]], tuple]]] = {}
+#: How request and edge health find the tolerances that count a code set as errors: `matching`,
+#: or a remembering wrapper of it (the graph's health appender keeps one per graph).
+Matcher = Callable[[tuple["Tolerance", ...], str, str, Mapping[str, float]], tuple]
 
 
 def matching(
     tolerances: tuple[Tolerance, ...], direction: str, protocol: str, codes: Mapping[str, float]
 ) -> tuple[tuple[Tolerance, tuple[str, ...]], ...]:
     """[(tolerance, codes it counts as errors)]: tolerances that apply to (direction, protocol)
-    and match at least one of the codes.
-
-    Remembered per (tolerance tuple, direction, protocol, code set): a mesh has few distinct code
-    sets, and most traffic (all 2xx) matches nothing, which then costs one dict lookup. Keyed by
-    the tuple's identity (hashing frozen dataclasses per call is slow); the entry keeps the tuple
-    alive so its id cannot be reused while cached.
-    """
-    memo = _matching_memo(tolerances)
-    key = (direction, protocol, tuple(codes))
-    hit = memo.get(key)
-    if hit is None:
-        if len(memo) > 16384:
-            memo.clear()
-        found = []
-        for t in tolerances:
-            if t.applies(direction, protocol):
-                matched = tuple(c for c in codes if t.matches_code(c))
-                if matched:
-                    found.append((t, matched))
-        hit = memo[key] = tuple(found)
-    return hit
+    and match at least one of the codes."""
+    found = []
+    for t in tolerances:
+        if t.applies(direction, protocol):
+            matched = tuple(c for c in codes if t.matches_code(c))
+            if matched:
+                found.append((t, matched))
+    return tuple(found)
 
 
-def _matching_memo(tolerances: tuple[Tolerance, ...]) -> dict[tuple[str, str, tuple[str, ...]], tuple]:
-    """`matching`'s answers for one tolerance tuple, keyed by (direction, protocol, codes)."""
-    entry = _MATCHING.get(id(tolerances))
-    if entry is None or entry[0] is not tolerances:
-        if len(_MATCHING) > 1024:
-            _MATCHING.clear()
-        entry = _MATCHING[id(tolerances)] = (tolerances, {})
-    return entry[1]
-
-
-def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> RequestHealth:
+def request_health(requests: Requests, tolerances: tuple[Tolerance, ...], match: Matcher = matching) -> RequestHealth:
     """Kiali's health calculator: worst status over (direction, protocol, tolerance).
 
     Directions are never summed together. Traffic with no applicable tolerance is Healthy; no
@@ -396,7 +376,6 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
     """
     if not tolerances:
         return _fallback_health(requests)
-    memo = _matching_memo(tolerances)  # looked up here once, not per protocol
     seen_traffic = False
     best_status, best_ratio, best_p = NA, 0.0, 0
     for direction in DIRECTIONS:
@@ -409,10 +388,7 @@ def request_health(requests: Requests, tolerances: tuple[Tolerance, ...]) -> Req
                 continue
             seen_traffic = True
             # Tolerances matching none of the codes have ratio 0: Healthy, never the worst.
-            found = memo.get((direction, protocol, tuple(codes)))
-            if found is None:
-                found = matching(tolerances, direction, protocol, codes)
-            for tol, matched in found:
+            for tol, matched in match(tolerances, direction, protocol, codes):
                 # map rather than a generator: no frame per tolerance, the same sum
                 ratio = sum(map(codes.__getitem__, matched)) / total * 100.0
                 status = tol.status(ratio)
@@ -447,36 +423,23 @@ def _fallback_health(requests: Requests) -> RequestHealth:
     return RequestHealth(HEALTHY, ratio)
 
 
-_EDGE_MATCHING: dict[tuple[int, int, str, tuple[str, ...]], tuple] = {}
-
-
 def edge_status(
     protocol: str,
     codes: Mapping[str, float],
     source_tolerances: tuple[Tolerance, ...],
     dest_tolerances: tuple[Tolerance, ...],
+    match: Matcher = matching,
 ) -> str:
-    """Edge health (section 3.6): the source's outbound and the dest's inbound tolerances.
+    """Edge health (Kiali appender/health.go): the source's outbound and the dest's inbound tolerances.
 
-    NA when the edge carries no traffic; Healthy when no tolerance matches the protocol. Both
-    directions' matches are remembered together (a graph has few distinct tolerance pairs and
-    code sets), so an all-2xx edge costs one lookup; entries keep their tuples alive, as in
-    `matching`.
+    NA when the edge carries no traffic; Healthy when no tolerance matches the protocol.
     """
     total = sum(codes.values())
     if total <= 0:
         return NA
-    key = (id(source_tolerances), id(dest_tolerances), protocol, tuple(codes))
-    hit = _EDGE_MATCHING.get(key)
-    if hit is None or hit[0] is not source_tolerances or hit[1] is not dest_tolerances:
-        if len(_EDGE_MATCHING) > 16384:
-            _EDGE_MATCHING.clear()
-        found = matching(source_tolerances, OUTBOUND, protocol, codes) + matching(
-            dest_tolerances, INBOUND, protocol, codes
-        )
-        hit = _EDGE_MATCHING[key] = (source_tolerances, dest_tolerances, found)
+    found = match(source_tolerances, OUTBOUND, protocol, codes) + match(dest_tolerances, INBOUND, protocol, codes)
     status, best = HEALTHY, PRIORITY[HEALTHY]
-    for tol, matched in hit[2]:
+    for tol, matched in found:
         s = tol.status(sum(map(codes.__getitem__, matched)) / total * 100.0)
         if PRIORITY[s] > best:
             status, best = s, PRIORITY[s]
@@ -627,8 +590,13 @@ def app_health(
 
 
 def service_health(
-    requests: Requests, tolerances: tuple[Tolerance, ...], annotations: Mapping[str, str] | None = None
+    requests: Requests,
+    tolerances: tuple[Tolerance, ...],
+    annotations: Mapping[str, str] | None = None,
+    *,
+    rh: RequestHealth | None = None,
 ) -> Health:
-    """Service = request status only."""
-    rh = request_health(requests, tolerances)
+    """Service = request status only. `rh` as in `workload_health`."""
+    if rh is None:
+        rh = request_health(requests, tolerances)
     return Health("service", rh.status, requests, rh.status, rh.error_ratio, [], _health_annotations(annotations))

@@ -1,4 +1,4 @@
-"""Health rules, one test per rule of kiali-semantics.md section 3."""
+"""Health rules, one test per rule of Kiali's health (business/health_calculator.go, models/health_status.go)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Queries are built from small structured pieces (`Matcher`, `RateQuery`) rather t
 strings so that the same definition can (a) render the exact PromQL Kiali runs and (b) be
 evaluated offline by the synthetic mesh generator, which is how tests get ground truth.
 
-Graph queries follow Kiali (reference: kiali-semantics.md 1.4) to the character, including the
+Graph queries follow Kiali (graph/telemetry/istio/istio.go, since Kiali v1.32) to the character, including the
 space before the rate range, query-scope injection into every `{`, and `round(...,0.001)`.
 """
 
@@ -27,7 +27,7 @@ from meshreport.snapshot.keys import (  # noqa: F401  (re-exported: the plan's k
     throughput_key,
 )
 
-# Group-by label sets (kiali-semantics.md 1.4).
+# Group-by label sets (Kiali graph/telemetry/istio/istio.go).
 GB_REQ: tuple[str, ...] = (
     "source_cluster",
     "source_workload_namespace",
@@ -203,7 +203,7 @@ def graph_queries(
     ]
 
 
-# --- Appender queries (kiali-semantics.md section 2) -------------------------------------------
+# --- Appender queries (Kiali graph/telemetry/istio/appender/) ----------------------------------
 #
 # Appender queries have no space before `[<D>s]` and keep Kiali's `> 0` (a quantile or ratio of
 # an idle series is NaN, and Kiali never attaches one). Each is run per namespace for two roles:

@@ -1,1 +1,1 @@
-"""Getting reports to people: atomic publishing (publish.py), later email and retention."""
+"""Getting reports to people: atomic publishing (publish.py) and the report archive's runs (runs.py)."""

@@ -1,4 +1,4 @@
-"""Snapshot series -> traffic graph, with Kiali's semantics (kiali-semantics.md 1.1-1.8, 2).
+"""Snapshot series -> traffic graph, with Kiali's semantics (Kiali graph/telemetry/istio/istio.go and appender/).
 
 Per namespace: read that namespace's graph queries in Kiali's order, turn each series into
 nodes and an edge, run the namespace appenders; merge the namespace graphs; run the finalizers;

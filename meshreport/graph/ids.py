@@ -1,4 +1,4 @@
-"""Node ids, node types and field trimming exactly as Kiali makes them (kiali-semantics.md 1.3).
+"""Node ids, node types and field trimming exactly as Kiali makes them (Kiali graph/types.go).
 
 Ids are plain strings (`wl_<cluster>_<ns>_<workload>` ...) so that two namespace graphs, the
 appenders and the exports all agree on node identity without sharing objects. JSON ids are the

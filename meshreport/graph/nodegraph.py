@@ -1,7 +1,7 @@
 """Node graphs: the traffic into and out of one workload, app or service (Kiali's node graph API).
 
 Kiali runs queries centred on the node: inbound from destination telemetry, outbound from source
-telemetry (kiali-semantics.md 1.1, 1.4). The snapshot's namespace queries already hold exactly
+telemetry (Kiali graph/telemetry/istio/istio.go). The snapshot's namespace queries already hold exactly
 those series (`incoming` is destination-reported, `outgoing` source-reported), so a node graph is
 the normal build over a snapshot whose graph series are narrowed to the ones touching the node.
 """

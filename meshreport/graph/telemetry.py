@@ -1,4 +1,4 @@
-"""How one Istio series names its two ends (kiali-semantics.md 1.5 steps 2-5, 8).
+"""How one Istio series names its two ends (Kiali populateTrafficMap, graph/telemetry/istio/istio.go).
 
 The graph builder and the appenders that read their own queries (responseTime, securityPolicy,
 throughput) must resolve a series to the same node ids, or their values land on no edge. So

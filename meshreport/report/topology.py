@@ -5,7 +5,7 @@ string that starts with `<` and ends with `>` as an HTML-like label, and Graphvi
 backslash escapes and `&` entities in labels. Nodes get short synthetic ids (n0, n1, ...), so
 no cluster value is ever used as a DOT identifier.
 
-Big-graph strategy (setup-recipes.md section 3): `dot` up to DOT_MAX_NODES nodes; above that a
+Big-graph strategy (benchmarks/report_scale.py measures it): `dot` up to DOT_MAX_NODES nodes; above that a
 whole-mesh picture becomes one node per namespace, and a single big namespace is drawn with
 `sfdp` and straight edges (dot fails at about 2000 nodes).
 """

@@ -1,7 +1,7 @@
 """Export a synthetic mesh as an OpenMetrics text file for `promtool tsdb create-blocks-from
 openmetrics`, so a real Prometheus can be loaded with the same data the offline evaluator uses.
 
-The traps (setup-recipes.md section 1) this writer avoids: timestamps are in seconds, the file
+The traps of `promtool tsdb create-blocks-from openmetrics` this writer avoids: timestamps are in seconds, the file
 ends with `# EOF`, every sample has a timestamp, and each series is written contiguously in time
 order (promtool silently drops out-of-order samples). Counters grow from a positive start value
 (no extrapolation towards zero) at the mesh's rate, times its shape's multiplier for shaped

@@ -1,4 +1,4 @@
-"""Series -> nodes and edges with Kiali's semantics (kiali-semantics.md 1.3-1.8)."""
+"""Series -> nodes and edges with Kiali's semantics (Kiali graph/types.go, graph/telemetry/istio/istio.go)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The cytoscape export of a hand-built graph, checked field by field against Kiali's JSON.
 
 Expected values follow Kiali's graph/config/common (field names, omitempty, SHA-256 ids, rate
-strings, percentages, boxes, sort order) as described in kiali-semantics.md 1.3 and 1.6.
+strings, percentages, boxes, sort order) as Kiali makes them (graph/types.go, graph/protocol.go).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A fake Kubernetes API server for tests: stdlib ThreadingHTTPServer, real API paths, real-shaped JSON.
 
-No API server runs here (setup-recipes.md section 5), so the real `kubernetes` client talks to
+No API server runs here, so the real `kubernetes` client talks to
 this stub instead. It serves discovery (/version, /api, /apis, group and resource lists), List
 responses with `limit`/`continue` pagination, single objects by name, Status errors (403 for
 forbidden namespaces, 404 for groups, versions and paths that are not served) and metadata-only

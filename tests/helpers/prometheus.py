@@ -7,7 +7,7 @@ Usage (tests/ is put on sys.path the same way as for helpers.k8s_stub):
     with running_prometheus(om_file, tmp_path) as url:
         rows = query(url, 'sum(rate(istio_requests_total[1h]))', time=end)
 
-Recipe and traps: ../shared/reference/setup-recipes.md section 1 (no scrape configs, so nothing
+Traps avoided here: no scrape configs (so nothing
 writes "now" samples; retention 100y because retention counts from the newest block; queries
 need an explicit time inside the data).
 """

@@ -1,8 +1,8 @@
-"""Appender registry and Kiali's selection rules (kiali-semantics.md section 2).
+"""Appender registry and Kiali's selection rules (Kiali graph/telemetry/istio/appender/, graph/options.go).
 
 Order is fixed and matters (serviceEntry before deadNode, outsider before istio, trafficGenerator
 last). `extensions`, `outsider` and `trafficGenerator` always run, whatever the list says.
-Modules are imported lazily so a missing optional module (health) does not break the graph.
+Each appender module is imported the first time the graph asks for it.
 """
 
 from __future__ import annotations

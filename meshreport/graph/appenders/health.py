@@ -109,6 +109,7 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         return found
 
     tolerances = h.ToleranceResolver(rules)
+    match = RememberedMatches()
     identities: dict[str, tuple[str, str, dict[str, str], Any]] = {}
     node_tols: dict[str, tuple[h.Tolerance, ...]] = {}
     for nid, n in graph.nodes.items():
@@ -127,13 +128,13 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         src, dst, proto = e.source, e.dest, e.protocol
         src_tols, dst_tols = node_tols.get(src), node_tols.get(dst)
         known = src_tols is not None and dst_tols is not None
-        status = h.edge_status(proto, per_code, src_tols, dst_tols) if known else h.NA
+        status = h.edge_status(proto, per_code, src_tols, dst_tols, match) if known else h.NA
         if status == h.NA:
             md.pop("healthStatus", None)
         else:
             md["healthStatus"] = status
 
-    apps = _Apps(graph, requests, index, tolerances, status_of)
+    apps = _Apps(graph, requests, index, tolerances, status_of, match)
     for nid, n in graph.nodes.items():
         kind, name, ann, w = identities[nid]
         tols = node_tols[nid]
@@ -146,18 +147,41 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         if ann.get(h.RATE_ANNOTATION):
             n.metadata["hasHealthConfig"] = {h.RATE_ANNOTATION: ann[h.RATE_ANNOTATION]}
         if n.node_type == "service":
-            n.health = h.service_health(req, tols, ann)
+            n.health = h.service_health(req, tols, ann, rh=h.request_health(req, tols, match))
         elif n.node_type == "workload":
-            n.health = h.workload_health(req, status_of(w), tols, ann)
+            n.health = h.workload_health(req, status_of(w), tols, ann, rh=h.request_health(req, tols, match))
         elif n.node_type == "app" and kind == "workload":
             # A versioned app node shows its workload's health; the app box shows the app's.
-            rh = h.request_health(req, tols)
+            rh = h.request_health(req, tols, match)
             n.health = h.workload_health(req, status_of(w), tols, ann, rh=rh)
             n.metadata["healthDataApp"] = apps.health(n, tols, rh)
         elif n.node_type == "app":
             n.health = apps.health(n)
         else:
             n.health = None
+
+
+class RememberedMatches:
+    """`health.matching`, remembered for one graph: a mesh has few distinct tolerance tuples and
+    code sets, and most traffic (all 2xx) matches nothing, which then costs one dict lookup.
+
+    Keyed by the tolerance tuple's identity (hashing its frozen dataclasses per call is slow);
+    the tuples are kept here, so no id is reused while this object lives.
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[int, str, str, tuple[str, ...]], tuple] = {}
+        self.kept: dict[int, tuple[h.Tolerance, ...]] = {}
+
+    def __call__(
+        self, tolerances: tuple[h.Tolerance, ...], direction: str, protocol: str, codes: dict[str, float]
+    ) -> tuple:
+        key = (id(tolerances), direction, protocol, tuple(codes))
+        found = self.answers.get(key)
+        if found is None:
+            self.kept[id(tolerances)] = tolerances
+            found = self.answers[key] = h.matching(tolerances, direction, protocol, codes)
+        return found
 
 
 class _Apps:
@@ -175,8 +199,9 @@ class _Apps:
         index: ConfigIndex,
         tolerances: h.ToleranceResolver,
         status_of: Callable[[Any], h.WorkloadStatus | None],
+        match: h.Matcher = h.matching,
     ) -> None:
-        self.index, self.tolerances, self.status_of = index, tolerances, status_of
+        self.index, self.tolerances, self.status_of, self.match = index, tolerances, status_of, match
         self.requests: dict[tuple[str, str, str], h.Requests] = {}
         self.nodes: dict[tuple[str, str, str], int] = {}
         for nid, n in graph.nodes.items():
@@ -204,8 +229,9 @@ class _Apps:
             tols = self.tolerances.resolve(n.namespace, "app", n.app)
             # The app's only node, judged by the same tolerances: its request health is the app's.
             same = node_rh is not None and node_tols is tols and self.nodes.get(key) == 1
-            rh = node_rh if same else None
-            found = self.cache[key] = h.app_health(self.requests.get(key, {}), statuses, tols, rh=rh)
+            app_requests = self.requests.get(key, {})
+            rh = node_rh if same else h.request_health(app_requests, tols, self.match)
+            found = self.cache[key] = h.app_health(app_requests, statuses, tols, rh=rh)
         return found
 
 
