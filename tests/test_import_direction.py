@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "meshreport"
 ANALYSIS = (
     "meshreport.graph",
     "meshreport.health",
-    "meshreport.workloads",
+    "meshreport.workload_status",
     "meshreport.mtls",
     "meshreport.validation",
     "meshreport.digest",

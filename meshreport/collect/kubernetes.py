@@ -24,8 +24,8 @@ from kubernetes.config.config_exception import ConfigException
 
 from meshreport import __version__
 from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
+from meshreport.collect.least_data import SIDECAR_NAME, reduce
 from meshreport.collect.manifests import METRICS_NOT_COLLECTED
-from meshreport.collect.reduce import SIDECAR_NAME, reduce
 from meshreport.errors import InputError
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from meshreport.collect.kinds import is_cluster_scoped, keep_object
-from meshreport.collect.reduce import reduce
+from meshreport.collect.least_data import reduce
 from meshreport.errors import InputError
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, SourceRef, Window
 

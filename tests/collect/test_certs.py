@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 from helpers.tls import PEM_MARKERS, cert_pem, credential_secret, key_pem, utc, valid_pair  # noqa: E402
 
 from meshreport.collect.certs import certificate_facts, secret_data  # noqa: E402
-from meshreport.collect.reduce import reduce  # noqa: E402
+from meshreport.collect.least_data import reduce  # noqa: E402
 from meshreport.validation.rules.gateway import fact_time  # noqa: E402
 
 

@@ -29,7 +29,7 @@ from meshreport.collect.kubernetes import (  # noqa: E402
     istio_version,
     resource_key,
 )
-from meshreport.collect.reduce import has_sidecar  # noqa: E402
+from meshreport.collect.least_data import has_sidecar  # noqa: E402
 from meshreport.errors import EXIT_INPUT, InputError  # noqa: E402
 from meshreport.snapshot import store  # noqa: E402
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from meshreport.cli import main
+from meshreport.collect.least_data import has_istio_init, has_sidecar
 from meshreport.collect.manifests import config_snapshot_from_files, load_paths, parse_text
-from meshreport.collect.reduce import has_istio_init, has_sidecar
 from meshreport.errors import EXIT_INPUT, InputError
 from meshreport.snapshot import store
 

@@ -6,7 +6,7 @@ A module of its own (not conftest) so test files import it by a name no other te
 from __future__ import annotations
 
 from meshreport.analysis import Analysis
-from meshreport.graph.appenders.health import annotate
+from meshreport.graph.appenders.node_health import annotate
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.model import Node, TrafficGraph
 from meshreport.health import DEFAULT_RULE

@@ -40,7 +40,7 @@ def test_levels_come_from_the_graph_health_with_kiali_default_tolerances():
 
 
 def test_health_rules_change_the_levels():
-    from meshreport.graph.appenders.health import annotate
+    from meshreport.graph.appenders.node_health import annotate
     from meshreport.graph.config_index import ConfigIndex
     from meshreport.health import rules_from_config
 

@@ -40,7 +40,7 @@ IMPLEMENTED: dict[str, tuple[str, str]] = {
     "meshCheck": ("meshreport.graph.appenders.mesh_check", "MeshCheckAppender"),
     "outsider": ("meshreport.graph.appenders.outsider", "OutsiderAppender"),
     "istio": ("meshreport.graph.appenders.istio", "IstioAppender"),
-    "health": ("meshreport.graph.appenders.health", "HealthAppender"),
+    "health": ("meshreport.graph.appenders.node_health", "HealthAppender"),
     "trafficGenerator": ("meshreport.graph.appenders.traffic_generator", "TrafficGeneratorAppender"),
 }
 KNOWN = frozenset(NAMESPACE_ORDER) | frozenset(FINALIZER_ORDER) | frozenset(ALIASES)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from meshreport import health as h
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.model import Edge, Node, TrafficGraph, is_ok
-from meshreport.workloads import workload_status
+from meshreport.workload_status import workload_status
 
 if TYPE_CHECKING:
     from meshreport.graph.appenders.base import AppenderContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from meshreport import health as h
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.snapshot.model import ConfigObject
-from meshreport.workloads import workload_status
+from meshreport.workload_status import workload_status
 
 
 def obj(kind, name, ns, body, api="apps/v1"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshreport import health as h
-from meshreport.graph.appenders.health import HealthAppender, annotate, edge_codes, node_requests
+from meshreport.graph.appenders.node_health import HealthAppender, annotate, edge_codes, node_requests
 from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.ids import new_node
 from meshreport.graph.model import TrafficGraph
