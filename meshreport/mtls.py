@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshreport.hosts import DEFAULT_DOMAIN, fqdn, host_matches, selector_matches, visible
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import DEFAULT_DOMAIN, fqdn, host_matches, selector_matches, visible
 from meshreport.validation.meshconfig import MeshConfig
 
 STRICT, PERMISSIVE, DISABLE = "STRICT", "PERMISSIVE", "DISABLE"

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from meshreport.health import WorkloadStatus
+from meshreport.istio_names import SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject
-
-PROXY_CONTAINER = "istio-proxy"
 
 
 class WorkloadLike(Protocol):
@@ -34,7 +33,7 @@ def proxy_ready(pod: dict[str, Any]) -> bool | None:
     st = pod.get("status") or {}
     for key in ("containerStatuses", "initContainerStatuses"):
         for cs in st.get(key) or ():
-            if isinstance(cs, dict) and cs.get("name") == PROXY_CONTAINER:
+            if isinstance(cs, dict) and cs.get("name") == SIDECAR_CONTAINER:
                 return bool(cs.get("ready"))
     return None
 

@@ -24,9 +24,10 @@ from kubernetes.config.config_exception import ConfigException
 
 from meshreport import __version__
 from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
-from meshreport.collect.least_data import SIDECAR_NAME, reduce
+from meshreport.collect.least_data import reduce
 from meshreport.collect.manifests import METRICS_NOT_COLLECTED
 from meshreport.errors import InputError
+from meshreport.istio_names import SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
 
 DEFAULT_CLUSTER = "Kubernetes"  # Istio's default cluster id, as in metric labels and Kiali
@@ -572,7 +573,7 @@ def istio_version(objects: list[ConfigObject], istio_namespace: str = ISTIO_NAME
         if o.kind != "Pod":
             continue
         for c in (o.spec.get("containers") or []) + (o.spec.get("initContainers") or []):
-            if c.get("name") == SIDECAR_NAME:
+            if c.get("name") == SIDECAR_CONTAINER:
                 v = image_version(c.get("image") or "")
                 if v:
                     tags[v] = tags.get(v, 0) + 1

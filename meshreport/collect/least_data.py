@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshreport.istio_names import ISTIO_INIT_CONTAINER, SIDECAR_CONTAINER
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-SIDECAR_NAME = "istio-proxy"
-ISTIO_INIT_NAME = "istio-init"
 
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _METADATA_KEEP = (
@@ -193,10 +193,10 @@ def has_sidecar(pod_body: dict[str, Any]) -> bool:
     """An istio-proxy container, or an istio-proxy native sidecar among the init containers."""
     spec = pod_body.get("spec") or {}
     names = [c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
-    return SIDECAR_NAME in names
+    return SIDECAR_CONTAINER in names
 
 
 def has_istio_init(pod_body: dict[str, Any]) -> bool:
     """The istio-init container that sets up iptables (absent with the CNI plugin)."""
     spec = pod_body.get("spec") or {}
-    return any(c.get("name") == ISTIO_INIT_NAME for c in spec.get("initContainers") or [])
+    return any(c.get("name") == ISTIO_INIT_CONTAINER for c in spec.get("initContainers") or [])

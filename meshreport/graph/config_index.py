@@ -11,41 +11,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshreport.hosts import kiali_fqdn, label_value
+from meshreport.istio_names import (
+    APP_LABELS,
+    DATAPLANE_MODE,
+    INJECT,
+    NAMESPACE_INJECTION,
+    REVISION,
+    SIDECAR_CONTAINER,
+    SIDECAR_STATUS,
+    VERSION_LABELS,
+)
 from meshreport.snapshot.model import ConfigObject, Snapshot
 
-IDENTITY_DOMAIN = "svc.cluster.local"
-SIDECAR_CONTAINER = "istio-proxy"
-APP_LABELS = ("service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
-VERSION_LABELS = ("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
 CONTROLLER_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "ReplicationController", "DeploymentConfig")
-CONTROL_PLANE_NAMESPACES = frozenset({"istio-system"})
-
-
-def label_value(labels: dict[str, str], keys: tuple[str, ...]) -> str | None:
-    """Kiali's canonical app/version label lookup: the first key present wins."""
-    for k in keys:
-        if k in labels:
-            return labels[k]
-    return None
-
-
-def fqdn(host: str, namespace: str | None) -> str:
-    """Istio short-name expansion: `reviews` -> `reviews.<ns>.svc.cluster.local`, `a.b` -> `a.b.svc...`.
-
-    Equivalent to Kiali's FilterByHost matching when both sides are expanded the same way.
-    """
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}.{IDENTITY_DOMAIN}"
-    if len(parts) == 2:
-        return f"{host}.{IDENTITY_DOMAIN}"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.cluster.local"
-    return host
-
-
-def service_fqdn(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}.{IDENTITY_DOMAIN}"
 
 
 def _pod_has_sidecar(pod: ConfigObject) -> bool:
@@ -53,7 +32,7 @@ def _pod_has_sidecar(pod: ConfigObject) -> bool:
     for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         if isinstance(c, dict) and c.get("name") == SIDECAR_CONTAINER:
             return True
-    return "sidecar.istio.io/status" in pod.annotations
+    return SIDECAR_STATUS in pod.annotations
 
 
 @dataclass
@@ -104,17 +83,17 @@ class WorkloadInfo:
             if self._sidecar is None or self._sidecar[0] != len(self.pods):
                 self._sidecar = (len(self.pods), all(_pod_has_sidecar(p) for p in self.pods))
             return self._sidecar[1]
-        inject = self.annotations.get("sidecar.istio.io/inject") or self.labels.get("sidecar.istio.io/inject")
+        inject = self.annotations.get(INJECT) or self.labels.get(INJECT)
         if inject is not None:
             return inject == "true"
         ns = self.namespace_labels
-        return ns.get("istio-injection") == "enabled" or "istio.io/rev" in ns
+        return ns.get(NAMESPACE_INJECTION) == "enabled" or REVISION in ns
 
     @property
     def is_ambient(self) -> bool:
         if self.has_sidecar:
             return False
-        mode = self.labels.get("istio.io/dataplane-mode") or self.namespace_labels.get("istio.io/dataplane-mode")
+        mode = self.labels.get(DATAPLANE_MODE) or self.namespace_labels.get(DATAPLANE_MODE)
         return mode == "ambient"
 
     @property
@@ -253,7 +232,7 @@ class ConfigIndex:
         for o in by_kind["DestinationRule"]:
             host = o.spec.get("host")
             if isinstance(host, str) and host:
-                self.destination_rules_by_host[fqdn(host, o.namespace)].append(o)
+                self.destination_rules_by_host[kiali_fqdn(host, o.namespace)].append(o)
         for o in by_kind["VirtualService"]:
             if o.group and o.group != "networking.istio.io":
                 continue
@@ -298,5 +277,5 @@ def vs_destination_hosts(vs: ConfigObject) -> set[str]:
             for dest in route.get("route") or []:
                 host = ((dest or {}).get("destination") or {}).get("host")
                 if isinstance(host, str) and host:
-                    hosts.add(fqdn(host, vs.namespace))
+                    hosts.add(kiali_fqdn(host, vs.namespace))
     return hosts

@@ -13,9 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import (
-    DEFAULT_DOMAIN,
+from meshreport.hosts import (
     expand_name_ns,
     export_scope,
     fqdn,
@@ -26,16 +24,15 @@ from meshreport.validation.hosts import (
     suffixes,
     visible,
 )
+from meshreport.istio_names import AMBIENT_REDIRECTION, DATAPLANE_MODE, DEFAULT_DOMAIN, INJECT, SIDECAR_CONTAINER
+from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.meshconfig import MeshConfig
 
 T = TypeVar("T")
 
 # Kinds whose pod template describes the workload's pods (for file inputs without Pods).
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
-INJECT_LABEL = "sidecar.istio.io/inject"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
-AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
-DATAPLANE_MODE = "istio.io/dataplane-mode"
 
 
 @dataclass(frozen=True)
@@ -283,9 +280,9 @@ class MeshIndex:
         annotations = dict(meta.get("annotations") or {})
         containers = [c for c in pod_spec.get("containers") or () if isinstance(c, dict)]
         inits = [c for c in pod_spec.get("initContainers") or () if isinstance(c, dict)]
-        has_proxy = any(c.get("name") == "istio-proxy" for c in containers + inits)
+        has_proxy = any(c.get("name") == SIDECAR_CONTAINER for c in containers + inits)
         ns_inj = self.namespace_injection(o.namespace)
-        inject = str(labels.get(INJECT_LABEL, annotations.get(INJECT_LABEL, ""))).lower()
+        inject = str(labels.get(INJECT, annotations.get(INJECT, ""))).lower()
         if is_pod:
             sidecar = has_proxy
         else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from meshreport.hosts import DEFAULT_DOMAIN
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import DEFAULT_DOMAIN
 from meshreport.validation.index import ClusterIndex, Context, rule_kind
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import SEVERITIES, Finding

@@ -1,6 +1,6 @@
 """The framework itself: registry, runner, index lookups, host helpers."""
 
-from meshreport.validation.hosts import fqdn, host_matches, visible, wildcard_match
+from meshreport.hosts import fqdn, host_matches, visible, wildcard_match
 from meshreport.validation.index import Context
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.registry import all_rules

@@ -2,7 +2,7 @@
 
 hasCB, hasVS and the VS feature flags tell a reader where traffic is shaped by config; isGateway
 marks the mesh's doors. Hosts match as Kiali's FilterByHost does (short names expanded in the
-object's namespace), see config_index.fqdn.
+object's namespace), see meshreport.hosts.kiali_fqdn.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections import defaultdict
 
 from meshreport.graph.appenders.base import AppenderContext
 from meshreport.graph.appenders.mesh_check import backing_workloads
-from meshreport.graph.config_index import ConfigIndex, WorkloadInfo, fqdn, service_fqdn
+from meshreport.graph.config_index import ConfigIndex, WorkloadInfo
 from meshreport.graph.model import Node, TrafficGraph, is_ok
+from meshreport.hosts import kiali_fqdn, service_fqdn
 from meshreport.snapshot.model import ConfigObject
 
 
@@ -128,7 +129,7 @@ class IstioAppender:
         hosts = [host]
         se = md.get("isServiceEntry")
         if se:
-            hosts += [fqdn(h, se.get("namespace")) for h in se.get("hosts") or []]
+            hosts += [kiali_fqdn(h, se.get("namespace")) for h in se.get("hosts") or []]
         has_vs: dict[str, list[str]] = {}
         for h in hosts:
             for vs in index.virtual_services_by_dest.get(h, []):

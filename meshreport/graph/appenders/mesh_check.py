@@ -6,8 +6,9 @@ A report reader needs to see which services are outside the mesh: no mTLS, no te
 from __future__ import annotations
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.config_index import CONTROL_PLANE_NAMESPACES, WorkloadInfo
+from meshreport.graph.config_index import WorkloadInfo
 from meshreport.graph.model import Node, TrafficGraph
+from meshreport.istio_names import CONTROL_PLANE_NAMESPACES
 
 
 def backing_workloads(node: Node, ctx: AppenderContext) -> list[WorkloadInfo]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.config_index import APP_LABELS, VERSION_LABELS, label_value
 from meshreport.graph.model import TrafficGraph
+from meshreport.hosts import label_value
+from meshreport.istio_names import APP_LABELS, VERSION_LABELS
 
 
 class WorkloadEntryAppender:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from meshreport.istio_names import DATAPLANE_MODE
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.index import DATAPLANE_MODE, Context
+from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 
 import yaml
 
+from meshreport.istio_names import INJECT, ISTIO_INIT_CONTAINER
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.index import INJECT_LABEL, Context
+from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
 from meshreport.validation.rules._annotation_table import BY_NAME, Annotation, is_istio_annotation
@@ -169,7 +170,7 @@ def deprecated_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         a = BY_NAME.get(name)
         if a is None or not a.deprecated or not _applies(a, kind):
             continue
-        if name == INJECT_LABEL and INJECT_LABEL in labels:
+        if name == INJECT and INJECT in labels:
             continue
         yield Hit(f"Annotation {name!r} has been deprecated and may not work in future Istio versions.", path=path)
 
@@ -181,7 +182,9 @@ INTERCEPTION_PREFIXES = ("traffic.sidecar.istio.io/", "sidecar.istio.io/intercep
 
 
 def _has_istio_init(obj: ConfigObject) -> bool:
-    return any(isinstance(c, dict) and c.get("name") == "istio-init" for c in obj.spec.get("initContainers") or ())
+    return any(
+        isinstance(c, dict) and c.get("name") == ISTIO_INIT_CONTAINER for c in obj.spec.get("initContainers") or ()
+    )
 
 
 @rule(

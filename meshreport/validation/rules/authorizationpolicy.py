@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.hosts import wildcard_match
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import wildcard_match
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshreport.hosts import hosts_overlap, suffixes
 from meshreport.mtls import ServerMode
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import hosts_overlap, suffixes
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import selector_matches, split_namespaced_host, suffixes
 from meshreport.validation.index import Context, Workload
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule

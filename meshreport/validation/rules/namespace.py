@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.istio_names import SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
@@ -151,7 +152,7 @@ def _mismatches(ctx: Context) -> dict[str | None, tuple[str, list[str]]]:
         expected = _expected_image(injectors.get(rev, {}))
         if not expected:
             continue
-        proxy = next((c for c in w.containers if c.get("name") == "istio-proxy"), None)
+        proxy = next((c for c in w.containers if c.get("name") == SIDECAR_CONTAINER), None)
         if proxy is None:
             continue
         image_type = str(w.annotations.get(IMAGE_TYPE_ANNOTATION) or mesh_type)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
+from meshreport.hosts import export_scope
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import export_scope
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule

@@ -6,8 +6,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshreport.hosts import export_scope, hosts_overlap, selector_matches, split_namespaced_host
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.hosts import export_scope, hosts_overlap, selector_matches, split_namespaced_host
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule

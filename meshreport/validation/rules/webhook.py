@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from itertools import product
 from urllib.parse import urlparse
 
+from meshreport.istio_names import INJECT
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
@@ -17,7 +18,6 @@ from meshreport.validation.rules._webhooks import REV_LABEL, injection_webhooks,
 
 MWC = ("MutatingWebhookConfiguration",)
 WEBHOOKS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
-INJECT = "sidecar.istio.io/inject"
 
 
 def _overlaps(ctx: Context) -> dict[str, set[str]]:

@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.istio_names import AMBIENT_REDIRECTION, DATAPLANE_MODE, INJECT, SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.index import DATAPLANE_MODE, INJECT_LABEL, TEMPLATE_KINDS, Context, Workload
+from meshreport.validation.index import TEMPLATE_KINDS, Context, Workload
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
 from meshreport.validation.rules._common import dicts
@@ -26,7 +27,6 @@ from meshreport.validation.rules._webhooks import injection_webhooks, webhook_ma
 POD = ("Pod",)
 WORKLOADS = ("Pod", *TEMPLATE_KINDS)
 PROXY_UID = 1337
-AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 
 
 def pod_spec(obj: ConfigObject) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -49,7 +49,7 @@ def _workload(obj: ConfigObject, ctx: Context) -> Workload | None:
 
 def _proxy(spec: dict[str, Any]) -> dict[str, Any] | None:
     for c in dicts(spec.get("containers")) + dicts(spec.get("initContainers")):
-        if c.get("name") == "istio-proxy":
+        if c.get("name") == SIDECAR_CONTAINER:
             return c
     return None
 
@@ -66,7 +66,7 @@ def _proxy(spec: dict[str, Any]) -> dict[str, Any] | None:
 def pod_missing_proxy(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if ctx.index.namespace_injection(obj.namespace) != "enabled" or obj.spec.get("hostNetwork"):
         return
-    if str(obj.labels.get(INJECT_LABEL, obj.annotations.get(INJECT_LABEL, ""))).lower() == "false":
+    if str(obj.labels.get(INJECT, obj.annotations.get(INJECT, ""))).lower() == "false":
         return
     if _proxy(obj.spec) is None:
         yield Hit(
@@ -91,7 +91,7 @@ def application_uid(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if (spec.get("securityContext") or {}).get("runAsUser") == PROXY_UID:
         yield Hit("User ID (UID) 1337 is reserved for the sidecar proxy.", path=f"{prefix}.securityContext.runAsUser")
     for i, c in enumerate(dicts(spec.get("containers"))):
-        if c.get("name") in ("istio-proxy", "istio-operator"):
+        if c.get("name") in (SIDECAR_CONTAINER, "istio-operator"):
             continue
         if (c.get("securityContext") or {}).get("runAsUser") == PROXY_UID:
             yield Hit(
@@ -280,7 +280,7 @@ def workload_no_authorization(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 )
 def workload_sidecar_and_ambient_labels(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     w = _reportable(obj, ctx)
-    if w and str(w.labels.get(INJECT_LABEL)).lower() == "true" and w.labels.get(DATAPLANE_MODE) == "ambient":
+    if w and str(w.labels.get(INJECT)).lower() == "true" and w.labels.get(DATAPLANE_MODE) == "ambient":
         yield Hit("Workload has both the sidecar injection label and the Ambient dataplane-mode label")
 
 
@@ -332,7 +332,7 @@ def workload_waypoint_missing(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "(ambient.istio.io/redirection=enabled). Traffic would be handled twice; choose one data plane.",
 )
 def pod_sidecar_label_and_redirection(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if str(obj.labels.get(INJECT_LABEL)).lower() == "true" and obj.annotations.get(AMBIENT_REDIRECTION) == "enabled":
+    if str(obj.labels.get(INJECT)).lower() == "true" and obj.annotations.get(AMBIENT_REDIRECTION) == "enabled":
         yield Hit("Pod has the sidecar injection label and Ambient redirection enabled")
 
 

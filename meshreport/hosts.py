@@ -1,14 +1,18 @@
-"""Host names, wildcards, exportTo visibility and label selectors: the shared vocabulary of checks.
+"""Host names, wildcards, exportTo visibility, label selectors and Kiali's app/version labels:
+the mesh's shared vocabulary for the graph, mTLS and validation.
 
 Istio and Kiali compare hosts after normalising short names to FQDNs relative to the object's
-namespace; every rule must do it the same way, so it lives here.
+namespace; every reader must do it the same way, so it lives here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-DEFAULT_DOMAIN = "cluster.local"
+from meshreport.istio_names import DEFAULT_DOMAIN
+
+#: Kiali's service identity domain (`svc.` + the cluster domain).
+IDENTITY_DOMAIN = "svc." + DEFAULT_DOMAIN
 
 
 def fqdn(host: str, namespace: str | None, domain: str = DEFAULT_DOMAIN) -> str:
@@ -102,3 +106,31 @@ def wildcard_match(value: str, pattern: str) -> bool:
     if pattern.startswith("*"):
         return value.endswith(pattern[1:])
     return False
+
+
+def label_value(labels: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    """Kiali's canonical app/version label lookup: the first key present wins."""
+    for k in keys:
+        if k in labels:
+            return labels[k]
+    return None
+
+
+def kiali_fqdn(host: str, namespace: str | None) -> str:
+    """Kiali's short-name expansion, the graph's: `reviews` -> `reviews.<ns>.svc.cluster.local`,
+    `a.b` -> `a.b.svc...` (`fqdn` is Istio's, which expands only names without a dot).
+
+    Equivalent to Kiali's FilterByHost matching when both sides are expanded the same way.
+    """
+    parts = host.split(".")
+    if len(parts) == 1:
+        return f"{host}.{namespace}.{IDENTITY_DOMAIN}"
+    if len(parts) == 2:
+        return f"{host}.{IDENTITY_DOMAIN}"
+    if len(parts) == 3 and parts[2] == "svc":
+        return f"{host}.{DEFAULT_DOMAIN}"
+    return host
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}.{IDENTITY_DOMAIN}"
