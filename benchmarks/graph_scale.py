@@ -56,11 +56,15 @@ def measure(path: str, graph_type: str, inject: bool, gc_paused: bool = True) ->
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     from meshreport.graph.build import GraphOptions, build_graph
-    from meshreport.pipeline import paused_gc
     from meshreport.snapshot import store
 
+    try:
+        from meshreport.pipeline import paused_gc
+    except ImportError:  # a --baseline checkout from before meshreport/pipeline.py
+        from meshreport.commands.graph import paused_gc
+
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with paused_gc() if gc_paused else contextlib.nullcontext():  # as `meshreport graph` does
+    with paused_gc() if gc_paused else contextlib.nullcontext():  # as pipeline.analyse does
         t0, c0 = time.perf_counter(), time.process_time()
         snap = store.read(path)
         t1, c1 = time.perf_counter(), time.process_time()

@@ -423,23 +423,33 @@ def _fallback_health(requests: Requests) -> RequestHealth:
     return RequestHealth(HEALTHY, ratio)
 
 
+def edge_matches(
+    source_tolerances: tuple[Tolerance, ...],
+    dest_tolerances: tuple[Tolerance, ...],
+    protocol: str,
+    codes: Mapping[str, float],
+) -> tuple:
+    """`matching` for an edge: the source's outbound tolerances, then the dest's inbound ones."""
+    return matching(source_tolerances, OUTBOUND, protocol, codes) + matching(dest_tolerances, INBOUND, protocol, codes)
+
+
 def edge_status(
     protocol: str,
     codes: Mapping[str, float],
     source_tolerances: tuple[Tolerance, ...],
     dest_tolerances: tuple[Tolerance, ...],
-    match: Matcher = matching,
+    matches: Callable[..., tuple] = edge_matches,
 ) -> str:
     """Edge health (Kiali appender/health.go): the source's outbound and the dest's inbound tolerances.
 
     NA when the edge carries no traffic; Healthy when no tolerance matches the protocol.
+    `matches` is `edge_matches` or a remembering wrapper of it.
     """
     total = sum(codes.values())
     if total <= 0:
         return NA
-    found = match(source_tolerances, OUTBOUND, protocol, codes) + match(dest_tolerances, INBOUND, protocol, codes)
     status, best = HEALTHY, PRIORITY[HEALTHY]
-    for tol, matched in found:
+    for tol, matched in matches(source_tolerances, dest_tolerances, protocol, codes):
         s = tol.status(sum(map(codes.__getitem__, matched)) / total * 100.0)
         if PRIORITY[s] > best:
             status, best = s, PRIORITY[s]

@@ -128,7 +128,7 @@ def annotate(graph: TrafficGraph, index: ConfigIndex, rules: Sequence[h.RateRule
         src, dst, proto = e.source, e.dest, e.protocol
         src_tols, dst_tols = node_tols.get(src), node_tols.get(dst)
         known = src_tols is not None and dst_tols is not None
-        status = h.edge_status(proto, per_code, src_tols, dst_tols, match) if known else h.NA
+        status = h.edge_status(proto, per_code, src_tols, dst_tols, match.edge) if known else h.NA
         if status == h.NA:
             md.pop("healthStatus", None)
         else:
@@ -171,6 +171,7 @@ class RememberedMatches:
 
     def __init__(self) -> None:
         self.answers: dict[tuple[int, str, str, tuple[str, ...]], tuple] = {}
+        self.edges: dict[tuple[int, int, str, tuple[str, ...]], tuple] = {}
         self.kept: dict[int, tuple[h.Tolerance, ...]] = {}
 
     def __call__(
@@ -181,6 +182,22 @@ class RememberedMatches:
         if found is None:
             self.kept[id(tolerances)] = tolerances
             found = self.answers[key] = h.matching(tolerances, direction, protocol, codes)
+        return found
+
+    def edge(
+        self,
+        source_tolerances: tuple[h.Tolerance, ...],
+        dest_tolerances: tuple[h.Tolerance, ...],
+        protocol: str,
+        codes: dict[str, float],
+    ) -> tuple:
+        """`health.edge_matches`, remembered: a graph has few distinct tolerance pairs and code sets."""
+        key = (id(source_tolerances), id(dest_tolerances), protocol, tuple(codes))
+        found = self.edges.get(key)
+        if found is None:
+            self.kept[id(source_tolerances)] = source_tolerances
+            self.kept[id(dest_tolerances)] = dest_tolerances
+            found = self.edges[key] = h.edge_matches(source_tolerances, dest_tolerances, protocol, codes)
         return found
 
 

@@ -2,6 +2,8 @@
 
 responseTime, securityPolicy and throughput read their own queries; their series must resolve
 to exactly the node ids the graph used (same fix-ups, same injection), or values are lost.
+This is the appenders' one array module: they ask for per-edge values (`first_values`,
+`sums`, `policies`) and get dicts keyed by node ids; the numpy work stays here.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.telemetry import RESOLVE_LABELS, FlowIndex, Resolver
+from meshreport.graph.telemetry import N_RESOLVE, RESOLVE_LABELS, FlowIndex, Resolver
 from meshreport.graph.traffic import NodeFactory
 from meshreport.snapshot.packed import StringTable
 from meshreport.snapshot.table import SeriesTable
@@ -45,6 +47,86 @@ class SeriesMapper:
             return None
         numbers, flows = self._resolve.flows(table, rows)
         return table, rows, self._hop_pairs(flows, last_hop_only)[numbers]
+
+    def first_values(self, keys: list[str], label: str) -> dict[tuple[str, str, str], float]:
+        """(source, dest, `label` value) -> the first value of the `keys` queries, in order, on
+        each series' last hop (responseTime: the first value found wins)."""
+        labels = Codes()
+        pairs, codes, values = [], [], []
+        for key in keys:
+            got = self.pair_rows(key, (label,), last_hop_only=True)
+            if got is not None:
+                table, rows, hops = got
+                pairs.append(hops[:, 0])
+                codes.append(labels.of(table, N_RESOLVE, rows))
+                values.append(table.values[rows])
+        if not pairs:
+            return {}
+        pair, code, value = np.concatenate(pairs), np.concatenate(codes), np.concatenate(values)
+        keep = np.flatnonzero(pair >= 0)
+        _, first = np.unique(pair[keep] * len(labels.values) + code[keep], return_index=True)
+        at = keep[first]
+        return {
+            (*self.pair_list[p], labels.values[c]): v
+            for p, c, v in zip(pair[at].tolist(), code[at].tolist(), value[at].tolist())  # noqa: B905
+        }
+
+    def sums(self, keys: list[str]) -> dict[tuple[str, str], float]:
+        """(source, dest) -> the sum of the `keys` queries' values on each series' last hop,
+        added in row order as a loop over the series would."""
+        pairs, values = [], []
+        for key in keys:
+            got = self.pair_rows(key, last_hop_only=True)
+            if got is not None:
+                table, rows, hops = got
+                pairs.append(hops[:, 0])
+                values.append(table.values[rows])
+        if not pairs:
+            return {}
+        pair, value = np.concatenate(pairs), np.concatenate(values)
+        keep = pair >= 0
+        distinct, inverse = np.unique(pair[keep], return_inverse=True)
+        totals = np.bincount(inverse.ravel(), weights=value[keep])
+        return {self.pair_list[p]: t for p, t in zip(distinct.tolist(), totals.tolist())}  # noqa: B905
+
+    def policies(
+        self, keys: list[str], labels: tuple[str, str, str]
+    ) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], tuple[str, str]]]:
+        """For every hop of the `keys` queries' series (both hops with an injected service):
+        (source, dest) -> {first label's value: summed rate, in order of first appearance}, and
+        (source, dest) -> the second and third labels of the pair's first series
+        (securityPolicy: connection_security_policy, then the principals)."""
+        codes = Codes()
+        parts: list[tuple[np.ndarray, ...]] = []
+        for key in keys:
+            got = self.pair_rows(key, labels, last_hop_only=False)
+            if got is None:
+                continue
+            table, rows, hops = got
+            # Both hops of a series, one after the other, as a loop over its pairs would add them.
+            label = [np.repeat(codes.of(table, N_RESOLVE + j, rows), 2) for j in range(len(labels))]
+            parts.append((hops.ravel(), np.repeat(table.values[rows], 2), *label))
+        if not parts:
+            return {}, {}
+        pair, value, csp, src_p, dst_p = (np.concatenate(cols) for cols in zip(*parts))  # noqa: B905
+        keep = np.flatnonzero(pair >= 0)
+        if not len(keep):
+            return {}, {}
+        pair, value, csp, src_p, dst_p = pair[keep], value[keep], csp[keep], src_p[keep], dst_p[keep]
+        names, pairs = codes.values, self.pair_list
+        distinct, first, inverse = np.unique(pair * len(names) + csp, return_index=True, return_inverse=True)
+        totals = np.bincount(inverse.ravel(), weights=value)
+        order = np.argsort(first, kind="stable")
+        by_pair, by_policy = np.divmod(distinct[order], len(names))
+        policies: dict[tuple[str, str], dict[str, float]] = {}
+        for p, c, t in zip(by_pair.tolist(), by_policy.tolist(), totals[order].tolist()):  # noqa: B905
+            policies.setdefault(pairs[p], {})[names[c]] = t
+        distinct, first = np.unique(pair, return_index=True)
+        principals = {
+            pairs[p]: (names[s], names[d])
+            for p, s, d in zip(distinct.tolist(), src_p[first].tolist(), dst_p[first].tolist())  # noqa: B905
+        }
+        return policies, principals
 
     def _hop_pairs(self, flows: FlowIndex, last_hop_only: bool) -> np.ndarray:
         """Pair numbers of every flow's hops, (flows, 2), -1 for none: one hop, or with an
