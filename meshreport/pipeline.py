@@ -25,9 +25,11 @@ from meshreport.graph.build import GraphOptions
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.report.changes import FORMATS as CHANGES_FORMATS
 from meshreport.report.changes import change_line
+from meshreport.report.changes import render as changes_text  # a comparison as text, json or markdown
 from meshreport.report.findings import summary_text
 from meshreport.report.machine import FORMATS as FINDINGS_FORMATS
 from meshreport.report.machine import Baseline, summary_line
+from meshreport.report.machine import render as findings_text  # findings in any of FINDINGS_FORMATS
 from meshreport.settings import Settings, resolve_window
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot
 from meshreport.validation.model import ValidationResult, at_or_above
@@ -344,21 +346,6 @@ def graph_text(graph: TrafficGraph, fmt: str, box_by: Sequence[str] = ()) -> str
     raise UsageError(f"invalid graph format {fmt!r}: expected one of {', '.join(GRAPH_FORMATS)}")
 
 
-def findings_text(
-    result: ValidationResult,
-    fmt: str,
-    *,
-    show: str = "info",
-    show_suppressed: bool = False,
-    baseline: Baseline | None = None,
-) -> str:
-    """Findings as text, json, yaml, sarif, junit or markdown (meshreport.report.machine); with
-    `baseline` (from `baseline_marks`) each finding is marked new or existing."""
-    from meshreport.report.machine import render as render_findings
-
-    return render_findings(result, fmt, show=show, show_suppressed=show_suppressed, baseline=baseline)
-
-
 @dataclass
 class RenderOptions:
     """How the report looks; what it shows comes from the Analysis."""
@@ -427,13 +414,6 @@ def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: An
     a = digest_file(old, settings, **kw)
     b = digest_file(new, settings, **kw)
     return compare(a, b, Thresholds.from_config(settings.section("compare")))
-
-
-def changes_text(comparison: Comparison, fmt: str) -> str:
-    """A comparison as text, json or markdown (meshreport.report.changes)."""
-    from meshreport.report.changes import render as render_changes
-
-    return render_changes(comparison, fmt)
 
 
 def baseline_marks(path: str | Path, result: ValidationResult, run_checks: Callable) -> Baseline:
