@@ -18,6 +18,7 @@ from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.errors import UsageError
+from meshreport.output import write_output
 from meshreport.settings import Settings
 
 #: option -> GraphOptions field, so a bad value is named by the flag the user typed.
@@ -110,9 +111,5 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-    except OSError as e:
-        raise UsageError(f"cannot write {out}: {e.strerror}") from None
+    write_output(out, text)
     click.echo(f"{fmt} graph ({len(graph.nodes)} nodes, {len(graph.edges)} edges) written to {out}", err=True)

@@ -11,6 +11,7 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.errors import UsageError
+from meshreport.output import open_output
 from meshreport.snapshot.model import Window
 from meshreport.synthetic import meshes
 
@@ -81,7 +82,8 @@ def bookinfo_cmd(output: str | None, om: str | None, step: int) -> None:
         click.echo(f"wrote {output}")
     if om:
         w = meshes.BOOKINFO_WINDOW
-        n = meshes.write_openmetrics(meshes.bookinfo_mesh(), om, w.start, w.end, step=step)
+        with open_output(om, text=True) as fh:
+            n = meshes.write_openmetrics(meshes.bookinfo_mesh(), fh, w.start, w.end, step=step)
         click.echo(f"wrote {om} ({n} series)")
 
 
@@ -117,5 +119,6 @@ def mesh_cmd(
         pipeline.save(snap, output)
         click.echo(f"wrote {output} ({len(mesh.workloads)} workloads, {len(mesh.flows)} flows)")
     if om:
-        n = meshes.write_openmetrics(mesh, om, window.start, window.end, step=step)
+        with open_output(om, text=True) as fh:
+            n = meshes.write_openmetrics(mesh, fh, window.start, window.end, step=step)
         click.echo(f"wrote {om} ({n} series)")

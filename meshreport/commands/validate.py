@@ -8,33 +8,16 @@ new ones, and every format marks new versus existing.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import click
 
 from meshreport import pipeline
 from meshreport.cli import cli
-from meshreport.errors import FindingsError, InputError, UsageError
-
-
-def _write(text: str, output: str) -> None:
-    if output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise InputError(f"cannot write {output}: {e.strerror or e}") from None
+from meshreport.errors import FindingsError, UsageError
+from meshreport.output import write_output
 
 
 @cli.command("validate")
-@click.argument("snapshot", required=False, type=click.Path(dir_okay=False))
+@click.argument("snapshot", required=False)
 @click.option(
     "-f", "--filename", "files", multiple=True, metavar="PATH", help="YAML file, folder (recursive) or - for stdin."
 )
@@ -177,7 +160,9 @@ def validate_cmd(
 
     result = run_checks(objects, now)
     marks = pipeline.baseline_marks(baseline, result, run_checks) if baseline is not None else None
-    _write(pipeline.findings_text(result, fmt, show=show, show_suppressed=show_suppressed, baseline=marks), output)
+    write_output(
+        output, pipeline.findings_text(result, fmt, show=show, show_suppressed=show_suppressed, baseline=marks)
+    )
     if fmt not in ("text", "markdown") or output != "-":
         click.echo(pipeline.summary_line(result), err=True)
         if marks is not None:

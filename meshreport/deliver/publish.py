@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from meshreport.errors import UsageError
+from meshreport.errors import OutputError, UsageError
+from meshreport.output import current_umask
 
 MARKER = ".meshreport-report"
 
@@ -37,13 +38,20 @@ def publish_dir(target: str | Path) -> Iterator[Path]:
     """Yield an empty staging folder; on normal exit it replaces `target`, on error it is removed."""
     target = Path(target).absolute()
     _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
+    # BaseException: Ctrl-C and SIGTERM (meshreport.cli turns it into SystemExit) remove it too.
     try:
         yield staging
-        (staging / MARKER).write_text("This folder was written by meshreport and is replaced on the next run.\n")
-        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a report is meant to be shared
-        _swap_in(staging, target)
+        try:
+            (staging / MARKER).write_text("This folder was written by meshreport and is replaced on the next run.\n")
+            os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a report is meant to be shared
+            _swap_in(staging, target)
+        except OSError as e:
+            raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

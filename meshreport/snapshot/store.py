@@ -16,8 +16,6 @@ import codecs
 import gzip
 import io
 import json
-import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict
@@ -122,20 +120,15 @@ def _object_to_dict(o: ConfigObject) -> dict[str, Any]:
 
 
 def write(snap: Snapshot, path: str | Path, packed: bool = True) -> None:
-    """Write atomically: a crash mid-write never leaves a half file under the final name."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through `meshreport.output`: atomic for a regular file, so a crash mid-write never
+    leaves a half file under the final name; a device, FIFO or `-` is written directly."""
+    from meshreport.output import open_output
+
     data = json.dumps(to_dict(snap, packed), separators=(",", ":"), sort_keys=False).encode()
-    fd, tmp = tempfile.mkstemp(prefix=".mrsnap-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            # mtime=0 keeps the file byte-identical for identical snapshots (samples, goldens).
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
-                gz.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_output(path) as raw:
+        # mtime=0 keeps the file byte-identical for identical snapshots (samples, goldens).
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
+            gz.write(data)
 
 
 def read(path: str | Path) -> Snapshot:

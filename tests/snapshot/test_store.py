@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from meshreport.errors import EXIT_INPUT, InputError
+from meshreport import output
+from meshreport.errors import EXIT_INPUT, InputError, OutputError
 from meshreport.snapshot import store
 from meshreport.snapshot.model import (
     SCHEMA_VERSION,
@@ -215,8 +216,8 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     # Fail after the temporary file was written, at the moment it would replace the old one.
-    monkeypatch.setattr(store.os, "replace", boom)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(output.os, "replace", boom)
+    with pytest.raises(OutputError, match="disk full"):
         store.write(make_snapshot(), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.mrsnap"]

@@ -1,0 +1,102 @@
+"""meshreport.cli: one exit code per error class for every command, and signals end a run cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from meshreport.cli import main
+from meshreport.errors import EXIT_INPUT, EXIT_USAGE, InputError, OutputError, UsageError, exit_code_for
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "bookinfo.mrsnap"
+ENTRY = [sys.executable, "-c", "from meshreport.cli import main; main()"]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_the_mapping():
+    assert exit_code_for(InputError("x")) == EXIT_INPUT == 5
+    assert exit_code_for(UsageError("x")) == exit_code_for(OutputError("x")) == EXIT_USAGE == 2
+    assert exit_code_for(PermissionError(13, "Permission denied")) == 5
+    assert exit_code_for(KeyboardInterrupt()) == 130
+    assert exit_code_for(ValueError()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["graph", str(SAMPLE), "-o", "{missing}/x/out.json"],
+        ["validate", str(SAMPLE), "--fail-on", "none", "-o", "{missing}/x/out.txt"],
+        ["synth", "bookinfo", "-o", "{missing}/x/out.mrsnap"],
+        ["render", str(SAMPLE), "--no-pdf", "-o", "{missing}/x/report"],
+    ],
+    ids=["graph", "validate", "synth", "render"],
+)
+def test_the_same_unwritable_output_is_exit_2_from_every_command(capsys, tmp_path, argv):
+    # A regular file where a folder should be: the same file-system error for every command.
+    (tmp_path / "file").write_text("")
+    argv = [a.replace("{missing}", str(tmp_path / "file")) for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2, err
+    assert err.startswith("meshreport: error: cannot write") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("cmd", [["graph"], ["validate"], ["render", "--no-pdf", "-o", "{tmp}/r"]])
+def test_unreadable_snapshot_is_exit_5_from_every_command(capsys, tmp_path, cmd):
+    cmd = [a.replace("{tmp}", str(tmp_path)) for a in cmd]
+    for bad in (tmp_path, tmp_path / "missing.mrsnap"):
+        code, _, err = run(capsys, *cmd, str(bad))
+        assert code == 5 and err.count("\n") == 1, err
+
+
+def test_dev_null_output_stays_a_device(capsys):
+    before = os.lstat("/dev/null")
+    for argv in (["synth", "bookinfo", "-o", "/dev/null"], ["graph", str(SAMPLE), "-o", "/dev/null"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 0, err
+    assert os.lstat("/dev/null").st_ino == before.st_ino
+
+
+def _start_render(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    out = tmp_path / "report"
+    proc = subprocess.Popen(
+        [*ENTRY, "render", str(SAMPLE), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".report.new-*")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "render never started staging"
+        time.sleep(0.01)
+    return proc, out
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_signal_mid_render_removes_staging_and_keeps_the_old_report(tmp_path, sig, code, word):
+    out = tmp_path / "report"
+    subprocess.run([*ENTRY, "render", str(SAMPLE), "--no-pdf", "-o", str(out)], check=True, capture_output=True)
+    before = (out / "index.html").read_bytes()
+    proc, _ = _start_render(tmp_path)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert word in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert (out / "index.html").read_bytes() == before
