@@ -41,8 +41,9 @@ def test_the_mapping():
         ["validate", str(SAMPLE), "--fail-on", "none", "-o", "{missing}/x/out.txt"],
         ["synth", "bookinfo", "-o", "{missing}/x/out.mrsnap"],
         ["render", str(SAMPLE), "--no-pdf", "-o", "{missing}/x/report"],
+        ["diff", str(SAMPLE), str(SAMPLE), "-o", "{missing}/x/diff.txt"],
     ],
-    ids=["graph", "validate", "synth", "render"],
+    ids=["graph", "validate", "synth", "render", "diff"],
 )
 def test_the_same_unwritable_output_is_exit_2_from_every_command(capsys, tmp_path, argv):
     # A regular file where a folder should be: the same file-system error for every command.

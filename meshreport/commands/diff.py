@@ -12,8 +12,8 @@ import click
 
 from meshreport import pipeline
 from meshreport.cli import cli
-from meshreport.commands.validate import _write
 from meshreport.errors import FindingsError, UsageError
+from meshreport.output import write_output
 
 
 def gate(comparison, fail_on_regression: bool, fail_on_new: str) -> str | None:
@@ -124,7 +124,7 @@ def diff_cmd(
     comparison = pipeline.compare_files(
         a, b, settings, graph_type=graph_type, inject_service_nodes=inject_service_nodes, mesh_config=mesh_config
     )
-    _write(pipeline.changes_text(comparison, fmt), output)
+    write_output(output, pipeline.changes_text(comparison, fmt))
     reason = gate(comparison, fail_on_regression, fail_on_new)
     if reason:
         raise FindingsError(reason)
