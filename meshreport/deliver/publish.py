@@ -8,6 +8,7 @@ tells our reports apart from folders we must not replace (a typo in `-o` must no
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,22 +39,29 @@ def publish_dir(target: str | Path) -> Iterator[Path]:
     """Yield an empty staging folder; on normal exit it replaces `target`, on error it is removed."""
     target = Path(target).absolute()
     _check_target(target)
+    # The name is chosen before the folder is made, so an interrupt at any moment (Ctrl-C, or
+    # SIGTERM, which meshreport.cli turns into SystemExit: both BaseException) leaves nothing behind.
+    staging = target.parent / f".{target.name}.new-{secrets.token_hex(6)}"
+    ours = True
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    except OSError as e:
-        raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
-    # BaseException: Ctrl-C and SIGTERM (meshreport.cli turns it into SystemExit) remove it too.
-    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging.mkdir(mode=0o700)
+        except FileExistsError:
+            ours = False  # 48 random bits collided: someone else's folder, never removed
+            raise OutputError(f"cannot write {target}: {staging.name} exists") from None
+        except OSError as e:
+            raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
         yield staging
         try:
             (staging / MARKER).write_text("This folder was written by meshreport and is replaced on the next run.\n")
-            os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a report is meant to be shared
+            os.chmod(staging, 0o777 & ~current_umask())  # made 0700 while incomplete; a report is shared
             _swap_in(staging, target)
         except OSError as e:
             raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if ours:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
