@@ -22,19 +22,28 @@ ANALYSIS = (
     "meshreport.fielddiff",
     "meshreport.compare",
 )
-#: What every layer may use: the package root (its version), errors, and the mesh's vocabulary
-#: (Istio's names; host names, selectors and app/version labels).
-BASE = ("meshreport", "meshreport.errors", "meshreport.istio_names", "meshreport.hosts")
+#: What every layer may use: the package root (its version), errors, safe output writing, untrusted
+#: text made visible, and the mesh's vocabulary (Istio's names; host names, selectors and app/version labels).
+BASE = (
+    "meshreport",
+    "meshreport.errors",
+    "meshreport.output",
+    "meshreport.visible",
+    "meshreport.istio_names",
+    "meshreport.hosts",
+)
 
 #: layer (module prefix) -> the prefixes it may import. The longest matching layer applies.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "meshreport": (),  # the package's __init__: the version only
     "meshreport.errors": (),
+    "meshreport.output": ("meshreport.errors",),
+    "meshreport.visible": (),
     "meshreport.istio_names": (),
     "meshreport.hosts": ("meshreport.istio_names",),
     "meshreport.resources": ("meshreport.templates",),  # the templates' data package inside a wheel
     "meshreport.progress": BASE,
-    "meshreport.snapshot": ("meshreport", "meshreport.errors", "meshreport.snapshot"),
+    "meshreport.snapshot": ("meshreport", "meshreport.errors", "meshreport.output", "meshreport.snapshot"),
     "meshreport.settings": (*BASE, "meshreport.snapshot.model"),
     "meshreport.collect": (
         *BASE,
