@@ -353,6 +353,9 @@ class RenderOptions:
     pdf: bool = True
     title: str = "Service mesh report"
     now: float | None = None  # generated-at; None = SOURCE_DATE_EPOCH or the wall clock
+    #: the rules the analysis's health used (`health_rules()`); the report names the tolerance
+    #: behind each unhealthy status with them
+    health_rules: list | None = None
 
 
 def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options: RenderOptions | None = None) -> Path:
@@ -366,7 +369,7 @@ def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options:
     o = options or RenderOptions()
     target = Path(out_dir).absolute()
     with publish(target) as staging:
-        write_report(snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now)
+        write_report(snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now, health_rules=o.health_rules)
     return target / "index.html"
 
 

@@ -19,6 +19,22 @@ from meshreport.errors import FindingsError
 from meshreport.settings import Settings
 
 
+#: Settings that only shape a live collection: a snapshot's window and scope are already fixed.
+LIVE_ONLY = (("window", "--window"), ("end", "--end"), ("all_namespaces", "-A/--all-namespaces"))
+
+
+def _refuse_live_only_flags(settings: Settings) -> None:
+    """`render SNAPSHOT --window 7d` used to be ignored silently; a flag that cannot apply is a usage error."""
+    from meshreport.errors import UsageError
+
+    given = [flag for key, flag in LIVE_ONLY if settings.origin(key) == "flag" and settings[key]]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} only apply with --prometheus: a snapshot's window and namespaces were fixed "
+            "when it was collected (use -n to narrow the report to some of its namespaces)"
+        )
+
+
 @cli.command("render")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
@@ -72,29 +88,39 @@ def render_cmd(
 
     \b
     Give exactly one source:
-      meshreport render SNAPSHOT -o DIR
+      meshreport render SNAPSHOT [-n NS] -o DIR
       meshreport render --prometheus URL --window 1h [--end T] -n NS -o DIR
-    -n/--namespaces limits the report (and a live collection) to those namespaces.
+    -n/--namespaces limits the report (every count, page and finding, and a
+    live collection) to those namespaces. --window, --end and -A shape a live
+    collection only: with SNAPSHOT they are a usage error (exit 2).
 
     \b
-    Writes OUTPUT/index.html (window, counts, health summary, findings count,
-    mesh topology, busiest edges and edges with the most errors),
-    OUTPUT/namespaces/<ns>.html (per-namespace topology, workload/service
-    tables with health, findings), OUTPUT/findings.html (config-validation
+    Writes OUTPUT/index.html (worst first: health counts, failing and
+    degraded apps with the reason, edges by error share, slowest edges by
+    p95, findings by severity; then mTLS coverage, topology, busiest edges
+    and the namespaces, worst first), OUTPUT/namespaces/<ns>.html (topology,
+    workloads and services with sparklines, every edge with rate, 4xx %,
+    5xx %, p50/p95/p99, mTLS % and response codes; tables sort by any
+    column), OUTPUT/health.html, OUTPUT/findings.html (config-validation
     findings by severity, code and namespace, suppressed ones apart),
-    OUTPUT/img/*.svg and OUTPUT/report.pdf.
+    OUTPUT/img/*.svg and OUTPUT/report.pdf (a summary of at most ~40 pages).
+    A config-only snapshot (no metrics) says so and shows no traffic.
     Health rules: the config file's `health:` section; suppressions: its
     `validation.suppressions`. A metrics-only snapshot (no config objects)
     says that config was not collected instead of listing findings.
     Needs Graphviz ('dot'); without it meshreport exits with code 5.
     Exit 3 (after the report is written) with --fail-on and matching findings.
+    See docs/report.md.
     """
+    if snapshot is not None:
+        _refuse_live_only_flags(settings)
     namespaces = list(settings["namespaces"]) or None
+    rules = pipeline.health_rules(settings)
     options = pipeline.AnalysisOptions.for_report(
         graph_type=graph_type,
         inject_service_nodes=inject_service_nodes,
         namespaces=namespaces,
-        health_rules=pipeline.health_rules(settings),
+        health_rules=rules,
         mesh_config=mesh_config,
         suppressions=pipeline.suppressions(settings),
     )
@@ -103,7 +129,13 @@ def render_cmd(
     if snapshot is not None:
         pipeline.check_namespaces(snap, namespaces)
     analysis = pipeline.analyse(snap, options)
-    index = pipeline.render(snap, analysis, out_dir, pipeline.RenderOptions(pdf=not no_pdf, title=title))
+    if analysis.validation is not None and namespaces:
+        from meshreport.analysis import Analysis
+        from meshreport.report.findings import scoped
+
+        analysis = Analysis.of(analysis.graph, scoped(analysis.validation, namespaces))
+    render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules)
+    index = pipeline.render(snap, analysis, out_dir, render_options)
     click.echo(f"Report written to {index.parent}/")
     click.echo(f"  open {index.as_uri()}")
     if not no_pdf:

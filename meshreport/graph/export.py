@@ -479,6 +479,7 @@ def _json_health(h: Any) -> dict[str, Any] | None:
 def _json_edge(e: Edge) -> dict[str, Any]:
     md = dict(e.metadata)
     health = md.pop("healthStatus", None)
+    md.pop("responseTimes", None)  # the report's quantiles; the export keeps Kiali's one responseTime
     return {
         "source": e.source,
         "target": e.dest,

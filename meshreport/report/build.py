@@ -32,18 +32,22 @@ class ReportFiles:
     engines: dict[str, str] = field(default_factory=dict)
 
 
-def write_pictures(model: ReportModel, graph: TrafficGraph, out_dir: Path) -> tuple[list[Path], dict[str, str]]:
-    """One SVG for the mesh and one per namespace, laid out by the real Graphviz; big pictures
-    also get a PNG from the same layout, which the PDF embeds instead of the SVG."""
+def write_pictures(
+    model: ReportModel, graph: TrafficGraph, out_dir: Path, *, pdf: bool = True
+) -> tuple[list[Path], dict[str, str]]:
+    """One SVG for the mesh and one per namespace, laid out by the real Graphviz; with a PDF, big
+    pictures the PDF shows also get a PNG from the same layout, which it embeds instead of the SVG."""
     written: list[Path] = []
     engines: dict[str, str] = {}
-    for ref in model.images():
+    printed = {id(model.mesh_image)} | {id(ns.image) for ns in model.print_namespaces}
+    for ref in model.images() if model.has_traffic else []:
         pic = (
             topology.mesh_picture(graph) if ref.namespace is None else topology.namespace_picture(graph, ref.namespace)
         )
         svg = out_dir / ref.path
         svg.parent.mkdir(parents=True, exist_ok=True)
-        png = svg.with_suffix(".png") if pic.nodes > topology.PRINT_VECTOR_MAX_NODES else None
+        big = pic.nodes > topology.PRINT_VECTOR_MAX_NODES
+        png = svg.with_suffix(".png") if pdf and big and id(ref) in printed else None
         topology.render_files(pic, svg, png)
         written.append(svg)
         if png is not None:
@@ -63,11 +67,15 @@ def write_report(
     pdf: bool = True,
     title: str = "Service mesh report",
     now: float | None = None,
+    health_rules: list | None = None,
 ) -> ReportFiles:
-    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`."""
+    """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`.
+
+    `health_rules`: the rules the analysis's health used (they name each unhealthy status's tolerance).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(snapshot, analysis, title=title, now=now)
-    images, engines = write_pictures(model, analysis.graph, out_dir)
+    model = build_model(snapshot, analysis, title=title, now=now, health_rules=health_rules, pdf=pdf)
+    images, engines = write_pictures(model, analysis.graph, out_dir, pdf=pdf)
     env = environment()
     pages = write_site(model, out_dir, env)
     pdf_path = write_pdf(model, out_dir, env) if pdf else None

@@ -61,3 +61,12 @@ def duration(seconds: float) -> str:
             parts.append(f"{s // size}{unit}")
             s %= size
     return " ".join(parts[:2])
+
+
+def ms(value: float) -> str:
+    """A latency: whole milliseconds from 10 ms, one decimal below, seconds from 10 s."""
+    if value >= 10_000:
+        return f"{value / 1000:.1f} s"
+    if value >= 10:
+        return f"{value:.0f} ms"
+    return f"{value:.1f} ms"

@@ -14,10 +14,16 @@ from meshreport.snapshot.model import ConfigObject
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
 
 
+#: Namespaces named per kind in the inventory table; the rest are counted (the table keeps three
+#: columns at any mesh size, so it fits a PDF page).
+INVENTORY_NAMESPACES = 8
+
+
 @dataclass(frozen=True)
-class InventoryMatrix:
-    namespaces: list[str]
-    rows: list[tuple[str, list[int]]]  # (kind, count per namespace)
+class InventoryRow:
+    kind: str
+    count: int
+    namespaces: str  # "bookinfo (3), shop (1) and 4 more namespaces"
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,34 @@ def config_inventory(inp: ModelInput) -> Iterator[Section]:
     if not objs:
         return
     namespaces = [ns.name for ns in inp.model.namespaces]
-    kinds = sorted({o.kind for o in objs})
-    rows = [(k, [sum(1 for o in objs if o.kind == k and o.namespace == ns) for ns in namespaces]) for k in kinds]
-    yield Section("istio-config", "Istio configuration", "inventory.html", InventoryMatrix(namespaces, rows))
+    wanted = set(namespaces)
+    objs = [o for o in objs if o.namespace in wanted or not o.namespace]
+    if not objs:
+        return
+    yield Section("istio-config", "Istio configuration", "inventory.html", inventory_rows(objs))
+    by_ns: dict[str, list[ObjectRow]] = {}
+    for o in objs:
+        by_ns.setdefault(o.namespace or "", []).append(ObjectRow(o.kind, o.name, _details(o)))
     for ns in namespaces:
-        mine = [ObjectRow(o.kind, o.name, _details(o)) for o in istio_objects(objs, ns)]
+        mine = by_ns.get(ns)
         if mine:
             yield Section(
                 "istio-config", "Istio configuration", "objects.html", mine, placement="namespace", namespace=ns
             )
+
+
+def inventory_rows(objs: list[ConfigObject]) -> list[InventoryRow]:
+    """Per kind: how many objects, and in which namespaces (most objects first)."""
+    counts: dict[str, dict[str, int]] = {}
+    for o in objs:
+        per_ns = counts.setdefault(o.kind, {})
+        ns = o.namespace or "(cluster-scoped)"
+        per_ns[ns] = per_ns.get(ns, 0) + 1
+    rows = []
+    for kind in sorted(counts):
+        ranked = sorted(counts[kind].items(), key=lambda kv: (-kv[1], kv[0]))
+        text = ", ".join(f"{ns} ({n})" for ns, n in ranked[:INVENTORY_NAMESPACES])
+        if len(ranked) > INVENTORY_NAMESPACES:
+            text += f" and {len(ranked) - INVENTORY_NAMESPACES} more namespaces"
+        rows.append(InventoryRow(kind, sum(counts[kind].values()), text))
+    return rows

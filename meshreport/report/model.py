@@ -18,8 +18,13 @@ from meshreport import __version__
 from meshreport.analysis import Analysis
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
+from meshreport.report import overview
+from meshreport.report.edges import EdgeRow, NodeRef, edge_row, report_edges
 from meshreport.report.findings import FindingRow, FindingsPage, findings_page, namespace_rows, not_collected
 from meshreport.report.findings import row as finding_row
+from meshreport.report.mtls import MtlsSummary, mtls_summary
+from meshreport.report.reasons import health_reason
+from meshreport.report.sparkline import Spark, Trends, collect_trends, sparks
 from meshreport.snapshot.model import Diagnostic, Snapshot
 
 #: Status levels, worst first; also the CSS classes and the picture colours.
@@ -85,6 +90,8 @@ class HealthView:
     level: str
     text: str
     detail: str = ""
+    #: Why the rule fired (tolerance, direction, protocol, code class), for Failure/Degraded.
+    reason: str = ""
 
 
 @dataclass
@@ -106,28 +113,10 @@ class NodeRow:
     flags: list[str] = field(default_factory=list)
     page: str | None = None
     health: HealthView | None = None
-
-
-@dataclass(frozen=True)
-class NodeRef:
-    name: str
-    namespace: str
-    kind: str
-    page: str | None
-
-
-@dataclass
-class EdgeRow:
-    source: NodeRef
-    dest: NodeRef
-    protocol: str
-    rate: float
-    rate_text: str
-    errors: float
-    errors_text: str
-    error_pct: float
-    error_text: str
-    level: str
+    #: Inbound 4xx and server-side error shares (5xx, gRPC errors, no response).
+    pct_4xx_text: str = "–"
+    pct_5xx_text: str = "–"
+    sparks: list[Spark] = field(default_factory=list)
 
 
 @dataclass
@@ -183,7 +172,7 @@ class HealthCount:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class NamespaceSummary:
     """One row of the overview's namespace table (fixed columns for every namespace)."""
 
@@ -193,6 +182,10 @@ class NamespaceSummary:
     workloads: int
     services: int
     gaps: int
+    error_pct: float = -1.0
+    rate: float = 0.0
+    mtls_text: str = "–"
+    sparks: list[Spark] = field(default_factory=list)
 
 
 @dataclass
@@ -204,7 +197,7 @@ class NamespaceSection:
     stats: list[Stat]
     nodes: list[NodeRow]
     edges: list[EdgeRow]
-    #: The PDF lists only the busiest edges of a namespace (dense tables cost ~0.3 s a page).
+    #: The PDF's one-page summary lists only the busiest edges (dense tables cost ~0.3 s a page).
     print_edges: list[EdgeRow] = field(default_factory=list)
     print_edges_omitted: int = 0
     findings: list[FindingRow] = field(default_factory=list)
@@ -228,6 +221,19 @@ class ReportModel:
     gaps: list[GapRow]
     diagnostics: list[Diagnostic]
     legend: list[tuple[str, str, str]]
+    #: False for a config-only snapshot: no traffic was collected, so no window, rates or pictures.
+    has_traffic: bool = True
+    #: False with --no-pdf: no page links to report.pdf.
+    has_pdf: bool = True
+    slow_edges: list[EdgeRow] = field(default_factory=list)
+    unhealthy: list[overview.Unhealthy] = field(default_factory=list)
+    health_page: overview.HealthPage | None = None
+    mtls: MtlsSummary | None = None
+    #: The namespaces table, worst first (failure, degraded, then by error share and rate).
+    namespace_order: list[NamespaceSection] = field(default_factory=list)
+    #: The namespaces that get a page in the PDF (worst first; the PDF stays ~40 pages).
+    print_namespaces: list[NamespaceSection] = field(default_factory=list)
+    print_namespaces_omitted: int = 0
     has_health: bool = False
     health: list[HealthCount] = field(default_factory=list)
     findings: list[FindingRow] = field(default_factory=list)
@@ -260,7 +266,10 @@ def section_builder(fn: SectionBuilder) -> SectionBuilder:
 
 
 TOP_EDGES = 10
-PRINT_EDGES = 40
+#: Rows of a namespace's one-page summary in the PDF.
+PRINT_EDGES = 8
+#: Namespaces with a page of their own in the PDF, worst first (the rest are in the site).
+PRINT_NAMESPACES = 16
 GRAPH_TYPE_TEXT = {
     "app": "app graph",
     "versionedApp": "versioned app graph",
@@ -290,20 +299,33 @@ def build_model(
     title: str = "Service mesh report",
     now: float | None = None,
     builders: Iterable[SectionBuilder] | None = None,
+    health_rules: list | None = None,
+    pdf: bool = True,
 ) -> ReportModel:
     """Compute every number and text the pages show, once, from the analysis and its snapshot.
 
     An analysis without findings (`analysis.validation` None: the snapshot holds no config
-    objects) gets a "config was not collected" findings page instead of an empty one.
+    objects) gets a "config was not collected" findings page instead of an empty one. The report
+    covers the graph's namespaces (`render -n` builds the graph for those only). `health_rules`
+    are the rules the graph's health used; they name the tolerance behind each unhealthy status.
     """
     graph, validation = analysis.graph, analysis.validation
     namespaces = _report_namespaces(snapshot, graph)
     pages = {ns: f"namespaces/{slug(ns)}.html" for ns in namespaces}
-    rows = {nid: _node_row(n, pages.get(n.namespace)) for nid, n in graph.nodes.items()}
+    trends = collect_trends(snapshot, namespaces)
+    rows = {nid: _node_row(n, pages.get(n.namespace), trends, health_rules) for nid, n in graph.nodes.items()}
     refs = {nid: NodeRef(r.name, r.namespace, r.kind, r.page) for nid, r in rows.items()}
-    edges = [_edge_row(e, refs) for e in _sorted_edges(graph) if e.source in refs and e.dest in refs]
+    mtls_known = any(q.key.startswith("appender/securityPolicy/") for q in snapshot.queries)
+    edges = []
+    for e, hop in report_edges(graph):
+        if e.source in refs and e.dest in refs:
+            row = edge_row(e, refs[e.source], refs[e.dest], edge_status(e), mtls_known=mtls_known, hop=hop)
+            if hop is not None and hop.dest in refs:
+                row.via = refs[hop.dest].name
+            edges.append(row)
     req_edges = [r for r in edges if r.protocol != "tcp"]
     w = snapshot.window
+    unhealthy = _unhealthy(graph, rows, set(namespaces))
 
     model = ReportModel(
         title=title,
@@ -324,11 +346,17 @@ def build_model(
         busiest_tcp_edges=sorted([r for r in edges if r.protocol == "tcp" and r.rate > 0], key=lambda r: -r.rate)[
             :TOP_EDGES
         ],
-        error_edges=sorted([r for r in req_edges if r.errors > 0], key=lambda r: (-r.errors, -r.error_pct))[:TOP_EDGES],
+        error_edges=overview.error_edges(req_edges, TOP_EDGES),
         namespaces=[],
         gaps=[GapRow(g.phase, g.what, g.reason, g.namespace or "") for g in snapshot.gaps],
         diagnostics=list(snapshot.diagnostics),
         legend=[(lvl, LEVEL_TEXT[lvl], LEVEL_HELP[lvl]) for lvl in LEVELS],
+        has_traffic=has_traffic(snapshot, graph),
+        has_pdf=pdf,
+        slow_edges=overview.slowest_edges(req_edges, TOP_EDGES),
+        unhealthy=overview.top_unhealthy(unhealthy, TOP_EDGES),
+        health_page=overview.health_page(unhealthy),
+        mtls=mtls_summary(snapshot, graph, edges, namespaces) if mtls_known else None,
         has_health=any(n.health is not None for n in graph.nodes.values()),
         health=_health_counts(graph, namespaces),
         findings=[] if validation is None else [finding_row(f) for f in validation.active],
@@ -341,12 +369,16 @@ def build_model(
         )
         ns_edges = [r for r in edges if r.source.namespace == ns or r.dest.namespace == ns]
         ns_edges.sort(key=lambda r: (r.protocol == "tcp", -r.rate))
+        summary = _namespace_summary(snapshot, graph, ns)
+        summary.sparks = sparks(trends.by_namespace.get(ns))
+        if model.mtls is not None:
+            summary.mtls_text = model.mtls.namespaces.get(ns, "–")
         model.namespaces.append(
             NamespaceSection(
                 name=ns,
                 page=pages[ns],
                 image=ImageRef(f"img/ns-{slug(ns)}.svg", f"Traffic topology of namespace {ns}", ns, ns),
-                summary=_namespace_summary(snapshot, graph, ns),
+                summary=summary,
                 stats=_namespace_stats(snapshot, graph, ns),
                 nodes=ns_rows,
                 edges=ns_edges,
@@ -355,9 +387,49 @@ def build_model(
                 findings=namespace_rows(validation, ns),
             )
         )
+    model.namespace_order = sorted(model.namespaces, key=_trouble)
+    model.print_namespaces = model.namespace_order[:PRINT_NAMESPACES]
+    model.print_namespaces_omitted = max(0, len(namespaces) - PRINT_NAMESPACES)
+    if model.has_health:
+        model.pages.append(Section("health", "Health", "health.html", model.health_page, placement="page"))
     model.pages.append(Section("findings", "Findings", "findings.html", model.findings_page, placement="page"))
     _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)
     return model
+
+
+def has_traffic(snapshot: Snapshot, graph: TrafficGraph) -> bool:
+    """Whether metrics were collected at all (a config-only snapshot from YAML files has none)."""
+    return bool(snapshot.queries) or bool(graph.edges)
+
+
+_TROUBLE = {"failure": 0, "degraded": 1, "na": 2, "healthy": 3, "tcp": 4, "idle": 5}
+
+
+def _trouble(ns: NamespaceSection) -> tuple:
+    return (_TROUBLE.get(ns.summary.level, 9), -ns.summary.error_pct, ns.name)
+
+
+def _unhealthy(graph: TrafficGraph, rows: dict[str, NodeRow], wanted: set[str]) -> list[overview.Unhealthy]:
+    """Every app, workload and service of the report's namespaces with its health verdict."""
+    out = []
+    for nid, n in graph.nodes.items():
+        r = rows[nid]
+        if r.health is None or n.namespace not in wanted or n.node_type not in ("app", "workload", "service"):
+            continue
+        out.append(
+            overview.Unhealthy(
+                name=r.name,
+                kind=r.kind,
+                namespace=r.namespace,
+                page=r.page,
+                level=r.health.level,
+                status=r.health.text,
+                reason=r.health.reason,
+                node_type=n.node_type,
+                error_ratio=float(getattr(n.health, "error_ratio", 0.0) or 0.0),
+            )
+        )
+    return out
 
 
 def _findings_stat(page: FindingsPage) -> Stat:
@@ -403,12 +475,8 @@ def _apply_sections(model: ReportModel, inp: ModelInput, builders: Iterable[Sect
 
 
 def _report_namespaces(snapshot: Snapshot, graph: TrafficGraph) -> list[str]:
-    """The namespaces asked for, in the order asked; a graph may know them when a snapshot does not."""
-    out: list[str] = []
-    for ns in list(snapshot.namespaces) + list(graph.namespaces):
-        if ns not in out:
-            out.append(ns)
-    return out
+    """The graph's namespaces (render -n builds it for those), else the snapshot's, in the order asked."""
+    return list(dict.fromkeys(graph.namespaces or snapshot.namespaces))
 
 
 _KIND_ORDER = {"app": 0, "workload": 0, "service": 1, "aggregate": 2, "unknown": 3}
@@ -452,7 +520,7 @@ _FLAG_TEXT = (
 )
 
 
-def _node_row(node: Node, page: str | None) -> NodeRow:
+def _node_row(node: Node, page: str | None, trends: Trends, rules: list | None = None) -> NodeRow:
     req_in = node.rate("httpIn") + node.rate("grpcIn")
     req_out = node.rate("httpOut") + node.rate("grpcOut")
     err_in = sum(node.rate(k) for k in ("httpIn4xx", "httpIn5xx", "httpInNoResponse", "grpcInErr", "grpcInNoResponse"))
@@ -463,6 +531,10 @@ def _node_row(node: Node, page: str | None) -> NodeRow:
     if node.rate("tcpOut"):
         tcp.append(f"out {fmt.byte_rate(node.rate('tcpOut'))}")
     health = _health_view(node.health)
+    if health is not None:
+        health = HealthView(health.level, health.text, health.detail, health_reason(node, rules))
+    in4 = node.rate("httpIn4xx")
+    in5 = err_in - in4
     return NodeRow(
         id=node.id,
         name=node.label,
@@ -481,6 +553,9 @@ def _node_row(node: Node, page: str | None) -> NodeRow:
         flags=[text for key, text in _FLAG_TEXT if _flag(node.metadata, key)],
         page=page,
         health=health,
+        pct_4xx_text=fmt.pct(in4 / req_in * 100.0) if req_in > 0 else "–",
+        pct_5xx_text=fmt.pct(in5 / req_in * 100.0) if req_in > 0 else "–",
+        sparks=sparks(trends.by_workload.get((node.namespace, node.workload))) if node.workload else [],
     )
 
 
@@ -499,26 +574,6 @@ def _health_view(health: Any) -> HealthView | None:
     ratio = getattr(health, "error_ratio", None)
     detail = f"error ratio {fmt.pct(ratio)}" if isinstance(ratio, (int, float)) else ""
     return HealthView(_KIALI_HEALTH.get(status, "idle"), status, detail)
-
-
-def _sorted_edges(graph: TrafficGraph) -> list[Edge]:
-    return sorted(graph.edges.values(), key=lambda e: e.key)
-
-
-def _edge_row(edge: Edge, refs: dict[str, NodeRef]) -> EdgeRow:
-    tcp = edge.protocol == "tcp"
-    return EdgeRow(
-        source=refs[edge.source],
-        dest=refs[edge.dest],
-        protocol=edge.protocol,
-        rate=edge.total,
-        rate_text=fmt.byte_rate(edge.total) if tcp else fmt.req_rate(edge.total),
-        errors=edge.errors,
-        errors_text="–" if tcp else fmt.req_rate(edge.errors),
-        error_pct=edge.error_pct,
-        error_text="–" if tcp else fmt.pct(edge.error_pct),
-        level=edge_status(edge),
-    )
 
 
 def _request_totals(graph: TrafficGraph, namespace: str | None = None) -> tuple[float, float]:
@@ -606,6 +661,8 @@ def _namespace_summary(snapshot: Snapshot, graph: TrafficGraph, ns: str) -> Name
         rate_text=fmt.req_rate(total),
         error_text=fmt.pct(errors / total * 100 if total else None),
         level=_worst_health(graph, ns, total),
+        error_pct=errors / total * 100 if total else -1.0,
+        rate=total,
         workloads=sum(k in ("app", "workload") for k in kinds),
         services=kinds.count("service"),
         gaps=sum(1 for g in snapshot.gaps if g.namespace == ns),

@@ -8,6 +8,7 @@ offline and stops a crafted reference from reading anything else.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -36,8 +37,16 @@ class LocalOnlyFetcher(weasyprint.URLFetcher):
         return super().fetch(url, headers)
 
 
+#: An href that does not point into the document itself. Values are our autoescaped output, so
+#: they never contain a quote.
+_OUTSIDE_HREF = re.compile(r' href="(?!#)[^"]*"')
+
+
 def print_html(model: ReportModel, env: jinja2.Environment | None = None) -> str:
-    return render_page(env or environment(), "print.html", model, root="", active="print")
+    """The print document; links that leave it are dropped: resolved against the staging folder
+    they became `file://` links into a folder that no longer exists once the report is published."""
+    html = render_page(env or environment(), "print.html", model, root="", active="print")
+    return _OUTSIDE_HREF.sub("", html)
 
 
 def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> Path:

@@ -15,7 +15,8 @@ from meshreport.report.model import ReportModel
 from meshreport.report.topology import legend_shapes
 from meshreport.resources import templates_dir
 
-STYLESHEETS = ("report.css",)
+#: Copied into the site root next to the pages: the stylesheet and the table sorter.
+STYLESHEETS = ("report.css", "sort.js")
 
 
 def environment() -> jinja2.Environment:

@@ -54,10 +54,18 @@ def test_namespace_pages_and_index_show_findings(small_report):
         r'<div class="card lvl-failure">\s*<div class="card-value">2</div>\s*<div class="card-label">Findings', index
     )
     assert card, "findings card with the active count, coloured by the worst severity"
-    assert '<a href="findings.html">2 errors, 0 warnings, 0 info; 1 suppressed</a>' in index
-    # Health summary from the graph's health appender.
-    summary = index.split('class="health-summary"')[1].split("</div>")[0]
-    assert re.search(r"Failure</span> 2", summary) and re.search(r"Degraded</span> 3", summary)
+    # Findings by severity, each count linking to its part of the findings page.
+    counts = index.split('id="findings"')[1].split("</ul>")[0]
+    assert '<a href="findings.html#sev-error">2</a>' in counts and "IST0101" in counts
+    assert re.search(r"Suppressed</span> 1", counts)
+    # Health counts per kind from the graph's health appender, linking to their lists.
+    table = index.split('class="data health-counts"')[1].split("</table>")[0]
+    assert 'href="health.html#failure-workload">1</a>' in table
+    assert 'href="health.html#degraded-workload">3</a>' in table
+    assert 'href="health.html#failure-service">1</a>' in table
+    health = (out / "health.html").read_text()
+    for anchor in ("failure-workload", "degraded-workload", "failure-service"):
+        assert f'id="{anchor}"' in health
 
 
 def test_findings_in_the_pdf(small_report):
@@ -69,8 +77,9 @@ def test_findings_in_the_pdf(small_report):
     flat = " ".join(text.split())
     assert "Referenced host not found" in flat
     assert "<script>document.title='pwned'</script>" in flat  # shown as text, not run
-    assert "Suppressed findings (1)" in flat
+    # Suppressed and info findings are counted in the PDF, listed only in the site.
     assert "2 errors, 0 warnings, 0 info; 1 suppressed" in flat
+    assert "DestinationRule shop/quiet" not in flat
 
 
 def test_user_suppressions_and_counts(tmp_path):

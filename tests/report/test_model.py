@@ -67,14 +67,23 @@ def test_model_window_counts_and_top_edges():
     assert stats["Deployments"] == "1" and stats["Istio config"] == "3"
     assert stats["Findings"] == "2"  # two errors; the annotated DestinationRule's warning is suppressed
 
-    assert [(r.source.name, r.dest.name) for r in m.busiest_edges[:2]] == [("ingress-gw", "web-v1"), ("api", "api-v1")]
+    # The service's hop to its only workload repeats web-v1 -> api: it is folded into that edge.
+    assert [(r.source.name, r.dest.name) for r in m.busiest_edges[:2]] == [("ingress-gw", "web-v1"), ("web-v1", "api")]
+    assert m.busiest_edges[1].via == "api-v1"
+    assert not [r for r in m.busiest_edges if r.source.name == "api"]
     assert m.busiest_edges[0].rate_text == "42.50 req/s"
     assert all(r.protocol != "tcp" for r in m.busiest_edges)
     assert [r.dest.name for r in m.busiest_tcp_edges] == ["orders-db"]
     assert m.busiest_tcp_edges[0].rate_text == "12.3 kB/s"
-    # Most errors first: 2 req/s 5xx edges, then 0.5 req/s 4xx, then 0.01 req/s.
-    assert [r.errors for r in m.error_edges] == [2.0, 2.0, 0.5, 0.01]
-    assert m.error_edges[0].error_text == "10.0 %" and m.error_edges[0].level == "failure"
+    # Highest error share first (10 %, 1.2 %, 1 %), each edge once.
+    assert [(r.source.name, r.error_text) for r in m.error_edges] == [
+        ("web-v1", "10.0 %"),
+        ("ingress-gw", "1.2 %"),
+        (EVIL, "1.0 %"),
+    ]
+    assert m.error_edges[0].level == "failure"
+    assert m.error_edges[0].pct_5xx_text == "10.0 %" and m.error_edges[0].pct_4xx_text == "0 %"
+    assert m.error_edges[1].pct_4xx_text == "1.2 %" and m.error_edges[1].pct_5xx_text == "0 %"
 
 
 def test_namespace_sections_tables_and_links():

@@ -50,11 +50,10 @@ def test_pdf_running_header_and_page_footer(small_report):
     for i, page in enumerate(pages, start=1):
         assert f"Page {i} of {n}" in page
     # From page 2 on: the document title left and the current section right.
-    assert "Service mesh report" in pages[1] and "Mesh topology" in pages[1]
-    # The namespace picture is on a landscape page; its tables follow on portrait pages that
-    # carry the namespace in the running header.
-    tables = next(p for p in pages if "Workloads and services in shop" in p)
-    assert tables.count("Namespace shop") == 1
+    assert "Service mesh report" in pages[1] and "Summary" in pages[1]
+    # Each namespace gets one page: picture, legend and busiest edges, its name in the running header.
+    shop = [p for p in pages if "Namespace shop" in p and "Busiest edges" in p]
+    assert len(shop) == 1 and "Legend" not in shop[0] and "Failure" in shop[0]
 
 
 def test_pdf_shows_hostile_names_as_text(small_report):
