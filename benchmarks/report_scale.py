@@ -4,8 +4,8 @@ Synthetic meshes (`meshreport.synthetic.meshes.scalable_snapshot`, about five fl
 are generated and written first (not timed). Each size then runs in a fresh process: read the
 snapshot, build the graph (all appenders, health), validate the config, build the report model,
 lay out the pictures with the real `dot`, write the HTML site and the PDF with WeasyPrint.
-Printed: seconds per phase (wall; `dot` runs as a child process), pages, PDF size and the
-peak memory of the Python process (VmHWM).
+Printed: seconds per phase (wall; `dot` runs as a child process), pages, PDF size, the size of
+the site (every file but the PDF) and the peak memory of the Python process (VmHWM).
 
 Run by hand, never in the test suite:
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ def measure(path: str, out: str, pdf: bool) -> dict:
 
     phases: dict[str, float] = {}
     out_dir = Path(out)
+    shutil.rmtree(out_dir, ignore_errors=True)  # a kept --workdir must not count an older run's files
 
     def timed(name, fn):
         t = time.perf_counter()
@@ -68,8 +70,8 @@ def measure(path: str, out: str, pdf: bool) -> dict:
         graph = timed("graph", lambda: build_graph(snap, GraphOptions(graph_type="versionedApp")))
     validation = timed("validate", lambda: check(snap.objects, None, []))
     analysis = Analysis.of(graph, validation)
-    model = timed("model", lambda: build_model(snap, analysis, now=WINDOW_END + 60))
-    timed("pictures", lambda: write_pictures(model, graph, out_dir))
+    model = timed("model", lambda: build_model(snap, analysis, now=WINDOW_END + 60, pdf=pdf))
+    timed("pictures", lambda: write_pictures(model, graph, out_dir, pdf=pdf))
     env = environment()
     pages = timed("site", lambda: write_site(model, out_dir, env))
     pdf_path = timed("pdf", lambda: write_pdf(model, out_dir, env)) if pdf else None
@@ -85,6 +87,7 @@ def measure(path: str, out: str, pdf: bool) -> dict:
         "html_pages": len(pages),
         "pdf_pages": pdf_pages,
         "pdf_mb": pdf_path.stat().st_size / 1e6 if pdf_path else None,
+        "site_mb": sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file() and p != pdf_path) / 1e6,
         "peak_mb": _vm_hwm_mb(),
     }
 
@@ -119,14 +122,14 @@ def main() -> None:
     print(
         f"{'workloads':>9} {'nodes':>6} {'edges':>6} "
         + " ".join(f"{p:>8}" for p in phases)
-        + "  pages  pdf MB  peak MB"
+        + "  pages  pdf MB  site MB  peak MB"
     )
     for r in rows:
         cells = " ".join(f"{r[p]:>8.2f}" if r.get(p) is not None else f"{'-':>8}" for p in phases)
         pdf_mb = f"{r['pdf_mb']:.1f}" if r["pdf_mb"] is not None else "-"
         print(
             f"{r['workloads']:>9} {r['nodes']:>6} {r['edges']:>6} {cells}  {r['html_pages']:>3}/{r['pdf_pages'] or '-'}"
-            f"  {pdf_mb:>6}  {r['peak_mb']:>7.0f}"
+            f"  {pdf_mb:>6}  {r['site_mb']:>7.1f}  {r['peak_mb']:>7.0f}"
         )
 
 

@@ -18,7 +18,6 @@ from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.errors import FindingsError
 from meshreport.settings import Settings
 
-
 #: Settings that only shape a live collection: a snapshot's window and scope are already fixed.
 LIVE_ONLY = (("window", "--window"), ("end", "--end"), ("all_namespaces", "-A/--all-namespaces"))
 

@@ -64,9 +64,9 @@ def duration(seconds: float) -> str:
 
 
 def ms(value: float) -> str:
-    """A latency: whole milliseconds from 10 ms, one decimal below, seconds from 10 s."""
-    if value >= 10_000:
-        return f"{value / 1000:.1f} s"
+    """A latency: whole milliseconds from 10 ms, one decimal below, seconds from 1 s."""
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
     if value >= 10:
         return f"{value:.0f} ms"
     return f"{value:.1f} ms"

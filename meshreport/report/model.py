@@ -363,6 +363,8 @@ def build_model(
         findings_page=not_collected() if validation is None else findings_page(validation, pages),
     )
     model.stats.insert(len(model.stats) - 1, _findings_stat(model.findings_page))
+    if not model.has_traffic:
+        model.stats = [st for st in model.stats if st.label not in TRAFFIC_STATS]
     for ns in namespaces:
         ns_rows = sorted(
             (r for r in rows.values() if r.namespace == ns), key=lambda r: (_KIND_ORDER.get(r.node_type, 9), r.name)
@@ -373,13 +375,16 @@ def build_model(
         summary.sparks = sparks(trends.by_namespace.get(ns))
         if model.mtls is not None:
             summary.mtls_text = model.mtls.namespaces.get(ns, "–")
+        ns_stats = _namespace_stats(snapshot, graph, ns)
+        if not model.has_traffic:
+            ns_stats = [st for st in ns_stats if st.label not in TRAFFIC_STATS]
         model.namespaces.append(
             NamespaceSection(
                 name=ns,
                 page=pages[ns],
                 image=ImageRef(f"img/ns-{slug(ns)}.svg", f"Traffic topology of namespace {ns}", ns, ns),
                 summary=summary,
-                stats=_namespace_stats(snapshot, graph, ns),
+                stats=ns_stats,
                 nodes=ns_rows,
                 edges=ns_edges,
                 print_edges=ns_edges[:PRINT_EDGES],
@@ -402,6 +407,8 @@ def has_traffic(snapshot: Snapshot, graph: TrafficGraph) -> bool:
     return bool(snapshot.queries) or bool(graph.edges)
 
 
+#: Cards that report traffic; a config-only report leaves them out rather than show zeros.
+TRAFFIC_STATS = frozenset({"Request rate", "Error share", "TCP traffic", "Graph nodes", "Graph edges"})
 _TROUBLE = {"failure": 0, "degraded": 1, "na": 2, "healthy": 3, "tcp": 4, "idle": 5}
 
 

@@ -144,18 +144,21 @@ def test_config_file_suppressions_and_health_rules(tmp_path, capsys):
     findings = (out_dir / "findings.html").read_text()
     assert "config: subsets for later versions" in findings
     index = (out_dir / "index.html").read_text()
-    summary = index.split('class="health-summary"')[1].split("</div>")[0]
-    assert "Healthy" in summary and "Degraded" not in summary  # lax rules from the config file
+    counts = index.split('class="data health-counts"')[1].split("</table>")[0]
+    assert "health.html#healthy-app" in counts and "#degraded-" not in counts  # lax rules from the config file
 
 
 def test_default_health_shows_degraded_bookinfo(tmp_path, capsys):
     out_dir = tmp_path / "report"
     code, _, err = _run(capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf")
     assert code == 0, err
-    summary = (out_dir / "index.html").read_text().split('class="health-summary"')[1].split("</div>")[0]
-    assert "Degraded</span>" in summary  # the sample's 5xx burst, with Kiali's default tolerances
+    index = (out_dir / "index.html").read_text()
+    counts = index.split('class="data health-counts"')[1].split("</table>")[0]
+    assert 'href="health.html#degraded-app">2</a>' in counts  # the sample's 5xx burst, Kiali's default tolerances
+    unhealthy = index.split('id="unhealthy"')[1].split("</table>")[0]
+    assert "reviews v2" in unhealthy and "outbound http 5xx 5.0 % (degraded at &gt; 0 %)" in unhealthy
     ns = (out_dir / "namespaces/bookinfo.html").read_text()
-    assert '<span class="badge lvl-degraded"' in ns  # health column in the namespace tables
+    assert '<span class="status st-degraded">▲ Degraded</span>' in ns  # health column in the namespace tables
 
 
 def test_mesh_config_file(tmp_path, capsys):
@@ -197,12 +200,60 @@ def test_metrics_only_snapshot_says_config_not_collected(tmp_path, capsys):
         ((), "missing SNAPSHOT (a .mrsnap file) or --prometheus URL"),
         ((str(SAMPLE), "--prometheus", "http://127.0.0.1:1"), "give either a SNAPSHOT file or --prometheus, not both"),
         ((str(SAMPLE), "-n", "nope"), "namespace(s) nope not in the snapshot"),
+        ((str(SAMPLE), "--window", "7d"), "--window only apply with --prometheus"),
+        ((str(SAMPLE), "--end", "2024-01-01T00:00:00Z"), "--end only apply with --prometheus"),
+        ((str(SAMPLE), "-A"), "-A/--all-namespaces only apply with --prometheus"),
     ],
 )
 def test_exactly_one_source_is_a_usage_error(tmp_path, capsys, args, message):
     code, _, err = _run(capsys, "render", *args, "-o", str(tmp_path / "r"), "--no-pdf")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_no_pdf_leaves_no_pdf_link_and_no_png(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    code, out, err = _run(capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf")
+    assert code == 0, err
+    for page in out_dir.rglob("*.html"):
+        assert "report.pdf" not in page.read_text(), page
+    assert not list(out_dir.rglob("*.png"))
+    assert "PDF" not in out
+
+
+def test_namespace_flag_scopes_every_count_and_page(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    code, out, err = _run(capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf", "-n", "istio-system")
+    assert code == 0, err
+    assert sorted(p.name for p in (out_dir / "namespaces").iterdir()) == ["istio-system.html"]
+    index = (out_dir / "index.html").read_text()
+    assert "of 1 namespace over" in index
+    assert 'href="namespaces/bookinfo.html"' not in index
+    # bookinfo's findings (IST0173 on its DestinationRules) are out of scope, in the page and the exit line.
+    assert "IST0173" not in (out_dir / "findings.html").read_text()
+    assert "findings: 0 errors" in out
+    assert "bookinfo (" not in index  # the Istio-configuration inventory counts istio-system only
+
+
+def test_config_only_snapshot_shows_no_window_or_zeros(tmp_path, capsys):
+    from meshreport.snapshot.store import read, write
+
+    snap = read(SAMPLE)
+    snap.queries = []  # what `snapshot --from-files` writes: config objects, no metrics
+    path = tmp_path / "config.mrsnap"
+    write(snap, path)
+    out_dir = tmp_path / "report"
+    code, _, err = _run(capsys, "render", str(path), "-o", str(out_dir))
+    assert code == 0, err
+    index = (out_dir / "index.html").read_text()
+    assert "Config only:" in index and "config only" in index
+    for absent in ("req/s", "2024-01-01 00:00 UTC", "Traffic between", "img/mesh.svg"):
+        assert absent not in index, absent
+    assert "IST0173" in index  # the findings are the point of a config-only report
+    assert not (out_dir / "img").exists()
+    pdf = subprocess.run(["pdftotext", str(out_dir / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Config only" in pdf and "req/s" not in pdf and "2024-01-01 00:00 UTC" not in pdf
+    assert "IST0173" in pdf
 
 
 # --- live mode: render straight from a real Prometheus ------------------------------------------
