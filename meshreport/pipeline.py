@@ -13,7 +13,7 @@ import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -299,6 +299,17 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
             now=snapshot.window.end,
         )
     return Analysis.of(graph, validation)
+
+
+def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
+    """The analysis with only the findings about objects in `namespaces` (and cluster-scoped ones),
+    for `render -n`: every count covers those namespaces. Validation saw every object, so
+    references into other namespaces still resolved."""
+    if analysis.validation is None:
+        return analysis
+    wanted = set(namespaces)
+    kept = [f for f in analysis.validation.findings if f.namespace is None or f.namespace in wanted]
+    return Analysis.of(analysis.graph, replace(analysis.validation, findings=kept))
 
 
 def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:

@@ -128,11 +128,8 @@ def render_cmd(
     if snapshot is not None:
         pipeline.check_namespaces(snap, namespaces)
     analysis = pipeline.analyse(snap, options)
-    if analysis.validation is not None and namespaces:
-        from meshreport.analysis import Analysis
-        from meshreport.report.findings import scoped
-
-        analysis = Analysis.of(analysis.graph, scoped(analysis.validation, namespaces))
+    if namespaces:
+        analysis = pipeline.scoped(analysis, namespaces)
     render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules)
     index = pipeline.render(snap, analysis, out_dir, render_options)
     click.echo(f"Report written to {index.parent}/")

@@ -6,7 +6,6 @@ turns it into rows and texts, so templates format and never count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from meshreport.validation.model import SEVERITIES, Finding, ValidationResult
@@ -156,10 +155,3 @@ def namespace_rows(result: ValidationResult | None, namespace: str) -> list[Find
     if result is None:
         return []
     return [row(f) for f in result.active if f.namespace == namespace]
-
-
-def scoped(result: ValidationResult, namespaces: Iterable[str]) -> ValidationResult:
-    """Only the findings about objects in `namespaces` (and cluster-scoped ones): `render -n` scopes
-    every count. Validation itself saw every object, so cross-namespace references still resolve."""
-    wanted = set(namespaces)
-    return replace(result, findings=[f for f in result.findings if f.namespace is None or f.namespace in wanted])

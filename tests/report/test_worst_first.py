@@ -10,14 +10,15 @@ import zlib
 import pytest
 from trouble_mesh import trouble_snapshot
 
-from meshreport.commands.render import RenderOptions, render_report
+from meshreport import pipeline
 
 
 @pytest.fixture(scope="module")
 def trouble(tmp_path_factory):
     snap = trouble_snapshot()
     out = tmp_path_factory.mktemp("trouble") / "report"
-    render_report(snap, out, RenderOptions(now=snap.window.end))
+    analysis = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report())
+    pipeline.render(snap, analysis, out, pipeline.RenderOptions(now=snap.window.end))
     return out
 
 

@@ -9,10 +9,9 @@ collection plan evaluated over the mesh (meshreport.snapshot.synth.snapshot).
 
 from __future__ import annotations
 
-from meshreport.snapshot.mesh import Flow, Latency, Mesh, Response, Service, Workload
-
-from meshreport.snapshot import synth
 from meshreport.snapshot.model import Snapshot, Window
+from meshreport.synthetic import meshes as synth
+from meshreport.synthetic.model import Flow, Latency, Mesh, Response, Service, Workload
 
 T0 = 1_704_067_200.0
 WINDOW = Window(T0, T0 + 3600)
