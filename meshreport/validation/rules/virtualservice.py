@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -25,6 +24,7 @@ from meshreport.validation.rules._common import (
     vs_gateways,
     waypoint_enrolled,
 )
+from meshreport.validation.rules._route_shadowing import INEFFECTIVE, UNREACHABLE, shadowed
 
 VS = ("VirtualService",)
 
@@ -441,39 +441,20 @@ def vs_duplicate_destination(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
                 seen.add(key)
 
 
-def _rule_name(r: dict, n: int) -> str:
-    return f'"{r["name"]}"' if r.get("name") else f"#{n}"
-
-
 @rule(
     code="IST0130",
     kinds=VS,
     severity="warning",
     title="VirtualService rule never used",
-    doc="An http rule can never be reached: an earlier rule has no match (it catches everything, so only the last "
-    "rule may have no match), or every match of this rule repeats a match of earlier rules. Reorder the rules or "
-    "remove the unreachable one.",
+    doc="An http, tcp or tls rule can never be reached: an earlier rule of the same kind has no match (it catches "
+    "everything, so only the last rule may have no match), or every match of this rule repeats a match of "
+    "earlier rules. Reported once per shadowed match, like istioctl. Reorder the rules or remove the "
+    "unreachable one.",
 )
 def vs_unreachable_rule(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    seen: set[str] = set()
-    catch_all = False
-    for n, r in enumerate(dicts(obj.spec.get("http"))):
-        matches = dicts(r.get("match"))
-        if catch_all:
-            yield Hit(
-                f"VirtualService rule {_rule_name(r, n)} not used (only the last rule can have no matches).",
-                path=f"spec.http[{n}]",
-            )
-        if not matches:
-            catch_all = True
-            continue
-        keys = [_match_key(m) for m in matches]
-        if not catch_all and all(k in seen for k in keys):
-            yield Hit(
-                f"VirtualService rule {_rule_name(r, n)} not used (all matches used by prior rules).",
-                path=f"spec.http[{n}]",
-            )
-        seen.update(keys)
+    for s in shadowed(obj.spec):
+        if s.what == UNREACHABLE:
+            yield Hit(s.message, path=s.path)
 
 
 @rule(
@@ -481,27 +462,15 @@ def vs_unreachable_rule(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     kinds=VS,
     severity="info",
     title="VirtualService match is ineffective",
-    doc="A match clause repeats a match of an earlier rule (or an earlier match of the same rule), so it never "
-    "selects any request. Remove it or change it.",
+    doc="A match clause of an http, tcp or tls rule repeats an earlier match (fields left at their default and an "
+    "http match's `name` do not count), or, for http, an earlier URI-prefix match covers it: a shorter prefix "
+    "with the same port and the same or a covering method, authority, headers, query parameters and "
+    "withoutHeaders. It never selects any request. Remove it or change it.",
 )
 def vs_ineffective_match(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    seen: dict[str, tuple[int, int]] = {}
-    for n, r in enumerate(dicts(obj.spec.get("http"))):
-        for m, match in enumerate(dicts(r.get("match"))):
-            k = _match_key(match)
-            if k in seen:
-                pn, pm = seen[k]
-                yield Hit(
-                    f"VirtualService rule #{n} match #{m} is not used (duplicate/overlapping match in rule #{pn} "
-                    f"match #{pm}).",
-                    path=f"spec.http[{n}].match[{m}]",
-                )
-            else:
-                seen[k] = (n, m)
-
-
-def _match_key(m: dict) -> str:
-    return json.dumps({k: v for k, v in m.items() if k != "name"}, sort_keys=True, default=str)
+    for s in shadowed(obj.spec):
+        if s.what == INEFFECTIVE:
+            yield Hit(s.message, path=s.path)
 
 
 @rule(
