@@ -106,6 +106,10 @@ def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
     rspec: dict[str, Any] = {}
     if spec.get("serviceAccountName"):
         rspec["serviceAccountName"] = spec["serviceAccountName"]
+    if spec.get("hostNetwork") is True:
+        rspec["hostNetwork"] = True  # such pods are never injected (istioctl's IST0103 skips them)
+    if (uid := _run_as_user(spec)) is not None:
+        rspec["securityContext"] = {"runAsUser": uid}  # UID 1337 is the proxy's (IST0144)
     rspec["containers"] = [_reduce_container(c) for c in spec.get("containers") or []]
     if spec.get("initContainers"):
         rspec["initContainers"] = [_reduce_container(c, init=True) for c in spec["initContainers"]]
@@ -146,10 +150,18 @@ def _reduce_container(c: dict[str, Any], *, init: bool = False) -> dict[str, Any
     ]
     if ports:
         out["ports"] = ports
+    if (uid := _run_as_user(c)) is not None:
+        out["securityContext"] = {"runAsUser": uid}
     if init and c.get("restartPolicy"):
         # restartPolicy: Always marks a native sidecar (how Istio injects on Kubernetes >= 1.29).
         out["restartPolicy"] = c["restartPolicy"]
     return out
+
+
+def _run_as_user(node: dict[str, Any]) -> int | None:
+    sc = node.get("securityContext")
+    uid = sc.get("runAsUser") if isinstance(sc, dict) else None
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
 def _strip_ca_bundle(webhook: Any) -> Any:

@@ -65,7 +65,9 @@ def validate(
                         doc=r.doc,
                         rule=r.name,
                     )
-                    key = (f.code, f.resource_key, f.message, f.path)
+                    # istioctl keeps one of messages that read alike (level, code, origin, text), wherever
+                    # they point; Kiali lists each path.
+                    key = (f.code, f.resource_key, f.message, None if f.code.startswith("IST") else f.path)
                     if key not in seen:
                         seen.add(key)
                         out.append(f)

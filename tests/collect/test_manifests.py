@@ -281,3 +281,27 @@ items:
         {"name": "v1alpha2", "served": True, "storage": False, "deprecated": True},
     ]
     assert "openAPIV3Schema" not in json.dumps(crd.body)
+
+
+def test_pod_reduction_keeps_host_network_and_run_as_user_only():
+    text = """
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  hostNetwork: true
+  securityContext: {runAsUser: 1337, runAsGroup: 7, seLinuxOptions: {level: "s0:c1"}}
+  containers:
+  - name: app
+    image: app
+    securityContext: {runAsUser: 1000, privileged: true}
+  - name: other
+    image: other
+"""
+    (pod,) = parse_text(text, "pod.yaml")
+    assert pod.spec["hostNetwork"] is True
+    assert pod.spec["securityContext"] == {"runAsUser": 1337}
+    assert pod.spec["containers"][0]["securityContext"] == {"runAsUser": 1000}
+    assert "securityContext" not in pod.spec["containers"][1]
+    (plain,) = parse_text(text.replace("hostNetwork: true", "hostNetwork: false"), "pod.yaml")
+    assert "hostNetwork" not in plain.spec

@@ -75,9 +75,7 @@ class Score:
     def table(self) -> str:
         lines = [f"{'code':8} {'match':>5} {'miss':>5} {'extra':>5} {'recall':>7} {'prec':>7}"]
         for c, tp, fn, fp in self.per_code():
-            lines.append(
-                f"{c:8} {tp:5d} {fn:5d} {fp:5d} {self.ratio(tp, tp + fn):7.1%} {self.ratio(tp, tp + fp):7.1%}"
-            )
+            lines.append(f"{c:8} {tp:5d} {fn:5d} {fp:5d} {self.ratio(tp, tp + fn):7.1%} {self.ratio(tp, tp + fp):7.1%}")
         lines.append(f"overall recall {self.recall:.1%}, precision {self.precision:.1%}")
         return "\n".join(lines)
 

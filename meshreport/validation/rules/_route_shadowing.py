@@ -6,7 +6,8 @@ the last rule may lack matches); a match equal to an earlier one (ignoring an ht
 left at their zero value) is ineffective, and a rule whose matches all are is unreachable. For http, a
 prefix-URI match is also ineffective when an earlier prefix match with a shorter-or-equal prefix covers it
 (same port, and method, authority, headers, query params and withoutHeaders each equal or covered).
-Every finding istioctl reports is kept, with a path that tells repeats apart.
+Each report Istio makes is returned with its own path; like istioctl, the runner then keeps one of those
+that read alike.
 """
 
 from __future__ import annotations

@@ -448,7 +448,7 @@ def vs_duplicate_destination(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     title="VirtualService rule never used",
     doc="An http, tcp or tls rule can never be reached: an earlier rule of the same kind has no match (it catches "
     "everything, so only the last rule may have no match), or every match of this rule repeats a match of "
-    "earlier rules. Reported once per shadowed match, like istioctl. Reorder the rules or remove the "
+    "earlier rules. Reorder the rules or remove the "
     "unreachable one.",
 )
 def vs_unreachable_rule(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:

@@ -95,7 +95,7 @@ def application_uid(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             continue
         if (c.get("securityContext") or {}).get("runAsUser") == PROXY_UID:
             yield Hit(
-                f"User ID (UID) 1337 is reserved for the sidecar proxy (container {c.get('name')!r}).",
+                "User ID (UID) 1337 is reserved for the sidecar proxy.",
                 path=f"{prefix}.containers[{i}].securityContext.runAsUser",
             )
 

@@ -100,6 +100,29 @@ CASES = [
         SHOP_NS + dep(containers="[{name: reviews, image: r, securityContext: {runAsUser: 1337}}]"),
         SHOP_NS + dep(containers="[{name: reviews, image: r, securityContext: {runAsUser: 1000}}]"),
     ),
+    # a Pod's own security context, and one of its containers' (istioctl reports once per object)
+    Case(
+        "application_uid",
+        "IST0144",
+        "Pod shop/reviews-1",
+        SHOP_NS + pod(spec_extra="  securityContext: {runAsUser: 1337}"),
+        SHOP_NS + pod(spec_extra="  securityContext: {runAsUser: 1000}"),
+    ),
+    Case(
+        "application_uid",
+        "IST0144",
+        "Pod shop/reviews-1",
+        SHOP_NS + pod(containers="[{name: reviews, image: r, securityContext: {runAsUser: 1337}}]"),
+        SHOP_NS + pod(containers="[{name: istio-proxy, image: proxyv2, securityContext: {runAsUser: 1337}}]"),
+    ),
+    # a host-network pod is never injected, so a missing proxy is by design
+    Case(
+        "pod_missing_proxy",
+        "IST0103",
+        "Pod shop/reviews-1",
+        SHOP_NS + pod(containers="[{name: reviews, image: reviews}]", spec_extra="  hostNetwork: false"),
+        SHOP_NS + pod(containers="[{name: reviews, image: reviews}]", spec_extra="  hostNetwork: true"),
+    ),
     Case(
         "deployment_image_auto",
         "IST0146",
@@ -207,6 +230,17 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_rule(case):
     assert_case(case)
+
+
+def test_uid_1337_at_pod_and_container_level_is_one_finding():
+    found = run(
+        SHOP_NS
+        + dep(
+            containers="[{name: reviews, image: r, securityContext: {runAsUser: 1337}}]",
+            spec_extra="    securityContext: {runAsUser: 1337}",
+        )
+    )
+    assert [f.origin for f in found if f.code == "IST0144"] == ["Deployment shop/reviews"]
 
 
 def test_every_rule_has_a_case():
