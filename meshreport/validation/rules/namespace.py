@@ -12,12 +12,12 @@ from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
+from meshreport.validation.rules._proxy_image import image_type, injector_config_map, injector_images
 
 NS = ("Namespace",)
 # Namespaces the injector never touches (and istioctl's injection analyzer skips).
 IGNORED = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage", "istio-system")
 PROXY_IMAGE_ANNOTATION = "sidecar.istio.io/proxyImage"
-IMAGE_TYPE_ANNOTATION = "sidecar.istio.io/proxyImageType"
 
 
 def _skipped(obj: ConfigObject, ctx: Context) -> bool:
@@ -119,52 +119,36 @@ def namespace_injected_by_default(obj: ConfigObject, ctx: Context) -> Iterator[H
         )
 
 
-def _expected_image(values: dict[str, Any]) -> str | None:
-    g = values.get("global") or {}
-    image = str((g.get("proxy") or {}).get("image") or "")
-    if not image:
-        return None
-    if "/" in image or ":" in image:
-        return image
-    hub, tag = str(g.get("hub") or ""), str(g.get("tag") or "")
-    if not hub or not tag:
-        return None
-    return f"{hub}/{image}:{tag}"
+def _injected_revision(labels: dict[str, str]) -> str | None:
+    """The revision whose injector serves the namespace (istio.io/rev wins), or None when not injected."""
+    if "istio.io/rev" in labels:
+        return str(labels["istio.io/rev"])
+    return "default" if labels.get("istio-injection") == "enabled" else None
 
 
 def _mismatches(ctx: Context) -> dict[str | None, tuple[str, list[str]]]:
-    """Namespace -> (expected image, pods whose istio-proxy image differs)."""
-    injectors = injector_values(ctx)
-    mesh_type = str(((ctx.mesh.raw.get("defaultConfig") or {}).get("image") or {}).get("imageType") or "")
-    out: dict[str | None, tuple[str, list[str]]] = {}
+    """Namespace -> (expected image, pods whose istio-proxy image differs), per injection-image.go."""
+    images = injector_images(ctx)
+    if not images:
+        return {}
     bad: dict[str | None, list[str]] = defaultdict(list)
     expected_by_ns: dict[str | None, str] = {}
-    for w in ctx.index.workloads:
-        if not w.is_pod or PROXY_IMAGE_ANNOTATION in w.annotations:
+    for pod in ctx.index.of_kind("Pod"):
+        rev = _injected_revision(ctx.index.namespace_labels.get(pod.namespace or "", {}))
+        if rev is None or pod.annotations.get(PROXY_IMAGE_ANNOTATION):
             continue
-        inj = ctx.index.namespace_injection(w.namespace)
-        if inj == "enabled":
-            rev = ""
-        elif inj == "rev":
-            rev = ctx.index.namespace_labels.get(w.namespace or "", {}).get("istio.io/rev", "")
-        else:
+        expected = images.get(injector_config_map(rev))
+        if expected is None:
             continue
-        expected = _expected_image(injectors.get(rev, {}))
-        if not expected:
-            continue
-        proxy = next((c for c in w.containers if c.get("name") == SIDECAR_CONTAINER), None)
-        if proxy is None:
-            continue
-        image_type = str(w.annotations.get(IMAGE_TYPE_ANNOTATION) or mesh_type)
-        accepted = {expected}
-        if image_type and image_type != "default":
-            accepted.add(f"{expected}-{image_type}")
-        if str(proxy.get("image") or "") not in accepted:
-            bad[w.namespace].append(w.obj.name)
-            expected_by_ns[w.namespace] = expected
-    for ns, pods in bad.items():
-        out[ns] = (expected_by_ns[ns], sorted(pods))
-    return out
+        variant = image_type(pod, ctx)
+        spec = pod.spec
+        for c in [*(spec.get("containers") or ()), *(spec.get("initContainers") or ())]:
+            if not isinstance(c, dict) or c.get("name") != SIDECAR_CONTAINER:
+                continue
+            if str(c.get("image") or "") not in (expected, f"{expected}-{variant}"):
+                bad[pod.namespace].append(pod.name)
+                expected_by_ns[pod.namespace] = expected
+    return {ns: (expected_by_ns[ns], sorted(pods)) for ns, pods in bad.items()}
 
 
 @rule(
@@ -172,9 +156,13 @@ def _mismatches(ctx: Context) -> dict[str | None, tuple[str, list[str]]]:
     kinds=NS,
     severity="warning",
     title="Pods run a proxy image other than the injector's",
-    doc="Pods in this injected namespace run an istio-proxy image different from the one the sidecar "
-    "injector (istio-sidecar-injector ConfigMap of the namespace's revision) injects today, usually because "
-    "they were not restarted after a control-plane upgrade. Restart the workloads (kubectl rollout restart).",
+    doc="Pods in this injected namespace (`istio-injection=enabled` or `istio.io/rev`, which wins) run an "
+    "istio-proxy image, as a container or a native sidecar, other than the one the sidecar injector of the "
+    "namespace's revision (istio-sidecar-injector[-<rev>] ConfigMap: `global.proxy.image`, as is when it holds a "
+    "`/`, else hub/image:tag) injects today, with or without the `-<imageType>` suffix that mesh config, "
+    "ProxyConfig resources or the pod's `proxy.istio.io/config` annotation select. Usually the pods were not "
+    "restarted after a control-plane upgrade. Pods with `sidecar.istio.io/proxyImage` are skipped. Restart the "
+    "workloads (kubectl rollout restart).",
 )
 def namespace_proxy_image_mismatch(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     found = ctx.memo("namespace.image_mismatch", _mismatches).get(obj.name)

@@ -31,17 +31,32 @@ data:
 VALUES = {"global": {"hub": "docker.io/istio", "tag": "1.28.0", "proxy": {"image": "proxyv2"}}}
 
 
-def pod(image, ns_="shop"):
+def pod(image, ns_="shop", native=False, annotations="{}"):
+    proxy = f'{{name: istio-proxy, image: "{image}"}}'
     return f"""
 ---
 apiVersion: v1
 kind: Pod
-metadata: {{name: reviews-1, namespace: {ns_}, labels: {{app: reviews}}}}
+metadata: {{name: reviews-1, namespace: {ns_}, labels: {{app: reviews}}, annotations: {annotations}}}
 spec:
   containers:
   - {{name: reviews, image: reviews}}
-  - {{name: istio-proxy, image: "{image}"}}
+{f"  initContainers:{chr(10)}  - {proxy}" if native else f"  - {proxy}"}
 """
+
+
+def proxy_config(spec, ns_="shop"):
+    return f"""
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: {{name: pc, namespace: {ns_}}}
+spec: {json.dumps(spec)}
+"""
+
+
+CANARY = {"global": {"hub": "docker.io/istio", "tag": "1.29.0", "proxy": {"image": "proxyv2"}}}
+ABSOLUTE = {"global": {"hub": "ignored", "tag": "ignored", "proxy": {"image": "registry.example/proxyv2:1.28.0"}}}
 
 
 CASES = [
@@ -65,6 +80,59 @@ CASES = [
         "Namespace shop",
         ns() + injector({"sidecarInjectorWebhook": {"enableNamespacesByDefault": True}}),
         ns("{istio-injection: enabled}") + injector({"sidecarInjectorWebhook": {"enableNamespacesByDefault": True}}),
+    ),
+    # a native sidecar (istio-proxy among the init containers) is compared too
+    Case(
+        "namespace_proxy_image_mismatch",
+        "IST0158",
+        "Namespace shop",
+        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.27.1", native=True),
+        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.28.0", native=True),
+    ),
+    # an absolute global.proxy.image is used as is
+    Case(
+        "namespace_proxy_image_mismatch",
+        "IST0158",
+        "Namespace shop",
+        ns("{istio-injection: enabled}") + injector(ABSOLUTE) + pod("ignored/registry.example/proxyv2:1.28.0:ignored"),
+        ns("{istio-injection: enabled}") + injector(ABSOLUTE) + pod("registry.example/proxyv2:1.28.0"),
+    ),
+    # istio.io/rev wins over istio-injection=enabled: the canary injector decides
+    Case(
+        "namespace_proxy_image_mismatch",
+        "IST0158",
+        "Namespace shop",
+        ns("{istio-injection: enabled, istio.io/rev: canary}")
+        + injector(VALUES)
+        + injector(CANARY, rev="canary")
+        + pod("docker.io/istio/proxyv2:1.28.0"),
+        ns("{istio-injection: enabled, istio.io/rev: canary}")
+        + injector(VALUES)
+        + injector(CANARY, rev="canary")
+        + pod("docker.io/istio/proxyv2:1.29.0"),
+    ),
+    # the image type of a namespace ProxyConfig, or of the pod's proxy.istio.io/config annotation
+    Case(
+        "namespace_proxy_image_mismatch",
+        "IST0158",
+        "Namespace shop",
+        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
+        ns("{istio-injection: enabled}")
+        + injector(VALUES)
+        + proxy_config({"image": {"imageType": "distroless"}})
+        + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
+    ),
+    Case(
+        "namespace_proxy_image_mismatch",
+        "IST0158",
+        "Namespace shop",
+        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
+        ns("{istio-injection: enabled}")
+        + injector(VALUES)
+        + pod(
+            "docker.io/istio/proxyv2:1.28.0-distroless",
+            annotations="{proxy.istio.io/config: 'image: {imageType: distroless}'}",
+        ),
     ),
     Case(
         "namespace_proxy_image_mismatch",
@@ -96,7 +164,6 @@ def test_system_namespaces_and_ambient_are_not_reported():
 def test_revision_namespace_uses_its_injector():
     from .cases import run
 
-    canary = {"global": {"hub": "docker.io/istio", "tag": "1.29.0", "proxy": {"image": "proxyv2"}}}
-    text = ns("{istio.io/rev: canary}") + injector(VALUES) + injector(canary, rev="canary")
+    text = ns("{istio.io/rev: canary}") + injector(VALUES) + injector(CANARY, rev="canary")
     assert not [f for f in run(text + pod("docker.io/istio/proxyv2:1.29.0")) if f.code == "IST0158"]
     assert [f.code for f in run(text + pod("docker.io/istio/proxyv2:1.28.0")) if f.code == "IST0158"] == ["IST0158"]
