@@ -50,21 +50,24 @@ def injector_values(ctx: Context) -> dict[str, dict[str, Any]]:
     severity="warning",
     title="Namespace has conflicting injection labels",
     doc="The namespace carries injection labels that contradict each other: `istio-injection` together with "
-    "`istio.io/rev`, or a sidecar injection label together with `istio.io/dataplane-mode=ambient`. Which one "
-    "wins depends on the webhook configuration. Keep exactly one way of enrolling the namespace.",
+    "`istio.io/rev` or `istio.io/dataplane-mode` (any value), or those two together. As in istioctl, "
+    "`istio-injection` set to anything but `enabled` opts the namespace out, so the other labels then do not "
+    "conflict with it. Which one wins depends on the webhook configuration. Keep exactly one way of enrolling "
+    "the namespace.",
 )
 def namespace_multiple_injection_labels(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if _skipped(obj, ctx):
         return
     labels = obj.labels
-    found = [k for k in ("istio-injection", "istio.io/rev") if k in labels]
-    if labels.get("istio.io/dataplane-mode") == "ambient" and (
-        labels.get("istio-injection") == "enabled" or "istio.io/rev" in labels
-    ):
-        found.append("istio.io/dataplane-mode")
+    inj = labels.get("istio-injection")
+    found = [] if inj is None else [f"istio-injection={inj}"]
+    for key in ("istio.io/rev", "istio.io/dataplane-mode"):
+        if key in labels and inj in (None, "enabled"):
+            found.append(f"{key}={labels[key]}")
     if len(found) > 1:
         yield Hit(
-            f"The namespace has more than one type of injection labels: {', '.join(found)}",
+            f"The namespace has more than one type of injection labels [{' '.join(found)}], which may lead to "
+            "undefined behavior. Make sure only one injection label exists.",
             path="metadata.labels",
         )
 

@@ -67,6 +67,14 @@ CASES = [
         ns("{istio-injection: enabled, istio.io/rev: canary}"),
         ns("{istio.io/rev: canary}"),
     ),
+    # istio-injection=disabled opts out: a revision label beside it does not conflict
+    Case(
+        "namespace_multiple_injection_labels",
+        "IST0123",
+        "Namespace shop",
+        ns("{istio.io/rev: canary, istio.io/dataplane-mode: ambient}"),
+        ns("{istio-injection: disabled, istio.io/rev: canary}"),
+    ),
     Case(
         "namespace_not_injected",
         "IST0102",
