@@ -21,6 +21,9 @@ source tool, including Kiali's modifiers (some KIA checks drop from error to war
 
 The mesh config comes from the `istio` ConfigMap in the snapshot, or from `--mesh-config FILE`.
 
+Like istioctl, IST checks report nothing about objects in `kube-system`, `kube-public`,
+`kube-node-lease` and `local-path-storage` (istioctl does not read those namespaces); KIA checks do.
+
 ## Suppressing findings
 
 - Annotation `galley.istio.io/analyze-suppress: "IST0101,KIA1107"` (or `*`) on the object.

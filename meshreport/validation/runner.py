@@ -12,6 +12,15 @@ from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import SEVERITIES, Finding
 from meshreport.validation.registry import rules_for
 
+# istioctl drops every object in these namespaces (and these Namespaces) when it reads its input
+# (inject.IgnoredNamespaces), so no IST finding is ever about one of them.
+ISTIOCTL_IGNORED_NAMESPACES = frozenset(("kube-system", "kube-public", "kube-node-lease", "local-path-storage"))
+
+
+def _istioctl_ignores(obj: ConfigObject) -> bool:
+    ns = obj.name if obj.kind == "Namespace" else obj.namespace
+    return ns in ISTIOCTL_IGNORED_NAMESPACES
+
 
 def validate(
     objects: Iterable[ConfigObject],
@@ -40,8 +49,11 @@ def validate(
     for cl, objs in groups.items():
         ctx = Context(objs, mesh_config, cluster=cl, domain=domain, clusters=every, now=now)
         for obj in objs:
+            ignored = _istioctl_ignores(obj)
             for r in rules_for(rule_kind(obj)):
                 if not r.default and r.code not in enabled:
+                    continue
+                if ignored and r.code.startswith("IST"):
                     continue
                 try:
                     hits = list(r.check(obj, ctx))

@@ -108,3 +108,14 @@ def test_inconsistent_service_names_each_difference_on_both_clusters():
     ]
     # One cluster only: a Service is never compared with itself.
     assert not [f for f in run(NS + svc("[{name: http, port: 9080}]")) if f.code == "IST0170"]
+
+
+def test_istioctl_ignored_namespaces_get_no_ist_findings():
+    """istioctl never reads kube-system, kube-public, kube-node-lease or local-path-storage."""
+    from .cases import run
+
+    for ns in ("kube-system", "kube-public", "kube-node-lease", "local-path-storage"):
+        found = run(svc("[{name: web, port: 9080}]").replace("namespace: shop", f"namespace: {ns}"))
+        assert not [f for f in found if f.code == "IST0118"], ns
+    found = run(NS + svc("[{name: web, port: 9080}]"))
+    assert [f.origin for f in found if f.code == "IST0118"] == ["Service shop/reviews"]
