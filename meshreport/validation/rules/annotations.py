@@ -163,13 +163,13 @@ def invalid_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     title="Deprecated Istio annotation",
     doc="The annotation is deprecated and may stop working in a future Istio release; for "
     "`sidecar.istio.io/inject` use the label of the same name instead (not reported when the label is also "
-    "set).",
+    "set). Reported wherever it is set, also on a kind it does not apply to (which is IST0107 as well).",
 )
 def deprecated_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     for kind, path, name, _, labels in _istio(obj):
         a = BY_NAME.get(name)
-        if a is None or not a.deprecated or not _applies(a, kind):
-            continue
+        if a is None or not a.deprecated:
+            continue  # deprecated wherever it is set, misplaced or not (istioctl checks this first)
         if name == INJECT and INJECT in labels:
             continue
         yield Hit(f"Annotation {name!r} has been deprecated and may not work in future Istio versions.", path=path)

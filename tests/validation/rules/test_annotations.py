@@ -57,6 +57,14 @@ CASES = [
         pod("{sidecar.istio.io/inject: 'true'}"),
         pod("{sidecar.istio.io/inject: 'true'}", labels="{app: reviews, sidecar.istio.io/inject: 'true'}"),
     ),
+    # a deprecated Pod annotation on the Deployment's own metadata is deprecated there too (and misplaced)
+    Case(
+        "deprecated_annotation",
+        "IST0135",
+        "Deployment shop/reviews",
+        dep(meta_annotations="{sidecar.istio.io/statsInclusionPrefixes: cluster.outbound}"),
+        dep(meta_annotations="{sidecar.istio.io/proxyCPU: 100m}"),
+    ),
     Case(
         "alpha_annotation",
         "IST0136",
