@@ -166,7 +166,7 @@ def invalid_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "set). Reported wherever it is set, also on a kind it does not apply to (which is IST0107 as well).",
 )
 def deprecated_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for kind, path, name, _, labels in _istio(obj):
+    for _, path, name, _, labels in _istio(obj):
         a = BY_NAME.get(name)
         if a is None or not a.deprecated:
             continue  # deprecated wherever it is set, misplaced or not (istioctl checks this first)

@@ -38,6 +38,22 @@ def _pods(gw: ConfigObject, ctx: Context) -> list[Workload]:
     return pods or found
 
 
+# istioctl analyzes files with a dummy ingress gateway pod and Service in the Istio namespace
+# (AddDefaultResources, pkg/config/analysis/local/defaults.go). meshreport assumes the same whenever the
+# input holds no workload with those labels, so Gateways for the default ingress are judged alike.
+DEFAULT_INGRESS_LABELS = {"istio": "ingressgateway"}
+DEFAULT_INGRESS_PORTS = frozenset((80, 443, 31400, 15443))
+
+
+def _dummy_ingress(gw: ConfigObject, ctx: Context) -> bool:
+    """Does the selector match istioctl's dummy ingress pod (present when the input has no ingress pods)?"""
+    sel = _selector(gw)
+    if not sel or not selector_matches(sel, DEFAULT_INGRESS_LABELS):
+        return False
+    real = ctx.memo("gateway.ingress_present", lambda c: bool(c.index.workloads_matching(DEFAULT_INGRESS_LABELS)))
+    return not real
+
+
 def _is_default_ingress(gw: ConfigObject, ctx: Context) -> bool:
     return _selector(gw) == {"istio": ctx.mesh.ingress_selector}
 
@@ -49,20 +65,22 @@ def _is_default_ingress(gw: ConfigObject, ctx: Context) -> bool:
     equivalents=("KIA0302",),
     title="Gateway selector matches no pods",
     doc="The Gateway's `selector` matches no gateway pod (or workload) in any namespace, so no proxy serves its "
-    "servers. Fix the selector labels or deploy the gateway. The mesh's default ingress selector "
-    "(`istio: ingressgateway`) always counts as present, as in istioctl. Not checked when the input holds no "
-    "workloads at all.",
+    "servers. Fix the selector labels or deploy the gateway. As in istioctl, an input without ingress gateway "
+    "pods is taken to have the default one (labels `istio: ingressgateway`, in the Istio namespace), and the "
+    "mesh's ingress selector always counts as present.",
 )
 def gw_selector_no_pods(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     sel = _selector(obj)
-    if not sel or not ctx.index.has_workloads or _is_default_ingress(obj, ctx):
+    if not sel or _is_default_ingress(obj, ctx) or _dummy_ingress(obj, ctx):
         return
     if not _pods(obj, ctx):
         yield Hit(f'Referenced selector not found: "{_sel_text(sel)}"', path="spec.selector")
 
 
-def _target_ports(w: Workload, ctx: Context) -> set[int] | None:
-    """Port numbers (service ports and TCP targetPorts) of the Services in front of a workload."""
+def _service_ports(w: Workload, ctx: Context) -> set[int] | None:
+    """Port numbers a gateway server may use on this workload, as istioctl counts them: each TCP port of the
+    Services (in the workload's namespace) that select it, as its numeric targetPort and as the port itself.
+    None when no Service selects it."""
     ports: set[int] = set()
     found = False
     for svc in ctx.index.services_by_ns.get(w.namespace, ()):
@@ -71,7 +89,7 @@ def _target_ports(w: Workload, ctx: Context) -> set[int] | None:
             continue
         found = True
         for p in dicts(svc.spec.get("ports")):
-            if str(p.get("protocol") or "TCP").upper() != "TCP":
+            if str(p.get("protocol") or "TCP").upper() != "TCP":  # the API server defaults protocol to TCP
                 continue
             for v in (p.get("port"), p.get("targetPort")):
                 if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
@@ -86,14 +104,25 @@ def _target_ports(w: Workload, ctx: Context) -> set[int] | None:
     title="Gateway port not exposed by the gateway's Service",
     doc="A server port of the Gateway is neither a port nor a TCP targetPort of any Service that selects the "
     "gateway pods, so clients cannot reach that listener through the gateway Service. Add the port to the "
-    "Service or use a port it exposes.",
+    "Service or use a port it exposes. As in istioctl, gateway pods that no Service selects expose no port, and "
+    "the default ingress assumed for inputs without one exposes 80, 443, 31400 and 15443. When the input has "
+    "only the gateway's Deployment (no pods), it is checked against the Services that select its template, if "
+    "any do.",
 )
 def gw_port_not_on_service(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    pods = _pods(obj, ctx)
-    if not pods:
-        return
-    ports = _target_ports(pods[0], ctx)
-    if ports is None:
+    found = _pods(obj, ctx)
+    pods = [w for w in found if w.is_pod]
+    ports: set[int] = set(DEFAULT_INGRESS_PORTS) if _dummy_ingress(obj, ctx) else set()
+    if pods:
+        for w in pods:
+            ports |= _service_ports(w, ctx) or set()
+    elif found:
+        per_template = [p for w in found if (p := _service_ports(w, ctx)) is not None]
+        if not per_template and not ports:
+            return
+        for p in per_template:
+            ports |= p
+    elif not ports:
         return
     for i, s in enumerate(dicts(obj.spec.get("servers"))):
         num = (s.get("port") or {}).get("number")
@@ -122,12 +151,20 @@ def gw_secret_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 
 
 def _credentials(obj: ConfigObject, ctx: Context) -> Iterator[tuple[int, str | None, str]]:
-    """(server index, gateway namespace, credentialName) of each server with one; nothing when the
-    input has no Secrets. The gateway namespace is that of the first pod the selector matches."""
+    """(server index, gateway namespace, credentialName) of each server with one; nothing when the input has
+    no Secrets, or when the selector matches no pod (reported as such instead, like istioctl). The gateway
+    namespace is that of the first pod the selector matches (the Istio namespace for the default ingress)."""
     if not ctx.index.secrets:
         return
     pods = _pods(obj, ctx)
-    ns = pods[0].namespace if pods else obj.namespace
+    if pods:
+        ns = pods[0].namespace
+    elif _dummy_ingress(obj, ctx) or _is_default_ingress(obj, ctx):
+        ns = ctx.mesh.root_namespace
+    elif _selector(obj):
+        return
+    else:
+        ns = obj.namespace
     for i, s in enumerate(dicts(obj.spec.get("servers"))):
         cred = str((s.get("tls") or {}).get("credentialName") or "") if isinstance(s.get("tls"), dict) else ""
         if cred:
@@ -135,7 +172,8 @@ def _credentials(obj: ConfigObject, ctx: Context) -> Iterator[tuple[int, str | N
 
 
 def _credential_problem(facts: dict, now: float) -> str | None:
-    """Why Istio would not serve this credential, from the facts `reduce` kept (None when it would)."""
+    """Why istioctl finds the credential invalid, from the facts `reduce` kept (None when it would serve it):
+    no cert/key pair, a certificate that does not parse, or one outside its validity period."""
     if not facts.get("keys"):
         return str(facts.get("error") or "no certificate and key found")
     if not facts.get("parsed"):
@@ -145,11 +183,24 @@ def _credential_problem(facts: dict, now: float) -> str | None:
         return f"the certificate expired at {facts['notAfter']}"
     if not_before is not None and now < not_before:
         return f"the certificate is not valid before {facts['notBefore']}"
+    return None
+
+
+def _key_problem(facts: dict) -> str | None:
+    """A private key Envoy would reject although istioctl, which reads only the certificate, accepts it."""
     if facts.get("keyParsed") is False:
         return f"the private key in {facts['keys'].split('/')[1]} cannot be parsed"
     if facts.get("keyMatches") is False:
         return "the private key does not match the certificate"
     return None
+
+
+def _credential_facts(obj: ConfigObject, ctx: Context) -> Iterator[tuple[int, str | None, str, dict]]:
+    for i, ns, cred in _credentials(obj, ctx):
+        secret = ctx.index.get("Secret", ns, cred)
+        facts = secret.body.get("certificate") if secret is not None else None
+        if isinstance(facts, dict):
+            yield i, ns, cred, facts
 
 
 @rule(
@@ -160,23 +211,38 @@ def _credential_problem(facts: dict, now: float) -> str | None:
     doc="The Secret a server's `tls.credentialName` names exists in the gateway namespace but Istio cannot serve "
     "it: no non-empty `cert`/`key` or `tls.crt`/`tls.key` pair (the generic pair wins, the Secret type does not "
     "matter), the first PEM block of the certificate does not parse, or the certificate is expired or not yet "
-    "valid, as istioctl checks; beyond istioctl, a private key that does not parse (or is password-protected) "
-    "or does not match the certificate, which Envoy rejects too. Validity is judged at the snapshot's window "
+    "valid, as istioctl checks (a bad private key is MR0001). Validity is judged at the snapshot's window "
     "end (the current time for files and live clusters), so a report rebuilt from the same snapshot says the "
     "same. Needs `--gateway-certs` for clusters (Secrets in `-f` files are always checked); meshreport keeps "
     "only facts about the certificate, never its bytes or the key. Silent for Secrets known by name only.",
 )
 def gw_invalid_credential(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for i, ns, cred in _credentials(obj, ctx):
-        secret = ctx.index.get("Secret", ns, cred)
-        facts = secret.body.get("certificate") if secret is not None else None
-        if not isinstance(facts, dict):
-            continue
+    for i, ns, cred, facts in _credential_facts(obj, ctx):
         problem = _credential_problem(facts, ctx.now)
         if problem:
             yield Hit(
                 f"The credential referenced by the Gateway {obj.name} in namespace {ns} is invalid, which can "
                 f"cause the traffic not to work as expected (Secret {ns}/{cred}: {problem}).",
+                path=f"spec.servers[{i}].tls.credentialName",
+            )
+
+
+@rule(
+    code="MR0001",
+    kinds=GW,
+    severity="error",
+    title="Gateway credential private key is unusable",
+    doc="The Secret a server's `tls.credentialName` names holds a certificate istioctl accepts (IST0161 is "
+    "silent), but its private key does not parse (or is password-protected) or does not match the certificate, "
+    "so Envoy rejects the credential and the listener fails TLS handshakes. Put the matching, unencrypted key "
+    "in the Secret. Same inputs as IST0161; meshreport keeps only whether the key parses and matches.",
+)
+def gw_credential_key(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    for i, ns, cred, facts in _credential_facts(obj, ctx):
+        if _credential_problem(facts, ctx.now) is None and (problem := _key_problem(facts)):
+            yield Hit(
+                f"The private key of the credential referenced by the Gateway {obj.name} in namespace {ns} is "
+                f"unusable (Secret {ns}/{cred}: {problem}).",
                 path=f"spec.servers[{i}].tls.credentialName",
             )
 

@@ -85,12 +85,19 @@ def test_unparsable_or_missing_certificate_fires(data, reason):
     assert reason in f.message and "hunter2" not in f.message
 
 
-def test_key_mismatch_and_bad_key_fire():
+def test_key_mismatch_and_bad_key_are_mr0001_not_ist0161():
+    """istioctl reads only the certificate: a key Envoy rejects is meshreport's own MR0001."""
     cert = cert_pem(utc(2020), utc(2120), seed=1)
-    (f,) = findings({"tls.crt": cert, "tls.key": key_pem(2)})
+    mismatch = {"tls.crt": cert, "tls.key": key_pem(2)}
+    assert findings(mismatch) == []
+    (f,) = findings(mismatch, code="MR0001")
     assert "the private key does not match the certificate" in f.message
-    (f,) = findings({"tls.crt": cert, "tls.key": b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"})
+    bad_key = {"tls.crt": cert, "tls.key": b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}
+    assert findings(bad_key) == []
+    (f,) = findings(bad_key, code="MR0001")
     assert "the private key in tls.key cannot be parsed" in f.message
+    cert2, key2 = valid_pair()
+    assert findings({"tls.crt": cert2, "tls.key": key2}, code="MR0001") == []
 
 
 def test_secret_outside_the_gateway_namespace_is_ist0101_not_ist0161():

@@ -1,0 +1,108 @@
+"""Istio Gateway rules with istioctl's default ingress: an input without ingress pods is judged as if
+istioctl's dummy ingress pod (`istio: ingressgateway`, in istio-system) and its Service (ports 80, 443,
+31400, 15443) were there."""
+
+import pytest
+
+from .cases import Case, assert_case, run
+
+
+def gw(selector: str = "{istio: ingressgateway}", port: int = 443, cred: str | None = None, name: str = "web") -> str:
+    tls = f"\n    tls: {{mode: SIMPLE, credentialName: {cred}}}" if cred else ""
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  selector: {selector}
+  servers:
+  - port: {{number: {port}, name: p, protocol: HTTPS}}
+    hosts: ["*"]{tls}
+"""
+
+
+def secret(not_after: str = "2120-01-01T00:00:00Z", ns: str = "istio-system") -> str:
+    return f"""
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: web-cert, namespace: {ns}}}
+certificate: {{keys: tls.crt/tls.key, parsed: true, certificates: 1, notBefore: "2020-01-01T00:00:00Z",
+  notAfter: "{not_after}", keyParsed: true, keyMatches: true}}
+"""
+
+
+CUSTOM_POD = """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: custom-1, namespace: gw, labels: {app: custom}}
+spec: {containers: [{name: istio-proxy, image: proxyv2}]}
+"""
+
+CASES = [
+    # a selector that matches nothing fires even when the input has no workloads (istioctl has its dummy pod)
+    Case("gw_selector_no_pods", "IST0101", "Gateway shop/web", gw("{istio: ingresstypo}"), gw()),
+    # the default ingress exposes 80, 443, 31400 and 15443
+    Case("gw_port_not_on_service", "IST0162", "Gateway shop/web", gw(port=8004), gw(port=443)),
+    # real gateway pods that no Service selects expose no port
+    Case(
+        "gw_port_not_on_service",
+        "IST0162",
+        "Gateway shop/web",
+        CUSTOM_POD + gw("{app: custom}"),
+        CUSTOM_POD
+        + gw("{app: custom}")
+        + """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: custom, namespace: gw}
+spec: {selector: {app: custom}, ports: [{name: https, port: 443, targetPort: 8443}]}
+""",
+    ),
+    # the default ingress's credentials live in istio-system
+    Case(
+        "gw_invalid_credential",
+        "IST0161",
+        "Gateway shop/web",
+        gw(cred="web-cert") + secret("2021-01-01T00:00:00Z"),
+        gw(cred="web-cert") + secret(),
+    ),
+    Case(
+        "gw_secret_not_found",
+        "IST0101",
+        "Gateway shop/web",
+        gw(cred="web-cert") + secret(ns="shop"),
+        gw(cred="web-cert") + secret(),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_class(case):
+    assert_case(case)
+
+
+def test_unmatched_selector_is_one_finding_not_a_missing_credential_too():
+    found = [f for f in run(gw("{istio: nothing}", cred="web-cert") + secret()) if f.code == "IST0101"]
+    assert [f.message for f in found] == ['Referenced selector not found: "istio=nothing"']
+
+
+def test_real_ingress_pods_replace_the_dummy():
+    """With an ingress pod in the input, its own Service decides the ports, not the dummy's."""
+    pod = """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ingress-1, namespace: istio-ingress, labels: {istio: ingressgateway}}
+spec: {containers: [{name: istio-proxy, image: proxyv2}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ingress, namespace: istio-ingress}
+spec: {selector: {istio: ingressgateway}, ports: [{name: https, port: 8443}]}
+"""
+    assert [f.code for f in run(pod + gw(port=443)) if f.code == "IST0162"] == ["IST0162"]
+    assert [f.code for f in run(pod + gw(port=8443)) if f.code == "IST0162"] == []
