@@ -35,17 +35,49 @@ VS = ("VirtualService",)
     severity="error",
     equivalents=("KIA1101",),
     title="Referenced host not found",
-    doc="A route or mirror destination host matches no Kubernetes Service or ServiceEntry visible from the "
-    "VirtualService's namespace (exportTo respected, short names resolved in the VirtualService's namespace). "
-    "Traffic for that route fails with 503 (or leaves the mesh under ALLOW_ANY). Fix the host name, create "
-    "the Service or a ServiceEntry, or export it to this namespace.",
+    doc="A route or mirror destination host (or a route entry with no destination) matches no Kubernetes "
+    "Service or ServiceEntry that is exported to every namespace or, as istioctl looks, visible from the "
+    "namespaces the VirtualService is exported to (its own namespace when it has no exportTo; short names "
+    "resolved in the VirtualService's namespace). Traffic for that route fails with 503 (or leaves the mesh "
+    "under ALLOW_ANY). Fix the host name, create the Service or a ServiceEntry, or export it to those "
+    "namespaces.",
 )
 def vs_destination_host_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
+    for path, mirror in _destinations_without_host(obj):
+        yield Hit(f'Referenced {"mirror host" if mirror else "host"} not found: ""', path=path)
     for d in vs_destinations(obj):
-        if not d.host:
-            continue
-        if not ctx.index.resolve_host(ctx.fqdn(d.host, obj.namespace), obj.namespace):
-            yield Hit(f'Referenced host not found: "{d.host}"', path=f"{d.path}.host")
+        if d.host and not _targets(ctx, obj, d.host):
+            what = "mirror host" if d.mirror else "host"
+            yield Hit(f'Referenced {what} not found: "{d.host}"', path=f"{d.path}.host")
+
+
+def _destinations_without_host(obj: ConfigObject) -> Iterator[tuple[str, bool]]:
+    """(path, is a mirror) of route and mirror entries with no destination host, which istioctl looks up as ""."""
+    for proto in ("http", "tcp", "tls"):
+        for i, r in enumerate(dicts(obj.spec.get(proto))):
+            entries = [(f"spec.{proto}[{i}].route[{j}]", d, False) for j, d in enumerate(as_list(r.get("route")))]
+            if proto == "http":
+                entries += [(f"spec.http[{i}].mirrors[{k}]", m, True) for k, m in enumerate(as_list(r.get("mirrors")))]
+            for path, entry, mirror in entries:
+                dest = entry.get("destination") if isinstance(entry, dict) else None
+                if not isinstance(dest, dict) or not dest.get("host"):
+                    yield path, mirror
+
+
+def _targets(ctx: Context, vs: ConfigObject, host: str) -> list:
+    """The Services/ServiceEntries a destination host resolves to, as istioctl's GetDestinationHost looks: those
+    exported to every namespace, else those visible from the namespaces the VirtualService is exported to (its
+    own when it sets no exportTo)."""
+    fqdn = ctx.fqdn(host, vs.namespace)
+    found = ctx.index.resolve_host(fqdn, "*")
+    if found:
+        return found
+    scopes = [str(e) for e in as_list(vs.spec.get("exportTo"))] or ["."]
+    for e in scopes:
+        viewer = vs.namespace if e == "." else e
+        if viewer != "*" and (found := ctx.index.resolve_host(fqdn, viewer)):
+            return found
+    return []
 
 
 @rule(
@@ -60,7 +92,7 @@ def vs_destination_port_required(obj: ConfigObject, ctx: Context) -> Iterator[Hi
     for d in vs_destinations(obj):
         if not d.host or d.port is not None:
             continue
-        targets = ctx.index.resolve_host(ctx.fqdn(d.host, obj.namespace), obj.namespace)
+        targets = _targets(ctx, obj, d.host)
         if targets and len({p.number for p in targets[0].ports}) > 1:
             yield Hit(
                 f'This VirtualService routes to a service "{d.host}" that exposes multiple ports. Specifying a '
@@ -81,7 +113,7 @@ def vs_destination_port_not_found(obj: ConfigObject, ctx: Context) -> Iterator[H
     for d in vs_destinations(obj):
         if not d.host or d.port is None:
             continue
-        targets = ctx.index.resolve_host(ctx.fqdn(d.host, obj.namespace), obj.namespace)
+        targets = _targets(ctx, obj, d.host)
         if targets and not any(p.number == d.port for t in targets for p in t.ports):
             yield Hit(f'Referenced host:port not found: "{d.host}:{d.port}"', path=f"{d.path}.port.number")
 
@@ -105,8 +137,9 @@ def vs_subset_not_found(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             str(s.get("name")) for dr in ctx.index.destination_rules_for(host) for s in dicts(dr.spec.get("subsets"))
         }
         if d.subset not in subsets:
+            what = "mirror+subset" if d.mirror else "host+subset"
             yield Hit(
-                f'Referenced host+subset in destinationrule not found: "{d.host}+{d.subset}"',
+                f'Referenced {what} in destinationrule not found: "{d.host}+{d.subset}"',
                 path=f"{d.path}.subset",
             )
 

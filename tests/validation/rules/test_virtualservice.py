@@ -65,3 +65,60 @@ def test_match_gateways_are_kiali_only():
     text = GATEWAY + vs("[web]").replace("  - route:", "  - match: [{gateways: [nowhere]}]\n    route:")
     found = [(f.code, f.path) for f in run(text) if f.code in ("IST0101", "IST0132", "KIA1102")]
     assert found == [("KIA1102", "spec.http[0].match[0].gateways[0]")]
+
+
+HELLO = """
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: hello
+  namespace: hello
+  annotations: {networking.istio.io/exportTo: "hello1,."}
+spec: {selector: {app: hello}, ports: [{name: http, port: 9080}]}
+"""
+
+
+def hello_vs(export_to: str = "", route: str = "[{destination: {host: hello.hello.svc.cluster.local}}]") -> str:
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: hello, namespace: hello}}
+spec:
+  hosts: [hello]
+  {export_to}
+  http:
+  - route: {route}
+"""
+
+
+HOST_CASES = [
+    # the host is looked up from the namespaces the VirtualService is exported to
+    Case(
+        "vs_destination_host_not_found",
+        "IST0101",
+        "VirtualService hello/hello",
+        HELLO + hello_vs("exportTo: [bogus]"),
+        HELLO + hello_vs("exportTo: [hello1]"),
+    ),
+    # a route entry without a destination is a host "" that is not found
+    Case(
+        "vs_destination_host_not_found",
+        "IST0101",
+        "VirtualService hello/hello",
+        HELLO + hello_vs(route="[{}, {destination: {host: hello}}]"),
+        HELLO + hello_vs(route="[{destination: {host: hello}}]"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", HOST_CASES, ids=str)
+def test_destination_host(case):
+    assert_case(case)
+
+
+def test_missing_mirror_host_says_mirror_host():
+    text = HELLO + hello_vs(route="[{destination: {host: hello}}]\n    mirror: {host: nowhere}")
+    found = [f.message for f in run(text) if f.code == "IST0101"]
+    assert found == ['Referenced mirror host not found: "nowhere"']
