@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from meshreport.hosts import export_scope, hosts_overlap, selector_matches, split_namespaced_host
+from meshreport.hosts import hosts_overlap, selector_matches, split_namespaced_host
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
@@ -286,26 +286,41 @@ def vs_host_not_in_gateway(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             )
 
 
-def _export_set(obj: ConfigObject, default: tuple[str, ...]) -> set[str]:
-    exp = export_scope(as_list(obj.spec.get("exportTo")), default)
-    return {obj.namespace or "" if e == "." else e for e in exp}
+def _mesh_host_scopes(vs: ConfigObject) -> list[str]:
+    """The scopes istioctl files a mesh VirtualService's hosts under: `*` when it sets no exportTo or
+    includes `*`, else each exportTo entry (`.` as its own namespace)."""
+    export_to = [str(e) for e in as_list(vs.spec.get("exportTo"))]
+    if not export_to or "*" in export_to:
+        return ["*"]
+    return sorted({vs.namespace or "" if e == "." else e for e in export_to})
 
 
-def _mesh_hosts(ctx: Context) -> dict[str, list[tuple[ConfigObject, set[str]]]]:
-    out: dict[str, list[tuple[ConfigObject, set[str]]]] = defaultdict(list)
+def _mesh_host_conflicts(ctx: Context) -> dict[int, tuple[list[ConfigObject], str]]:
+    """id(VirtualService) -> (the VirtualServices it conflicts with, `scope/host`), the first conflict found,
+    following istioctl's ConflictingMeshGatewayHostsAnalyzer: mesh-bound VirtualServices keyed by (scope, host);
+    a key held by two or more conflicts, and a namespace scope also takes in `*`-scoped VirtualServices whose
+    host matches (wildcards included). Each VirtualService is reported once."""
+    table: dict[tuple[str, str], list[ConfigObject]] = defaultdict(list)
     for vs in ctx.index.of_kind("VirtualService"):
         if not vs_bound_to_mesh(vs):
             continue
-        scope = _export_set(vs, ctx.mesh.default_virtual_service_export_to)
-        for h in {ctx.fqdn(str(h), vs.namespace) for h in as_list(vs.spec.get("hosts"))}:
-            out[h].append((vs, scope))
+        for scope in _mesh_host_scopes(vs):
+            for h in as_list(vs.spec.get("hosts")):
+                h = str(h)
+                fqdn = h if h.startswith("*") or "." in h else ctx.fqdn(h, vs.namespace)
+                table[(scope, fqdn)].append(vs)
+    keys = sorted(table)
+    out: dict[int, tuple[list[ConfigObject], str]] = {}
+    for scope, fqdn in keys:
+        group = list(table[(scope, fqdn)])
+        if scope != "*":
+            for other_scope, other in keys:
+                if other_scope == "*" and hosts_overlap(fqdn, other):
+                    group += table[(other_scope, other)]
+        if len(group) > 1:
+            for vs in group:
+                out.setdefault(id(vs), (group, f"{scope}/{fqdn}"))
     return out
-
-
-def _scopes_meet(a: set[str], b: set[str]) -> bool:
-    if "~" in a or "~" in b:
-        return False
-    return "*" in a or "*" in b or bool(a & b)
 
 
 @rule(
@@ -314,25 +329,24 @@ def _scopes_meet(a: set[str], b: set[str]) -> bool:
     severity="error",
     equivalents=("KIA1106",),
     title="Conflicting mesh gateway VirtualService hosts",
-    doc="Two or more VirtualServices bound to the `mesh` gateway claim the same host in overlapping exportTo "
-    "scopes. Sidecars merge them in an undefined order, so routing can change between pushes. Merge them into "
-    "one VirtualService (or use delegation).",
+    doc="Two or more VirtualServices bound to the `mesh` gateway claim the same host in the same exportTo scope, "
+    "as istioctl scopes them: `*` when exportTo is unset or includes `*`, else each namespace it lists; a "
+    "VirtualService exported to `*` also conflicts with a namespace-scoped one whose host it matches (wildcards "
+    "included). VirtualServices exported to disjoint namespaces do not conflict. Sidecars merge conflicting ones "
+    "in an undefined order, so routing can change between pushes. Merge them into one VirtualService (or use "
+    "delegation). Reported once per VirtualService.",
 )
 def vs_conflicting_mesh_hosts(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    if not vs_bound_to_mesh(obj):
-        return
-    table = ctx.memo("virtualservice.mesh_hosts", _mesh_hosts)
-    mine = _export_set(obj, ctx.mesh.default_virtual_service_export_to)
-    for h in sorted({ctx.fqdn(str(h), obj.namespace) for h in as_list(obj.spec.get("hosts"))}):
-        others = [vs for vs, scope in table.get(h, ()) if vs is not obj and _scopes_meet(mine, scope)]
-        if others:
-            names = ",".join(sorted(f"{v.namespace}/{v.name}" for v in [obj, *others]))
-            yield Hit(
-                f'The VirtualServices {names} associated with mesh gateway define the same host "{h}" which can '
-                "lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a "
-                "single resource.",
-                path="spec.hosts",
-            )
+    found = ctx.memo("virtualservice.mesh_host_conflicts", _mesh_host_conflicts).get(id(obj))
+    if found:
+        group, scoped = found
+        names = ",".join(sorted(f"{v.namespace}/{v.name}" for v in group))
+        yield Hit(
+            f"The VirtualServices {names} associated with mesh gateway define the same host {scoped} which can "
+            "lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a "
+            "single resource.",
+            path="spec.hosts",
+        )
 
 
 def _gateway_hosts(ctx: Context) -> dict[tuple[str | None, str, str], list[ConfigObject]]:

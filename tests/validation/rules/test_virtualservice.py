@@ -122,3 +122,48 @@ def test_missing_mirror_host_says_mirror_host():
     text = HELLO + hello_vs(route="[{destination: {host: hello}}]\n    mirror: {host: nowhere}")
     found = [f.message for f in run(text) if f.code == "IST0101"]
     assert found == ['Referenced mirror host not found: "nowhere"']
+
+
+def mesh_vs(name: str, ns: str, host: str = "ratings.shop.svc.cluster.local", export_to: str = "") -> str:
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  hosts: ["{host}"]
+  {export_to}
+  http:
+  - route: [{{destination: {{host: ratings.shop.svc.cluster.local}}}}]
+"""
+
+
+CONFLICT_CASES = [
+    # exported into the same namespace: conflict; into disjoint namespaces: none
+    Case(
+        "vs_conflicting_mesh_hosts",
+        "IST0109",
+        "VirtualService foo/a",
+        mesh_vs("a", "foo", export_to="exportTo: [shared]") + mesh_vs("b", "bar", export_to="exportTo: [shared, x]"),
+        mesh_vs("a", "foo", export_to="exportTo: [.]") + mesh_vs("b", "bar", export_to="exportTo: [.]"),
+    ),
+    # a `*`-exported wildcard host covers a namespace-scoped one
+    Case(
+        "vs_conflicting_mesh_hosts",
+        "IST0109",
+        "VirtualService foo/a",
+        mesh_vs("a", "foo", export_to="exportTo: [.]") + mesh_vs("b", "bar", host="*.shop.svc.cluster.local"),
+        mesh_vs("a", "foo", export_to="exportTo: [.]") + mesh_vs("b", "bar", host="*.other.svc.cluster.local"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CONFLICT_CASES, ids=str)
+def test_conflicting_mesh_hosts(case):
+    assert_case(case)
+
+
+def test_conflict_reported_once_per_virtual_service():
+    text = mesh_vs("a", "foo", export_to="exportTo: [x, y]") + mesh_vs("b", "bar", export_to="exportTo: [x, y]")
+    found = [f.origin for f in run(text) if f.code == "IST0109"]
+    assert sorted(found) == ["VirtualService bar/b", "VirtualService foo/a"]
