@@ -106,6 +106,8 @@ def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
     rspec: dict[str, Any] = {}
     if spec.get("serviceAccountName"):
         rspec["serviceAccountName"] = spec["serviceAccountName"]
+    if isinstance(spec.get("nodeName"), str) and spec["nodeName"]:
+        rspec["nodeName"] = spec["nodeName"]  # its Node's topology labels count for subsets (IST0173)
     if spec.get("hostNetwork") is True:
         rspec["hostNetwork"] = True  # such pods are never injected (istioctl's IST0103 skips them)
     if (uid := _run_as_user(spec)) is not None:

@@ -84,7 +84,7 @@ def test_list_items_lines_scopes_and_pod_reduction():
         "image": "example/shop:1.0",
         "ports": [{"containerPort": 8080, "protocol": "TCP"}],
     }
-    assert set(pod.spec) == {"serviceAccountName", "containers", "initContainers"}
+    assert set(pod.spec) == {"serviceAccountName", "nodeName", "containers", "initContainers"}
     assert pod.body["status"] == {
         "phase": "Running",
         "conditions": [{"type": "Ready", "status": "True"}],
@@ -283,12 +283,13 @@ items:
     assert "openAPIV3Schema" not in json.dumps(crd.body)
 
 
-def test_pod_reduction_keeps_host_network_and_run_as_user_only():
+def test_pod_reduction_keeps_node_name_host_network_and_run_as_user_only():
     text = """
 apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: shop}
 spec:
+  nodeName: node-1
   hostNetwork: true
   securityContext: {runAsUser: 1337, runAsGroup: 7, seLinuxOptions: {level: "s0:c1"}}
   containers:
@@ -299,7 +300,7 @@ spec:
     image: other
 """
     (pod,) = parse_text(text, "pod.yaml")
-    assert pod.spec["hostNetwork"] is True
+    assert pod.spec["hostNetwork"] is True and pod.spec["nodeName"] == "node-1"
     assert pod.spec["securityContext"] == {"runAsUser": 1337}
     assert pod.spec["containers"][0]["securityContext"] == {"runAsUser": 1000}
     assert "securityContext" not in pod.spec["containers"][1]

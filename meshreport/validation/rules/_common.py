@@ -136,3 +136,18 @@ def ambient_services(ctx: Context, hosts: list[str], from_ns: str | None) -> lis
             if t.kind == "Service" and ns_ambient(ctx, t.namespace):
                 out[id(t.obj)] = t.obj
     return list(out.values())
+
+
+def istioctl_targets(ctx: Context, obj: ConfigObject, host: str) -> list:
+    """The Services/ServiceEntries a VirtualService or DestinationRule host resolves to, as istioctl's
+    GetDestinationHost looks: those exported to every namespace, else those visible from the namespaces the
+    object is exported to (its own when it sets no exportTo)."""
+    fqdn = ctx.fqdn(host, obj.namespace)
+    found = ctx.index.resolve_host(fqdn, "*")
+    if found:
+        return found
+    for e in [str(e) for e in as_list(obj.spec.get("exportTo"))] or ["."]:
+        viewer = obj.namespace if e == "." else e
+        if viewer != "*" and (found := ctx.index.resolve_host(fqdn, viewer)):
+            return found
+    return []

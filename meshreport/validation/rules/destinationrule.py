@@ -98,6 +98,44 @@ def _subset_targets(obj: ConfigObject, ctx: Context) -> list[tuple[str | None, d
     return out
 
 
+# Node labels Istio adds to a pod's own before matching subsets (pilot's AugmentLabels).
+TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+def _augmented(ctx: Context) -> dict[int, dict[str, str]]:
+    """id(workload object) -> its labels plus, for a Pod on a known Node, the node's non-empty region, zone
+    and subzone (a part after an empty one is dropped, as LocalityToString does) and the node name."""
+
+    def build(c: Context) -> dict[int, dict[str, str]]:
+        nodes = {n.name: n.labels for n in c.index.of_kind("Node")}
+        out = {}
+        for w in c.index.workloads:
+            labels = {str(k): str(v) for k, v in w.labels.items()}
+            node = str(w.obj.spec.get("nodeName") or "") if w.is_pod else ""
+            if node:
+                node_labels = nodes.get(node, {})
+                for key in TOPOLOGY_LABELS:
+                    value = str(node_labels.get(key) or "")
+                    if not value:
+                        break
+                    labels[key] = value
+                labels[HOSTNAME_LABEL] = node
+            out[id(w.obj)] = labels
+        return out
+
+    return ctx.memo("destinationrule.augmented_labels", build)
+
+
+def _selects(ctx: Context, namespace: str | None, want: dict[str, str]) -> bool:
+    labels = _augmented(ctx)
+    return any(
+        all(k in have and have[k] == v for k, v in want.items())
+        for w in ctx.index.workloads_in(namespace)
+        if (have := labels.get(id(w.obj))) is not None
+    )
+
+
 @rule(
     code="IST0173",
     kinds=DR,
@@ -105,9 +143,11 @@ def _subset_targets(obj: ConfigObject, ctx: Context) -> list[tuple[str | None, d
     equivalents=("KIA0203",),
     title="DestinationRule subset selects no pods",
     doc="A subset's labels, combined with the selector of the host's Service (or the ServiceEntry's "
-    "workloadSelector), match no pod or workload. Requests routed to the subset fail with 503 "
-    "NoHealthyUpstream. Fix the subset labels or deploy the missing version. Not checked when the input holds "
-    "no workloads at all, or when the host is a selector-less Service or an external ServiceEntry.",
+    "workloadSelector), match no pod or workload. As in istioctl, a pod's labels count together with its "
+    "node's topology labels (region, zone, subzone; empty ones do not count) and `kubernetes.io/hostname`, so "
+    "subsets by locality work. Requests routed to the subset fail with 503 NoHealthyUpstream. Fix the subset "
+    "labels or deploy the missing version. Not checked when the input holds no workloads at all, or when the "
+    "host is a selector-less Service or an external ServiceEntry.",
 )
 def dr_subset_no_pods(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if not ctx.index.has_workloads:
@@ -122,7 +162,7 @@ def dr_subset_no_pods(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
         labels = {str(k): str(v) for k, v in (s.get("labels") or {}).items()}
         if not labels:
             continue  # KIA0209
-        if not any(ctx.index.workloads_matching({**base, **labels}, ns) for ns, base in targets):
+        if not any(_selects(ctx, ns, {**base, **labels}) for ns, base in targets):
             yield Hit(
                 f"The Subset {s.get('name')} defined in the DestinationRule does not select any pods, which may "
                 "lead to 503 UH (NoHealthyUpstream).",

@@ -18,6 +18,7 @@ from meshreport.validation.rules._common import (
     export_to_hits,
     gateway_ref,
     imported,
+    istioctl_targets,
     ns_ambient,
     vs_bound_to_mesh,
     vs_destinations,
@@ -46,7 +47,7 @@ def vs_destination_host_not_found(obj: ConfigObject, ctx: Context) -> Iterator[H
     for path, mirror in _destinations_without_host(obj):
         yield Hit(f'Referenced {"mirror host" if mirror else "host"} not found: ""', path=path)
     for d in vs_destinations(obj):
-        if d.host and not _targets(ctx, obj, d.host):
+        if d.host and not istioctl_targets(ctx, obj, d.host):
             what = "mirror host" if d.mirror else "host"
             yield Hit(f'Referenced {what} not found: "{d.host}"', path=f"{d.path}.host")
 
@@ -64,22 +65,6 @@ def _destinations_without_host(obj: ConfigObject) -> Iterator[tuple[str, bool]]:
                     yield path, mirror
 
 
-def _targets(ctx: Context, vs: ConfigObject, host: str) -> list:
-    """The Services/ServiceEntries a destination host resolves to, as istioctl's GetDestinationHost looks: those
-    exported to every namespace, else those visible from the namespaces the VirtualService is exported to (its
-    own when it sets no exportTo)."""
-    fqdn = ctx.fqdn(host, vs.namespace)
-    found = ctx.index.resolve_host(fqdn, "*")
-    if found:
-        return found
-    scopes = [str(e) for e in as_list(vs.spec.get("exportTo"))] or ["."]
-    for e in scopes:
-        viewer = vs.namespace if e == "." else e
-        if viewer != "*" and (found := ctx.index.resolve_host(fqdn, viewer)):
-            return found
-    return []
-
-
 @rule(
     code="IST0112",
     kinds=VS,
@@ -92,7 +77,7 @@ def vs_destination_port_required(obj: ConfigObject, ctx: Context) -> Iterator[Hi
     for d in vs_destinations(obj):
         if not d.host or d.port is not None:
             continue
-        targets = _targets(ctx, obj, d.host)
+        targets = istioctl_targets(ctx, obj, d.host)
         if targets and len({p.number for p in targets[0].ports}) > 1:
             yield Hit(
                 f'This VirtualService routes to a service "{d.host}" that exposes multiple ports. Specifying a '
@@ -113,7 +98,7 @@ def vs_destination_port_not_found(obj: ConfigObject, ctx: Context) -> Iterator[H
     for d in vs_destinations(obj):
         if not d.host or d.port is None:
             continue
-        targets = _targets(ctx, obj, d.host)
+        targets = istioctl_targets(ctx, obj, d.host)
         if targets and not any(p.number == d.port for t in targets for p in t.ports):
             yield Hit(f'Referenced host:port not found: "{d.host}:{d.port}"', path=f"{d.path}.port.number")
 
