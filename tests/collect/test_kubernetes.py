@@ -142,7 +142,7 @@ def test_least_data_no_secret_data_env_values_or_noise():
     pods = {o.name: o for o in r.objects if o.kind == "Pod"}
     pp = pods["productpage-v1-6b7f6d-aaaaa"]
     assert set(pp.body) == {"apiVersion", "kind", "metadata", "spec", "status"}
-    assert set(pp.spec) == {"serviceAccountName", "containers", "initContainers"}
+    assert set(pp.spec) == {"serviceAccountName", "nodeName", "containers", "initContainers"}
     assert pp.spec["containers"][1] == {
         "name": "istio-proxy",
         "image": "docker.io/istio/proxyv2:1.22.3",
