@@ -192,15 +192,35 @@ def _apply(
         add(ends, metric, pc[0], value, pc[1], flags_of[n] if flags_of is not None else "", errors)
 
 
-def accessible_namespaces(snapshot: Snapshot, index: ConfigIndex) -> frozenset[str]:
-    """Namespaces whose config was readable: any with collected objects, plus requested ones
-    without a recorded config gap (a namespace may simply be empty)."""
-    blocked = {g.namespace for g in snapshot.gaps if g.phase == "config" and g.namespace}
+def accessible_namespaces(snapshot: Snapshot, requested: list[str] | None = None) -> frozenset[tuple[str, str]]:
+    """(cluster, namespace) pairs whose config was readable, keyed per cluster as Kiali keys them.
+
+    A cluster that lists Namespace objects has those (and the graph's requested namespaces, which
+    Kiali requires to be readable): an object in an unlisted namespace was not readable as a
+    namespace, like a ServiceEntry in a namespace Kiali's client cannot see. A cluster without
+    Namespace objects has the namespaces its objects are in plus the snapshot's namespaces. A
+    config gap for a namespace takes it out. Cluster `*` stands for any cluster when no object
+    names one.
+    """
+    blocked = {(g.cluster, g.namespace) for g in snapshot.gaps if g.phase == "config" and g.namespace}
     all_blocked = any(g.phase == "config" and not g.namespace for g in snapshot.gaps) and not snapshot.objects
-    names = set(index.namespaces_seen)
-    if not all_blocked:
-        names |= {ns for ns in snapshot.namespaces if ns not in blocked}
-    return frozenset(names)
+    listed: dict[str, set[str]] = {}
+    seen: dict[str, set[str]] = {}
+    for o in snapshot.objects:
+        if o.kind == "Namespace":
+            listed.setdefault(o.cluster, set()).add(o.name)
+        elif o.namespace:
+            seen.setdefault(o.cluster, set()).add(o.namespace)
+    pairs: set[tuple[str, str]] = set()
+    for cluster in sorted(set(listed) | set(seen)) or ["*"]:
+        if cluster in listed:
+            names = listed[cluster] | set(requested if requested is not None else snapshot.namespaces)
+        else:
+            names = set(seen.get(cluster, ()))
+            if not all_blocked:
+                names |= set(snapshot.namespaces)
+        pairs |= {(cluster, ns) for ns in names if (None, ns) not in blocked and (cluster, ns) not in blocked}
+    return frozenset(pairs)
 
 
 def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> TrafficGraph:
@@ -220,7 +240,7 @@ def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> Traf
         graph_type=o.build_type,
         inject_service_nodes=o.injects,
         requested=frozenset(namespaces),
-        accessible=accessible_namespaces(snapshot, index),
+        accessible=accessible_namespaces(snapshot, namespaces),
     )
     ns_appenders, finalizers = registry.select(o.appenders)
     graph = TrafficGraph(

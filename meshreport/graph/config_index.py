@@ -7,12 +7,14 @@ DestinationRules name this service". Answering by scanning all objects per node 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshreport.hosts import kiali_fqdn, label_value
 from meshreport.istio_names import (
+    AMBIENT_REDIRECTION,
     APP_LABELS,
     DATAPLANE_MODE,
     INJECT,
@@ -28,11 +30,22 @@ CONTROLLER_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Replic
 
 
 def _pod_has_sidecar(pod: ConfigObject) -> bool:
-    spec = pod.spec
-    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        if isinstance(c, dict) and c.get("name") == SIDECAR_CONTAINER:
-            return True
-    return SIDECAR_STATUS in pod.annotations
+    """Kiali's rule: Istio's injection status annotation names the proxy containers (or an istio-proxy
+    native sidecar among its init containers); a container merely named istio-proxy does not count."""
+    raw = pod.annotations.get(SIDECAR_STATUS)
+    if not isinstance(raw, str):
+        return False
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return False
+    if not isinstance(status, dict):
+        return False
+    containers = status.get("containers") or []
+    inits = status.get("initContainers") or []
+    return (isinstance(containers, list) and len(containers) > 0) or (
+        isinstance(inits, list) and SIDECAR_CONTAINER in inits
+    )
 
 
 @dataclass
@@ -62,7 +75,8 @@ class WorkloadInfo:
 
     @property
     def pod_count(self) -> int:
-        """Pods found; without collected pods, the controller's status or spec replica count."""
+        """Pods found; without collected pods, the controller's status replica count. An object with
+        no status has no pods (Kiali counts pods, and no replicas is not one replica)."""
         if self.pods:
             return len(self.pods)
         if self.obj is None:
@@ -71,10 +85,17 @@ class WorkloadInfo:
         for key in ("replicas", "currentNumberScheduled", "active"):
             if isinstance(status.get(key), int):
                 return status[key]
-        if self.kind == "CronJob":
-            return 0
-        replicas = self.obj.spec.get("replicas", 1)
-        return replicas if isinstance(replicas, int) else 1
+        return 0
+
+    @property
+    def in_mesh_or_unknown(self) -> bool:
+        """Kiali's workload `IstioSidecar`: no pods cannot prove a missing proxy; a Deployment's pods
+        are alike, so its first pod answers; other kinds need every pod injected."""
+        if not self.pods:
+            return True
+        if self.kind == "Deployment":
+            return _pod_has_sidecar(self.pods[0])
+        return self.has_sidecar
 
     @property
     def has_sidecar(self) -> bool:
@@ -93,6 +114,8 @@ class WorkloadInfo:
     def is_ambient(self) -> bool:
         if self.has_sidecar:
             return False
+        if any(p.annotations.get(AMBIENT_REDIRECTION) == "enabled" for p in self.pods):
+            return True
         mode = self.labels.get(DATAPLANE_MODE) or self.namespace_labels.get(DATAPLANE_MODE)
         return mode == "ambient"
 
@@ -215,6 +238,18 @@ class ConfigIndex:
                 else:
                     continue
             w.pods.append(pod)
+        # Kiali gives a controller the pods its template labels select, owner references or not.
+        unowned_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
+        for p in by_kind["Pod"]:
+            if _owner(p) is None:
+                unowned_by_ns[p.namespace or ""].append(p)
+        for ns, unowned in unowned_by_ns.items():
+            for w in self.workloads_by_ns.get(ns, []):
+                if w.obj is None or w.kind not in CONTROLLER_KINDS or not w.labels:
+                    continue
+                for p in unowned:
+                    if p not in w.pods and all(p.labels.get(k) == v for k, v in w.labels.items()):
+                        w.pods.append(p)
 
         self.app_workloads: dict[tuple[str, str], list[WorkloadInfo]] = defaultdict(list)
         for ws in self.workloads_by_ns.values():
@@ -247,14 +282,15 @@ class ConfigIndex:
 
     # --- lookups -------------------------------------------------------------------------
 
-    def workload(self, cluster: str, namespace: str, name: str) -> WorkloadInfo | None:
+    def workload(self, cluster: str, namespace: str, name: str, strict: bool = False) -> WorkloadInfo | None:
+        """The named workload in `cluster`; unless `strict`, one of another cluster when none is there."""
         found = self.workloads.get((namespace, name))
         if not found:
             return None
         for w in found:
             if w.cluster == cluster:
                 return w
-        return found[0]
+        return None if strict else found[0]
 
     def app_workloads_for(self, namespace: str, app: str, version: str = "") -> list[WorkloadInfo]:
         """Workloads whose app label is `app` (and version label `version` when given)."""

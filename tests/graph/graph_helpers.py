@@ -111,9 +111,14 @@ def deployment(ns: str, name: str, labels: dict[str, str], replicas: int = 1, an
     return obj("Deployment", name, ns, {"spec": {"replicas": replicas, "template": tmpl}}, api="apps/v1")
 
 
+SIDECAR_STATUS = '{"initContainers":["istio-init"],"containers":["istio-proxy"],"revision":"default"}'
+
+
 def pod(ns: str, name: str, owner: tuple[str, str], labels: dict[str, str], sidecar: bool = True) -> ConfigObject:
     containers = [{"name": "app"}] + ([{"name": "istio-proxy"}] if sidecar else [])
-    meta = {"labels": labels, "ownerReferences": [{"kind": owner[0], "name": owner[1]}]}
+    meta: dict[str, Any] = {"labels": labels, "ownerReferences": [{"kind": owner[0], "name": owner[1]}]}
+    if sidecar:  # what the injector writes; the mesh check reads it, not the container list
+        meta["annotations"] = {"sidecar.istio.io/status": SIDECAR_STATUS}
     return obj("Pod", name, ns, {"metadata": meta, "spec": {"containers": containers}})
 
 

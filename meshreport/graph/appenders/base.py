@@ -41,8 +41,9 @@ class AppenderContext:
     inject_service_nodes: bool
     #: Namespaces the graph was asked for (outsider: anything else is outside).
     requested: frozenset[str]
-    #: Namespaces whose config could be read (outsider: anything else is inaccessible).
-    accessible: frozenset[str]
+    #: (cluster, namespace) pairs whose config could be read (outsider: anything else is
+    #: inaccessible); cluster `*` means any cluster.
+    accessible: frozenset[tuple[str, str]]
     #: The namespace being processed, for namespace appenders; None for finalizers.
     namespace: str | None = None
     _queries: dict[tuple[str, str | None], QueryResult] = field(default_factory=dict, repr=False)
@@ -69,7 +70,7 @@ class AppenderContext:
         return self._queries.get((key, self.namespace if namespace is None else namespace))
 
     def is_accessible(self, cluster: str, namespace: str) -> bool:
-        return namespace in self.accessible
+        return (cluster, namespace) in self.accessible or ("*", namespace) in self.accessible
 
     @property
     def http_requests(self) -> bool:

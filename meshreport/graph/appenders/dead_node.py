@@ -16,12 +16,17 @@ class DeadNodeAppender:
     finalizer = False
 
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
-        while self._pass(graph, ctx):
-            pass
+        for _ in range(len(graph.nodes)):  # removals can orphan more nodes; bounded like Kiali's maxTries
+            if not self._pass(graph, ctx):
+                break
 
     def _pass(self, graph: TrafficGraph, ctx: AppenderContext) -> int:
+        """Kiali's applyDeadNodes. The workload is looked up per cluster in the namespace being
+        processed; a node whose (cluster, namespace) config could not be read is kept, since its
+        workload cannot be checked."""
         sources = {k[0] for k in graph.edges}
         dead: set[str] = set()
+        namespace = ctx.namespace or ""
         for nid, n in graph.nodes.items():
             if any(n.rates.get(r, 0.0) > 0 for r in _RATES):
                 continue
@@ -33,16 +38,12 @@ class DeadNodeAppender:
                     continue
                 dead.add(nid)
                 continue
-            if n.workload == "":
-                continue
-            if not is_ok(n.workload):
-                dead.add(nid)  # the unknown source with no traffic
-                continue
-            if not ctx.is_accessible(n.cluster, n.namespace):
-                continue
-            w = ctx.index.workload(n.cluster, n.namespace, n.workload)
+            if n.node_type != "unknown":
+                if not is_ok(n.workload) or not ctx.is_accessible(n.cluster, n.namespace):
+                    continue
+            w = ctx.index.workload(n.cluster, namespace, n.workload, strict=True)
             if w is None:
-                dead.add(nid)
+                dead.add(nid)  # always for the unknown source with no traffic
             elif w.pod_count == 0:
                 md["isDead"] = True
         remove_nodes(graph, dead)

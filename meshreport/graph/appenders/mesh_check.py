@@ -26,17 +26,23 @@ class MeshCheckAppender:
     finalizer = False
 
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
+        """Kiali's rule, on every node of the namespace's graph (a missing proxy means missing
+        telemetry, so nodes are checked wherever they can be): a workload is in the mesh when its
+        pods carry Istio's sidecar status (no pods cannot prove otherwise), is Ambient or is a
+        gateway; an app node is out of mesh when any workload lacks a proxy, unless all of them are
+        Ambient or all are gateways."""
         for n in graph.nodes.values():
-            if n.namespace != ctx.namespace or n.namespace in CONTROL_PLANE_NAMESPACES:
+            md = n.metadata
+            if md.get("isOutOfMesh") or n.node_type not in ("workload", "app") or md.get("isDead"):
                 continue
-            if n.node_type not in ("workload", "app") or n.metadata.get("isDead"):
-                continue
-            if not ctx.is_accessible(n.cluster, n.namespace):
+            if not ctx.is_accessible(n.cluster, n.namespace) or n.namespace in CONTROL_PLANE_NAMESPACES:
                 continue
             ws = backing_workloads(n, ctx)
-            if not ws:
-                continue
-            if all(w.is_ambient or w.is_waypoint for w in ws):
-                n.metadata["isAmbient"] = True
-            if any(not (w.has_sidecar or w.is_ambient or w.is_gateway or w.is_waypoint) for w in ws):
-                n.metadata["isOutOfMesh"] = True
+            sidecar = all(w.in_mesh_or_unknown for w in ws)
+            ambient = all(w.is_ambient for w in ws)
+            gateway = all(w.is_gateway for w in ws)
+            waypoint = bool(md.get("isWaypoint"))
+            if ambient or waypoint:
+                md["isAmbient"] = True
+            if not (sidecar or ambient or gateway or waypoint):
+                md["isOutOfMesh"] = True

@@ -34,7 +34,8 @@ def test_out_of_mesh_workloads_and_apps():
     )
 
 
-def test_no_pods_uses_injection_config():
+def test_no_pods_cannot_prove_a_missing_proxy():
+    """Kiali: a workload without pods is not flagged, whatever its injection config says."""
     ns = obj("Namespace", "ns", None, {"metadata": {"labels": {"istio-injection": "enabled"}}})
     objects = [ns] + workload_objects("ns", "a", pods=0)[:1] + workload_objects("ns", "b", pods=0)[:1]
     objects[2].body["spec"]["template"]["metadata"]["annotations"] = {"sidecar.istio.io/inject": "false"}
@@ -42,5 +43,5 @@ def test_no_pods_uses_injection_config():
     series = [(labels(wl("ns", "a"), wl("ns", "b"), "b"), 1.0)]
     snap = snapshot({("graph/istio_requests_total/incoming", "ns"): series}, ["ns"], objects)
     g = build_graph(snap, GraphOptions(graph_type="workload", appenders=["meshCheck"]))
-    assert g.nodes["wl_east_ns_b-v1"].metadata.get("isOutOfMesh") is True
+    assert "isOutOfMesh" not in g.nodes["wl_east_ns_b-v1"].metadata
     assert "isOutOfMesh" not in g.nodes["wl_east_ns_a-v1"].metadata

@@ -23,16 +23,17 @@ def _snap(export_to=None):
 
 
 def test_external_hosts_become_one_service_entry_node():
+    """The SE lives in `other`; the node it becomes belongs to the caller's namespace (Kiali)."""
     g = build_graph(_snap(), GraphOptions(graph_type="workload", appenders=["serviceEntry"]))
-    se = g.nodes["svc_east_other_httpbin-ext"]
+    se = g.nodes["svc_east_ns_httpbin-ext"]
     assert se.metadata["isServiceEntry"] == {
         "hosts": ["httpbin.org", "api.httpbin.org"],
         "location": "MESH_EXTERNAL",
-        "namespace": "other",
+        "namespace": "ns",
     }
-    assert (se.service, se.namespace) == ("httpbin-ext", "other")
+    assert (se.service, se.namespace) == ("httpbin-ext", "ns")
     assert se.rates == {"httpIn": 1.5, "httpIn5xx": 0.5}
-    e = g.edges[("wl_east_ns_a-v1", "svc_east_other_httpbin-ext", "http")]
+    e = g.edges[("wl_east_ns_a-v1", "svc_east_ns_httpbin-ext", "http")]
     assert e.rates == {"http": 1.5, "http5xx": 0.5}
     assert e.responses["503"]["hosts"] == {"api.httpbin.org": 0.5}
     assert "svc_east_unknown_httpbin.org" not in g.nodes and "svc_east_unknown_example.com" in g.nodes
