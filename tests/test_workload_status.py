@@ -28,14 +28,18 @@ def deployment(name, ns="bookinfo", replicas=2, status=None, labels=None):
 
 
 def pod(deploy, suffix, labels, ns="bookinfo", proxy_ready=None, ready=True):
-    """A pod owned by `deploy`'s ReplicaSet, with an istio-proxy when proxy_ready is not None."""
+    """A pod owned by `deploy`'s ReplicaSet, injected (istio-proxy and the injector's status
+    annotation) when proxy_ready is not None."""
     labels = {**labels, "pod-template-hash": "5d8f"}
     containers = [{"name": "app"}] + ([{"name": "istio-proxy"}] if proxy_ready is not None else [])
     status = {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
     if proxy_ready is not None:
         status["containerStatuses"] = [{"name": "istio-proxy", "ready": proxy_ready}]
+    meta = {"labels": labels, "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deploy}-5d8f"}]}
+    if proxy_ready is not None:
+        meta["annotations"] = {"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'}
     body = {
-        "metadata": {"labels": labels, "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deploy}-5d8f"}]},
+        "metadata": meta,
         "spec": {"containers": containers},
         "status": status,
     }
