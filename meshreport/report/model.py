@@ -284,12 +284,16 @@ def slug(name: str) -> str:
     return s[:100]
 
 
-def generated_at(now: float | None = None) -> str:
-    """Wall clock, or SOURCE_DATE_EPOCH for byte-stable output (reproducible builds, goldens)."""
+def wall_clock(now: float | None = None) -> float:
+    """`now`, else SOURCE_DATE_EPOCH for byte-stable output (reproducible builds, goldens), else the clock."""
     if now is None:
         env = os.environ.get("SOURCE_DATE_EPOCH", "")
         now = float(env) if env.isdigit() else time.time()
-    return fmt.timestamp(now)
+    return now
+
+
+def generated_at(now: float | None = None) -> str:
+    return fmt.timestamp(wall_clock(now))
 
 
 def build_model(
