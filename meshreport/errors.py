@@ -12,6 +12,7 @@ EXIT_USAGE = 2
 EXIT_FINDINGS = 3
 EXIT_GAPS = 4
 EXIT_INPUT = 5
+EXIT_DELIVERY = 6
 EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C), 128 + 2 as shells report it
 EXIT_TERMINATED = 143  # SIGTERM, 128 + 15
 
@@ -48,6 +49,12 @@ class UsageError(MeshreportError):
     """A bad option value found after click's own parsing (same code as click's usage errors)."""
 
     exit_code = EXIT_USAGE
+
+
+class DeliveryError(MeshreportError):
+    """The report was written, but sending it (email) failed."""
+
+    exit_code = EXIT_DELIVERY
 
 
 class OutputError(MeshreportError):

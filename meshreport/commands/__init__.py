@@ -4,4 +4,4 @@ Each module defines a click command and registers it on `meshreport.cli.cli`; im
 here is what makes them part of the `meshreport` command.
 """
 
-from meshreport.commands import diff, graph, render, snapshot, synth, validate  # noqa: F401
+from meshreport.commands import diff, graph, render, run, send, snapshot, synth, validate  # noqa: F401

@@ -48,6 +48,10 @@ def _text(doc: Any, *keys: str) -> str:
     return doc if isinstance(doc, str) else ""
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def headline(summary: dict[str, Any] | None) -> Headline:
     s = summary or {}
     share = _num(s, "traffic", "errorShare")
@@ -81,7 +85,7 @@ def headline(summary: dict[str, Any] | None) -> Headline:
         degraded=degraded,
         healthy=_count(s, "health", "healthy"),
         findings=(
-            f"{errors} errors, {warnings} warnings, {_count(s, 'findings', 'info')} info"
+            f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}, {_count(s, 'findings', 'info')} info"
             if collected
             else "config not collected"
         ),

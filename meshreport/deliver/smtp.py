@@ -1,0 +1,129 @@
+"""Sending a message over SMTP: STARTTLS, implicit TLS or plain; AUTH only over TLS.
+
+The password comes from `email.smtp.password` (an environment variable from a Secret) or
+`email.smtp.password_file` (a mounted Secret), and never appears in a message we print:
+server replies are shown, our own credentials are scrubbed from them.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from meshreport.errors import DeliveryError, UsageError
+from meshreport.settings import Settings
+
+TLS_MODES = ("starttls", "tls", "none")
+_DEFAULT_PORT = {"tls": 465, "starttls": 587, "none": 25}
+MAX_PASSWORD_FILE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    host: str
+    port: int
+    tls: str
+    ca_file: str | None
+    username: str | None
+    password: str | None
+    timeout: float
+
+    def __repr__(self) -> str:  # the password stays out of tracebacks and logs
+        return f"SmtpOptions(host={self.host!r}, port={self.port}, tls={self.tls!r}, username={self.username!r})"
+
+
+def smtp_options(settings: Settings) -> SmtpOptions:
+    host = settings["email.smtp.host"]
+    if not host:
+        raise UsageError("no SMTP server: give --smtp-host (or MESHREPORT_EMAIL_SMTP_HOST, email.smtp.host)")
+    tls = (settings["email.smtp.tls"] or "starttls").lower()
+    if tls not in TLS_MODES:
+        raise UsageError(f"email.smtp.tls: expected one of {', '.join(TLS_MODES)}, got {tls!r}")
+    password = settings["email.smtp.password"]
+    pw_file = settings["email.smtp.password_file"]
+    if password and pw_file:
+        raise UsageError("give either email.smtp.password or email.smtp.password_file, not both")
+    if pw_file:
+        password = _read_password(Path(pw_file))
+    username = settings["email.smtp.username"]
+    if password and not username:
+        raise UsageError("an SMTP password needs email.smtp.username too")
+    if username and tls == "none":
+        raise UsageError(
+            "SMTP AUTH needs TLS: set email.smtp.tls to starttls or tls (the password would be sent in clear)"
+        )
+    return SmtpOptions(
+        host=host,
+        port=settings["email.smtp.port"] or _DEFAULT_PORT[tls],
+        tls=tls,
+        ca_file=settings["email.smtp.ca_file"],
+        username=username,
+        password=password,
+        timeout=settings["email.smtp.timeout"],
+    )
+
+
+def _read_password(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_PASSWORD_FILE:
+            raise UsageError(f"{path}: too big for a password file")
+        return path.read_text().rstrip("\r\n")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such password file") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read the password file: {e.strerror}") from None
+
+
+def _context(options: SmtpOptions) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=options.ca_file)
+    except (OSError, ssl.SSLError) as e:
+        raise UsageError(f"email.smtp.ca_file {options.ca_file}: cannot load CA bundle ({e})") from None
+
+
+def send(msg: EmailMessage, options: SmtpOptions) -> None:
+    """Deliver `msg` to every To/Cc recipient; any failure is a DeliveryError (exit 6) naming the server."""
+    where = f"{options.host}:{options.port}"
+    try:
+        if options.tls == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                options.host, options.port, timeout=options.timeout, context=_context(options)
+            )
+        else:
+            client = smtplib.SMTP(options.host, options.port, timeout=options.timeout)
+        with client:
+            client.ehlo()
+            if options.tls == "starttls":
+                if not client.has_extn("starttls"):
+                    raise DeliveryError(f"SMTP server {where} does not offer STARTTLS (set email.smtp.tls)")
+                client.starttls(context=_context(options))
+                client.ehlo()
+            if options.username:
+                client.login(options.username, options.password or "")
+            refused = client.send_message(msg)
+    except DeliveryError:
+        raise
+    except smtplib.SMTPAuthenticationError as e:
+        raise DeliveryError(f"SMTP server {where} refused the login for {options.username!r}: {_reply(e)}") from None
+    except smtplib.SMTPRecipientsRefused as e:
+        raise DeliveryError(f"SMTP server {where} refused every recipient: {', '.join(e.recipients)}") from None
+    except smtplib.SMTPResponseException as e:
+        raise DeliveryError(f"SMTP server {where}: {_reply(e)}") from None
+    except ssl.SSLError as e:
+        raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from None
+    except (TimeoutError, smtplib.SMTPException, OSError) as e:
+        raise DeliveryError(f"cannot send email via {where}: {_scrub(str(e) or type(e).__name__, options)}") from None
+    if refused:
+        raise DeliveryError(f"SMTP server {where} refused {', '.join(sorted(refused))} (the others got the email)")
+
+
+def _reply(e: smtplib.SMTPResponseException) -> str:
+    text = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+    return f"{e.smtp_code} {' '.join(text.split())[:300]}"
+
+
+def _scrub(text: str, options: SmtpOptions) -> str:
+    return text.replace(options.password, "***") if options.password else text
