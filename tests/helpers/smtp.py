@@ -20,7 +20,6 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
 from helpers.prometheus import free_port
 from helpers.tls import cert_pem, key_pem, utc
 
