@@ -32,6 +32,7 @@ Exit codes:
   3  findings at or above --fail-on (or new findings, regressions vs a baseline)
   4  collection incomplete beyond --max-gaps
   5  input unreadable (bad snapshot or YAML, unreachable API, a size limit exceeded)
+  6  report written, but the email could not be sent
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM), temporary files removed
 """
 

@@ -447,3 +447,227 @@ def last_runs(archive: Path, n: int) -> list:
     from meshreport.deliver.runs import last_runs as runs
 
     return runs(archive, n)
+
+
+# --- Unattended runs: collect, analyse, render, publish, email (`meshreport run`, `send`) ------
+
+
+@dataclass
+class RunResult:
+    """A published run: where its report is, its summary.json and the snapshot it was made from."""
+
+    report: Path
+    summary: dict[str, Any]
+    snapshot: Snapshot
+
+
+class Publisher:
+    """Where a run goes: one folder replaced atomically (`output`), or a new run of an archive."""
+
+    def __init__(self, output: str | None, archive: str | None, keep: int = 0) -> None:
+        from meshreport.deliver.archive import Archive
+
+        if bool(output) == bool(archive):
+            raise UsageError("give exactly one of -o/--output DIR (one folder) or --archive DIR (dated runs)")
+        self.output = Path(output).absolute() if output else None
+        self.archive = Archive(archive) if archive else None
+        self.keep = keep
+
+    def check(self) -> None:
+        """Refuse a wrong target before spending minutes collecting."""
+        from meshreport.deliver.publish import check_target
+
+        if self.archive is not None:
+            self.archive.check()
+        elif self.output is not None:
+            check_target(self.output)
+
+    def staging(self, window_end: float) -> Any:
+        """A context manager yielding the staging folder; it is published on normal exit."""
+        from meshreport.deliver.archive import run_id_for
+        from meshreport.report.archive_page import render_index
+
+        if self.archive is not None:
+            return self.archive.new_run(run_id_for(window_end), keep=self.keep, index=render_index)
+        assert self.output is not None
+        return publish(self.output)
+
+    def published(self) -> Path:
+        if self.archive is not None:
+            latest = self.archive.latest()
+            assert latest is not None
+            return self.archive.root / latest
+        assert self.output is not None
+        return self.output
+
+    def kept(self) -> str:
+        """What a failed run left in place, for its error message."""
+        if self.archive is not None:
+            latest = self.archive.latest()
+            if latest is None:
+                return f"nothing was published to {self.archive.root} (no earlier run)"
+            return f"the previous report is untouched ({self.archive.root / 'latest'} -> {latest})"
+        assert self.output is not None
+        if (self.output / "index.html").is_file():
+            return f"the previous report in {self.output} is untouched"
+        return f"nothing was published to {self.output}"
+
+
+def run_config_source(settings: Settings) -> ConfigSource:
+    """Where `meshreport run` reads config, from its settings (every one also a MESHREPORT_* variable)."""
+    files = tuple(settings["config.from_files"])
+    src = ConfigSource(
+        from_files=bool(files),
+        paths=files,
+        contexts=tuple(settings["kubernetes.contexts"]),
+        kubeconfig=settings["kubernetes.kubeconfig"],
+        in_cluster=settings["kubernetes.in_cluster"],
+        secret_names=settings["kubernetes.secret_names"],
+        gateway_certs=settings["kubernetes.gateway_certs"],
+        skip=settings["config.skip"],
+    )
+    src.check()
+    return src
+
+
+def run_snapshot(settings: Settings, source: ConfigSource, progress: Any = None, path: Path | None = None) -> Snapshot:
+    """`path`'s snapshot, or metrics from Prometheus plus config from the files or the cluster."""
+    from meshreport.collect import config
+    from meshreport.progress import Progress
+
+    if path is not None:
+        if settings["prometheus.url"]:
+            raise UsageError("give either --from-snapshot FILE or --prometheus URL, not both")
+        return load(path)
+    if not settings["prometheus.url"]:
+        raise UsageError("missing --prometheus URL (or MESHREPORT_PROMETHEUS_URL, or --from-snapshot FILE)")
+    progress = progress or Progress()
+    window = resolve_window(settings)
+    with paused_gc():
+        if source.from_files:
+            snap = config.metrics_and_files(settings, window, progress, source.paths, None)
+        else:
+            from meshreport.collect.prometheus import collect as collect_prometheus
+
+            metrics = collect_prometheus(settings, window, progress=progress)
+            wanted = settings["namespaces"]
+            namespaces = None if settings["all_namespaces"] or not wanted else list(wanted)
+            snap = merge_config(metrics, config.collect_config_snapshot(source, namespaces, window))
+    snap.collector["settings"] = settings.redacted()
+    return snap
+
+
+def run_report(
+    settings: Settings,
+    source: ConfigSource,
+    publisher: Publisher,
+    *,
+    snapshot_file: Path | None = None,
+    progress: Any = None,
+) -> RunResult:
+    """Collect (or load), analyse, write every file of the report into staging, publish it.
+
+    Gates (`fail_on`) are judged on the summary and recorded in it; raising is the caller's choice.
+    Any error leaves what was published before untouched; its message says what is kept.
+    """
+    from meshreport.errors import MeshreportError
+    from meshreport.report.gates import parse_gates
+
+    gates = parse_gates(settings["fail_on"])
+    mesh_config = Path(settings["mesh_config"]) if settings["mesh_config"] else None
+    options = AnalysisOptions.for_report(
+        graph_type=settings["graph_type"],
+        namespaces=list(settings["namespaces"]) or None,
+        health_rules=health_rules(settings),
+        mesh_config=mesh_config,
+        suppressions=suppressions(settings),
+    )
+    options.check()
+    publisher.check()
+    try:
+        snap = run_snapshot(settings, source, progress, snapshot_file)
+        if snapshot_file is not None:
+            check_namespaces(snap, options.graph.namespaces)
+        analysis = analyse(snap, options)
+        with publisher.staging(snap.window.end) as staging:
+            summary = _write_run(settings, snap, analysis, staging, gates)
+    except MeshreportError as e:
+        e.message += f"; {publisher.kept()}"
+        raise
+    return RunResult(publisher.published(), summary, snap)
+
+
+SNAPSHOT_FILE = "snapshot.mrsnap"
+
+
+def _write_run(settings: Settings, snap: Snapshot, analysis: Analysis, staging: Path, gates: list) -> dict[str, Any]:
+    from meshreport.report.build import write_report
+    from meshreport.report.gates import failed
+    from meshreport.report.summary import build_summary, write_summary
+    from meshreport.report.summary_md import FILE_NAME as MD_FILE
+    from meshreport.report.summary_md import markdown_summary
+
+    title, pdf = settings["title"], settings["pdf"]
+    write_report(snap, analysis, staging, pdf=pdf, title=title)
+    save(snap, staging / SNAPSHOT_FILE)
+    (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
+    files: dict[str, str | None] = {"html": "index.html", "pdf": "report.pdf" if pdf else None}
+    files["snapshot"] = SNAPSHOT_FILE
+    for key, fmt, name in (("outputs.sarif", "sarif", "findings.sarif"), ("outputs.junit", "junit", "findings.xml")):
+        files[fmt] = None
+        if settings[key]:
+            result = analysis.validation or ValidationResult(findings=[])
+            (staging / name).write_text(findings_text(result, fmt))
+            files[fmt] = name
+    files["markdown"] = MD_FILE if settings["outputs.markdown"] else None
+    summary = build_summary(snap, analysis, title=title, files=files)
+    if gates:
+        reasons = failed(gates, summary)
+        summary["gate"] = {"failOn": [g.text for g in gates], "failed": bool(reasons), "reasons": reasons}
+    write_summary(summary, staging)
+    if settings["outputs.markdown"]:
+        (staging / MD_FILE).write_text(markdown_summary(summary, analysis.validation))
+    return summary
+
+
+def send_report(settings: Settings, report_dir: Path, summary: dict[str, Any] | None = None) -> list[str]:
+    """Email the report in `report_dir` (its summary.json and PDF) as the `email.*` settings say;
+    returns the recipients. DeliveryError (exit 6) when the server does not take it."""
+    from email.utils import parseaddr
+
+    from meshreport.deliver.smtp import SmtpOptions, send
+    from meshreport.errors import InputError
+    from meshreport.report.mail import compose
+    from meshreport.report.summary import FILE_NAME, read_summary
+
+    to = [a for a in settings["email.to"] if a]
+    if not to:
+        raise UsageError("no recipients: give --email-to ADDRESS (or MESHREPORT_EMAIL_TO, email.to)")
+    for a in to:
+        if "@" not in parseaddr(a)[1]:
+            raise UsageError(f"email.to: {a!r} is not an email address")
+    options = SmtpOptions.of(
+        host=settings["email.smtp.host"],
+        port=settings["email.smtp.port"],
+        tls=settings["email.smtp.tls"],
+        ca_file=settings["email.smtp.ca_file"],
+        username=settings["email.smtp.username"],
+        password=settings["email.smtp.password"],
+        password_file=settings["email.smtp.password_file"],
+        timeout=settings["email.smtp.timeout"],
+    )
+    if summary is None:
+        summary = read_summary(report_dir / FILE_NAME)
+        if summary is None:
+            raise InputError(f"{report_dir}: no readable {FILE_NAME}; is it a report written by meshreport run?")
+    msg = compose(
+        summary,
+        report_dir,
+        sender=settings["email.from"],
+        to=to,
+        subject_template=settings["email.subject"],
+        max_attachment=settings["email.max_attachment"],
+        report_url=settings["email.report_url"],
+    )
+    send(msg, options)
+    return to

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._setting_flags import config_file_option, setting_flags
-from meshreport.deliver import settings as _deliver_settings  # noqa: F401  (registers the email settings)
 from meshreport.settings import Settings
 
 SEND_FLAGS = [
@@ -48,7 +48,5 @@ def send_cmd(report: Path, settings: Settings) -> None:
     {errors} {warnings} {findings} {error_share} {request_rate} {gaps}.
     Exit 6 when the email could not be sent; 5 when REPORT has no summary.json.
     """
-    from meshreport.deliver.mail import send_report
-
-    sent = send_report(settings, report)
+    sent = pipeline.send_report(settings, report)
     click.echo(f"meshreport: emailed {report} to {', '.join(sent)}")

@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,8 +28,6 @@ from typing import Any
 
 from meshreport.deliver.publish import MARKER as REPORT_MARKER
 from meshreport.errors import UsageError
-from meshreport.report.summary import FILE_NAME as SUMMARY_FILE
-from meshreport.report.summary import read_summary
 
 ARCHIVE_MARKER = ".meshreport-archive"
 LATEST = "latest"
@@ -37,6 +35,11 @@ INDEX_FILES = ("index.html", "runs.json")
 RUNS_SCHEMA = "meshreport/archive-runs"
 RUNS_SCHEMA_VERSION = 1
 SNAPSHOT_FILE = "snapshot.mrsnap"
+SUMMARY_FILE = "summary.json"
+#: A summary bigger than this is not one we wrote; it is shown as missing.
+MAX_SUMMARY_BYTES = 4 * 1024 * 1024
+#: Renders index.html from (run id, folder, summary or None), newest first, and the latest run id.
+IndexRenderer = Callable[[list[tuple[str, Path, "dict[str, Any] | None"]], "str | None"], str]
 RUN_ID = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z(-\d+)?$")
 
 
@@ -77,7 +80,7 @@ class Archive:
         out = []
         for p in sorted(self.root.iterdir(), key=lambda p: p.name):
             if RUN_ID.match(p.name) and not p.is_symlink() and (p / REPORT_MARKER).is_file():
-                out.append(Run(p.name, p, read_summary(p / SUMMARY_FILE)))
+                out.append(Run(p.name, p, _read_summary(p / SUMMARY_FILE)))
         return out
 
     def latest(self) -> str | None:
@@ -89,7 +92,7 @@ class Archive:
         return target if RUN_ID.match(target) and (self.root / target / REPORT_MARKER).is_file() else None
 
     @contextmanager
-    def new_run(self, run_id: str, *, keep: int = 0) -> Iterator[Path]:
+    def new_run(self, run_id: str, *, keep: int = 0, index: IndexRenderer | None = None) -> Iterator[Path]:
         """Yield an empty staging folder; on normal exit it becomes run `run_id` (or `run_id-N`
         when taken), `latest` points to it, runs beyond the newest `keep` (0: all) are deleted and
         the index is rewritten. On error the staging folder is removed and nothing else changes."""
@@ -113,7 +116,7 @@ class Archive:
             marker.write_text("This folder is a meshreport report archive (docs/archive.md).\n")
         self._point_latest(final.name)
         self.prune(keep)
-        self.write_index()
+        self.write_index(index)
 
     def _free_name(self, run_id: str) -> Path:
         n = 0
@@ -150,10 +153,8 @@ class Archive:
             shutil.rmtree(r.path)
         return [r.id for r in doomed]
 
-    def write_index(self) -> None:
-        """index.html and runs.json from every run's summary.json, each replaced by rename."""
-        from meshreport.deliver.archive_page import render_index
-
+    def write_index(self, render: IndexRenderer | None = None) -> None:
+        """runs.json and (with `render`) index.html from every run's summary.json, each replaced by rename."""
         self._check_own_names()
         runs = list(reversed(self.runs()))
         latest = self.latest()
@@ -173,7 +174,8 @@ class Archive:
             ],
         }
         replace_file(self.root / "runs.json", json.dumps(doc, indent=2) + "\n")
-        replace_file(self.root / "index.html", render_index(runs, latest))
+        if render is not None:
+            replace_file(self.root / "index.html", render([(r.id, r.path, r.summary) for r in runs], latest))
 
 
 def replace_file(path: Path, text: str) -> None:
@@ -189,3 +191,14 @@ def replace_file(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _read_summary(path: Path) -> dict[str, Any] | None:
+    """A run's summary.json as a mapping, or None when missing, too big or not a JSON object."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_SUMMARY_BYTES:
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -21,7 +21,7 @@ from meshreport.output import current_umask
 MARKER = ".meshreport-report"
 
 
-def _check_target(target: Path) -> None:
+def check_target(target: Path) -> None:
     if not target.exists() and not target.is_symlink():
         return
     if target.is_symlink() or not target.is_dir():
@@ -38,7 +38,7 @@ def _check_target(target: Path) -> None:
 def publish_dir(target: str | Path) -> Iterator[Path]:
     """Yield an empty staging folder; on normal exit it replaces `target`, on error it is removed."""
     target = Path(target).absolute()
-    _check_target(target)
+    check_target(target)
     # The name is chosen before the folder is made, so an interrupt at any moment (Ctrl-C, or
     # SIGTERM, which meshreport.cli turns into SystemExit: both BaseException) leaves nothing behind.
     staging = target.parent / f".{target.name}.new-{secrets.token_hex(6)}"

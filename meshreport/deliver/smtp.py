@@ -14,7 +14,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from meshreport.errors import DeliveryError, UsageError
-from meshreport.settings import Settings
 
 TLS_MODES = ("starttls", "tls", "none")
 _DEFAULT_PORT = {"tls": 465, "starttls": 587, "none": 25}
@@ -34,36 +33,34 @@ class SmtpOptions:
     def __repr__(self) -> str:  # the password stays out of tracebacks and logs
         return f"SmtpOptions(host={self.host!r}, port={self.port}, tls={self.tls!r}, username={self.username!r})"
 
-
-def smtp_options(settings: Settings) -> SmtpOptions:
-    host = settings["email.smtp.host"]
-    if not host:
-        raise UsageError("no SMTP server: give --smtp-host (or MESHREPORT_EMAIL_SMTP_HOST, email.smtp.host)")
-    tls = (settings["email.smtp.tls"] or "starttls").lower()
-    if tls not in TLS_MODES:
-        raise UsageError(f"email.smtp.tls: expected one of {', '.join(TLS_MODES)}, got {tls!r}")
-    password = settings["email.smtp.password"]
-    pw_file = settings["email.smtp.password_file"]
-    if password and pw_file:
-        raise UsageError("give either email.smtp.password or email.smtp.password_file, not both")
-    if pw_file:
-        password = _read_password(Path(pw_file))
-    username = settings["email.smtp.username"]
-    if password and not username:
-        raise UsageError("an SMTP password needs email.smtp.username too")
-    if username and tls == "none":
-        raise UsageError(
-            "SMTP AUTH needs TLS: set email.smtp.tls to starttls or tls (the password would be sent in clear)"
-        )
-    return SmtpOptions(
-        host=host,
-        port=settings["email.smtp.port"] or _DEFAULT_PORT[tls],
-        tls=tls,
-        ca_file=settings["email.smtp.ca_file"],
-        username=username,
-        password=password,
-        timeout=settings["email.smtp.timeout"],
-    )
+    @classmethod
+    def of(
+        cls,
+        *,
+        host: str | None,
+        port: int | None,
+        tls: str | None,
+        ca_file: str | None,
+        username: str | None,
+        password: str | None,
+        password_file: str | None,
+        timeout: float,
+    ) -> SmtpOptions:
+        """Checked options from the `email.smtp.*` settings (the password file is read here)."""
+        if not host:
+            raise UsageError("no SMTP server: give --smtp-host (or MESHREPORT_EMAIL_SMTP_HOST, email.smtp.host)")
+        tls = (tls or "starttls").lower()
+        if tls not in TLS_MODES:
+            raise UsageError(f"email.smtp.tls: expected one of {', '.join(TLS_MODES)}, got {tls!r}")
+        if password and password_file:
+            raise UsageError("give either email.smtp.password or email.smtp.password_file, not both")
+        if password_file:
+            password = _read_password(Path(password_file))
+        if password and not username:
+            raise UsageError("an SMTP password needs email.smtp.username too")
+        if username and tls == "none":
+            raise UsageError("SMTP AUTH needs TLS: set email.smtp.tls to starttls or tls (no password in clear)")
+        return cls(host, port or _DEFAULT_PORT[tls], tls, ca_file, username, password, timeout)
 
 
 def _read_password(path: Path) -> str:

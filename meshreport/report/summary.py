@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from meshreport import __version__
+from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import format as fmt
 from meshreport.report.model import _health_counts, _report_namespaces, _request_totals, wall_clock
@@ -33,14 +34,14 @@ _HEALTH_KEYS = {"Failure": "failure", "Degraded": "degraded", "Healthy": "health
 
 def build_summary(
     snapshot: Snapshot,
-    graph: TrafficGraph,
-    validation: ValidationResult | None,
+    analysis: Analysis,
     *,
     title: str = "Service mesh report",
     now: float | None = None,
     files: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The summary document for one report (see docs/summary-json.md for every field)."""
+    graph, validation = analysis.graph, analysis.validation
     total, errors = _request_totals(graph)
     namespaces = _report_namespaces(snapshot, graph)
     health = {k: 0 for k in _HEALTH_KEYS.values()}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshreport.deliver.headline import headline
-from meshreport.report.machine import _md
+from meshreport.report.headline import headline
+from meshreport.report.machine import md_escape as _md
 from meshreport.report.machine import render as render_findings
 from meshreport.validation.model import ValidationResult
 

@@ -12,18 +12,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
 from report_mesh import T0, build_small_graph_with_health, build_small_snapshot  # noqa: E402
 
+from meshreport.analysis import Analysis  # noqa: E402
 from meshreport.deliver.archive import ARCHIVE_MARKER, Archive, run_id_for  # noqa: E402
 from meshreport.errors import UsageError  # noqa: E402
+from meshreport.report.archive_page import render_index  # noqa: E402
 from meshreport.report.summary import build_summary, write_summary  # noqa: E402
 
 DAY = 86400
 
 
 def _run(archive: Archive, end: float, *, keep: int = 0, title: str = "Mesh") -> None:
-    with archive.new_run(run_id_for(end), keep=keep) as staging:
+    with archive.new_run(run_id_for(end), keep=keep, index=render_index) as staging:
         (staging / "index.html").write_text(f"report ending {end}")
         (staging / "snapshot.mrsnap").write_text("{}")
-        doc = build_summary(build_small_snapshot(), build_small_graph_with_health(), None, title=title, now=end)
+        doc = build_summary(build_small_snapshot(), Analysis.of(build_small_graph_with_health()), title=title, now=end)
         write_summary(doc, staging)
 
 
@@ -104,7 +106,7 @@ def test_index_survives_a_broken_summary(tmp_path):
     (a.root / run_id_for(T0) / "summary.json").write_text(
         '{"schema": "meshreport/summary", "schemaVersion": 1, "traffic": {"requestRate": "lots"}, "health": []}'
     )
-    a.write_index()
+    a.write_index(render_index)
     assert run_id_for(T0) in (a.root / "index.html").read_text()
 
 

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from report_mesh import T0, build_small_graph_with_health, build_small_snapshot
 
-from meshreport.graph.build import GraphOptions, build_graph
+from meshreport import pipeline
+from meshreport.analysis import Analysis
 from meshreport.report.summary import SCHEMA_VERSION, build_summary, read_summary, write_summary
-from meshreport.snapshot.store import read
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "summary.schema.json").read_text())
@@ -28,9 +28,10 @@ def test_schema_is_valid_and_matches_the_code_version():
 
 
 def test_bookinfo_summary_validates_and_counts():
-    snap = read(SAMPLE)
-    graph = build_graph(snap, GraphOptions(graph_type="versionedApp"))
-    doc = build_summary(snap, graph, None, now=T0, files={"html": "index.html", "pdf": None})
+    snap = pipeline.load(SAMPLE)
+    analysis = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report())
+    graph = analysis.graph
+    doc = build_summary(snap, analysis, now=T0, files={"html": "index.html", "pdf": None})
     validate(doc)
     assert doc["namespaces"] == snap.namespaces
     assert doc["traffic"]["requestRate"] > 0
@@ -39,7 +40,7 @@ def test_bookinfo_summary_validates_and_counts():
     p95s = [e.metadata["responseTime"] for e in graph.edges.values() if "responseTime" in e.metadata and e.total > 0]
     assert doc["traffic"]["p95LatencyMsMax"] == pytest.approx(max(p95s), abs=1e-3)
     assert " -> " in doc["traffic"]["p95LatencyMsMaxEdge"]
-    assert doc["findings"]["collected"] is False
+    assert doc["findings"] == {"collected": True, **analysis.validation.counts()}
     assert doc["graph"] == {"type": "versionedApp", "nodes": len(graph.nodes), "edges": len(graph.edges)}
     assert sum(doc["health"].values()) > 0
 
@@ -47,7 +48,7 @@ def test_bookinfo_summary_validates_and_counts():
 def test_health_counts_follow_the_graph(tmp_path):
     snap = build_small_snapshot()
     graph = build_small_graph_with_health()
-    doc = build_summary(snap, graph, None, now=T0)
+    doc = build_summary(snap, Analysis.of(graph), now=T0)
     validate(doc)
     statuses = [
         str(getattr(n.health.status, "value", n.health.status))
@@ -65,7 +66,7 @@ def test_gaps_are_capped_but_counted():
 
     snap = build_small_snapshot()
     snap.gaps = [Gap(phase="metrics", what=f"q{i}", reason="timeout") for i in range(120)]
-    doc = build_summary(snap, build_small_graph_with_health(), None, now=T0)
+    doc = build_summary(snap, Analysis.of(build_small_graph_with_health()), now=T0)
     validate(doc)
     assert doc["gaps"]["count"] == 120 and len(doc["gaps"]["items"]) == 50
 

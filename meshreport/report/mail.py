@@ -3,7 +3,7 @@
 Mail clients strip <style> blocks and block remote content, so the body uses inline styles
 only, no scripts and no images (a link to the report when `email.report_url` is set). A PDF
 over `email.max_attachment` is not attached (large mails bounce); the body says where it is.
-Sending is smtp.py's job.
+Sending is meshreport/deliver/smtp.py's job; pipeline.send_report joins the two.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-from meshreport.deliver.headline import Headline, headline
-from meshreport.errors import InputError, UsageError
-from meshreport.report.summary import FILE_NAME as SUMMARY_FILE
-from meshreport.report.summary import read_summary
-from meshreport.settings import Settings
+from meshreport.errors import UsageError
+from meshreport.report.headline import Headline, headline
 
 PDF_FILE = "report.pdf"
 _FIELD = re.compile(r"\{(\w*)\}")
@@ -114,36 +111,3 @@ def _pdf_name(summary: dict[str, Any]) -> str:
     end = window.get("end") if isinstance(window.get("end"), str) else ""
     day = end[:10] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", end[:10]) else ""
     return f"meshreport-{day}.pdf" if day else "meshreport.pdf"
-
-
-def recipients(settings: Settings) -> list[str]:
-    to = [a for a in settings["email.to"] if a]
-    if not to:
-        raise UsageError("no recipients: give --email-to ADDRESS (or MESHREPORT_EMAIL_TO, email.to)")
-    for a in to:
-        if "@" not in parseaddr(a)[1]:
-            raise UsageError(f"email.to: {a!r} is not an email address")
-    return to
-
-
-def send_report(settings: Settings, report_dir: Path, summary: dict[str, Any] | None = None) -> list[str]:
-    """Compose from the report in `report_dir` and send as `settings` say; returns the recipients."""
-    from meshreport.deliver.smtp import send, smtp_options
-
-    to = recipients(settings)
-    options = smtp_options(settings)
-    if summary is None:
-        summary = read_summary(report_dir / SUMMARY_FILE)
-        if summary is None:
-            raise InputError(f"{report_dir}: no readable {SUMMARY_FILE}; is it a report written by meshreport run?")
-    msg = compose(
-        summary,
-        report_dir,
-        sender=settings["email.from"],
-        to=to,
-        subject_template=settings["email.subject"],
-        max_attachment=settings["email.max_attachment"],
-        report_url=settings["email.report_url"],
-    )
-    send(msg, options)
-    return to

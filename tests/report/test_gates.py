@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshreport.errors import UsageError
-from meshreport.gates import failed, parse_gates
+from meshreport.report.gates import failed, parse_gates
 
 
 def summary(**over):

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshreport.errors import UsageError
-from meshreport.settings import parse_duration
 from meshreport.validation.model import SEVERITIES
 
 _THRESHOLD = re.compile(r"^(error-share|p95)\s*>\s*(\S+)$")
+_LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,10 @@ def _threshold(kind: str, value: str, text: str) -> Gate:
         if not 0 <= share <= 1:
             raise UsageError(f"--fail-on {text}: the share must be between 0% and 100%")
         return Gate("error-share", share, text)
-    ms = float(value) if re.fullmatch(r"\d+(\.\d+)?", value) else parse_duration(value, f"--fail-on {text}") * 1000
+    m = _LATENCY.match(value)
+    if m is None:
+        raise UsageError(f"--fail-on {text}: expected a latency like 500ms, 1.5s or 500 (milliseconds)")
+    ms = float(m.group(1)) * (1000 if m.group(2) == "s" else 1)
     return Gate("p95", ms, text)
 
 

@@ -6,27 +6,26 @@ summary come from the cluster.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
 from meshreport import __version__
-from meshreport.deliver.headline import headline
-
-if TYPE_CHECKING:
-    from meshreport.deliver.archive import Run
+from meshreport.report.headline import headline
 
 
-def render_index(runs: list[Run], latest: str | None) -> str:
+def render_index(runs: list[tuple[str, Path, dict[str, Any] | None]], latest: str | None) -> str:
+    """`runs`: (run id, its folder, its summary.json or None), newest first."""
     from meshreport.report.site import environment
 
     rows = [
         {
-            "id": r.id,
-            "latest": r.id == latest,
-            "h": headline(r.summary),
-            "has_pdf": (r.path / "report.pdf").is_file(),
-            "has_snapshot": (r.path / "snapshot.mrsnap").is_file(),
+            "id": run_id,
+            "latest": run_id == latest,
+            "h": headline(summary),
+            "has_pdf": (path / "report.pdf").is_file(),
+            "has_snapshot": (path / "snapshot.mrsnap").is_file(),
         }
-        for r in runs
+        for run_id, path, summary in runs
     ]
     title = rows[0]["h"].title if rows else "Service mesh reports"
     return environment().get_template("archive.html").render(rows=rows, title=title, version=__version__)
