@@ -589,8 +589,10 @@ def run_report(
         if snapshot_file is not None:
             check_namespaces(snap, options.graph.namespaces)
         analysis = analyse(snap, options)
+        if options.graph.namespaces:
+            analysis = scoped(analysis, options.graph.namespaces)
         with publisher.staging(snap.window.end) as staging:
-            summary = _write_run(settings, snap, analysis, staging, gates)
+            summary = _write_run(settings, snap, analysis, staging, gates, options.graph.health_rules)
     except MeshreportError as e:
         e.message += f"; {publisher.kept()}"
         raise
@@ -600,7 +602,9 @@ def run_report(
 SNAPSHOT_FILE = "snapshot.mrsnap"
 
 
-def _write_run(settings: Settings, snap: Snapshot, analysis: Analysis, staging: Path, gates: list) -> dict[str, Any]:
+def _write_run(
+    settings: Settings, snap: Snapshot, analysis: Analysis, staging: Path, gates: list, rules: list | None
+) -> dict[str, Any]:
     from meshreport.report.build import write_report
     from meshreport.report.gates import failed
     from meshreport.report.summary import build_summary, write_summary
@@ -608,7 +612,7 @@ def _write_run(settings: Settings, snap: Snapshot, analysis: Analysis, staging: 
     from meshreport.report.summary_md import markdown_summary
 
     title, pdf = settings["title"], settings["pdf"]
-    write_report(snap, analysis, staging, pdf=pdf, title=title)
+    write_report(snap, analysis, staging, pdf=pdf, title=title, health_rules=rules)
     save(snap, staging / SNAPSHOT_FILE)
     (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
     files: dict[str, str | None] = {"html": "index.html", "pdf": "report.pdf" if pdf else None}
