@@ -7,7 +7,7 @@ formats and the commands read this; none of them runs analysis again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from meshreport.graph.model import TrafficGraph
@@ -34,11 +34,17 @@ class Analysis:
     #: findings after annotations, config-file and command-line suppressions; None = config not collected
     validation: ValidationResult | None
     summary: Summary
+    #: What changed since an earlier snapshot (a compare.Comparison, see `with_comparison`), or None.
+    comparison: Any = None
 
     @classmethod
     def of(cls, graph: TrafficGraph, validation: ValidationResult | None = None) -> Analysis:
         """Wrap results already computed (the pipeline's `analyse`, or a test's hand-built graph)."""
         return cls(graph, validation, summarize(graph, validation))
+
+    def with_comparison(self, comparison: Any) -> Analysis:
+        """The same analysis, compared with an earlier snapshot (render --baseline)."""
+        return replace(self, comparison=comparison)
 
     @property
     def health(self) -> dict[str, Any]:

@@ -166,6 +166,9 @@ class Comparison:
     findings: FindingsDiff | None = None
     config: list[ConfigChange] | None = None
     gaps: list[GapChange] = field(default_factory=list)
+    #: Both sides' nodes, for tables that show previous and current numbers side by side.
+    old_nodes: dict[str, NodeFacts] = field(default_factory=dict)
+    new_nodes: dict[str, NodeFacts] = field(default_factory=dict)
 
     def regressions(self) -> list[HealthChange | Move | MtlsChange]:
         return [c for c in (*self.health, *self.moves, *self.mtls) if c.direction == REGRESSION]
@@ -217,6 +220,8 @@ def compare(old: Digest, new: Digest, thresholds: Thresholds | None = None) -> C
         graph_type=new.graph_type,
         thresholds=t,
         notes=notes,
+        old_nodes=old.nodes,
+        new_nodes=new.nodes,
     )
     common = set(old.namespaces) & set(new.namespaces)
     _nodes(c, old, new, common, t)

@@ -25,6 +25,7 @@ from meshreport.graph.build import GraphOptions
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.report.changes import FORMATS as CHANGES_FORMATS
 from meshreport.report.changes import change_line
+from meshreport.report.changes import headline as changes_headline
 from meshreport.report.changes import render as changes_text  # a comparison as text, json or markdown
 from meshreport.report.findings import summary_text
 from meshreport.report.machine import FORMATS as FINDINGS_FORMATS
@@ -53,7 +54,9 @@ __all__ = [
     "at_or_above",
     "baseline_marks",
     "change_line",
+    "changes_headline",
     "changes_text",
+    "compare_analysis",
     "compare_files",
     "digest_file",
     "digest_snapshot",
@@ -309,7 +312,7 @@ def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
         return analysis
     wanted = set(namespaces)
     kept = [f for f in analysis.validation.findings if f.namespace is None or f.namespace in wanted]
-    return Analysis.of(analysis.graph, replace(analysis.validation, findings=kept))
+    return Analysis.of(analysis.graph, replace(analysis.validation, findings=kept)).with_comparison(analysis.comparison)
 
 
 def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:
@@ -428,6 +431,16 @@ def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: An
     a = digest_file(old, settings, **kw)
     b = digest_file(new, settings, **kw)
     return compare(a, b, Thresholds.from_config(settings.section("compare")))
+
+
+def compare_analysis(previous: Digest, snap: Snapshot, analysis: Analysis, settings: Settings) -> Analysis:
+    """`analysis` with what changed since `previous` (`digest_file` of the previous report's
+    snapshot, analysed with the same options); the report then opens with it."""
+    from meshreport.compare import Thresholds, compare
+    from meshreport.digest import digest
+
+    current = digest(snap, analysis.graph, analysis.validation)
+    return analysis.with_comparison(compare(previous, current, Thresholds.from_config(settings.section("compare"))))
 
 
 def baseline_marks(path: str | Path, result: ValidationResult, run_checks: Callable) -> Baseline:

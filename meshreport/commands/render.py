@@ -15,7 +15,7 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
-from meshreport.errors import FindingsError
+from meshreport.errors import FindingsError, UsageError
 from meshreport.settings import Settings
 
 #: Settings that only shape a live collection: a snapshot's window and scope are already fixed.
@@ -72,6 +72,25 @@ def _refuse_live_only_flags(settings: Settings) -> None:
     show_default=True,
     help="After writing the report, exit 3 when an unsuppressed finding is at or above this severity.",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Snapshot of the previous report: the overview opens with "Since the previous report" '
+    "(regressions, improvements, new and resolved findings), tables mark new edges and changed health.",
+)
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="With --baseline: after writing the report, exit 3 when a health, error share, p95 or mTLS "
+    "regression beyond the thresholds appears.",
+)
+@click.option(
+    "--fail-on-new",
+    type=click.Choice(["error", "warning", "info", "none"]),
+    default="none",
+    show_default=True,
+    help="With --baseline: after writing the report, exit 3 when a finding not in the baseline is at or above this.",
+)
 def render_cmd(
     snapshot: Path | None,
     settings: Settings,
@@ -82,6 +101,9 @@ def render_cmd(
     no_pdf: bool,
     mesh_config: Path | None,
     fail_on: str,
+    baseline: Path | None,
+    fail_on_regression: bool,
+    fail_on_new: str,
 ) -> None:
     """Render SNAPSHOT (a .mrsnap file), or a live Prometheus, into a static HTML site and a PDF.
 
@@ -110,9 +132,16 @@ def render_cmd(
     Needs Graphviz ('dot'); without it meshreport exits with code 5.
     Exit 3 (after the report is written) with --fail-on and matching findings.
     See docs/report.md.
+
+    \b
+    With --baseline PREVIOUS.mrsnap the overview opens with "Since the
+    previous report" and namespace pages show previous and current numbers
+    side by side (thresholds: the config file's `compare:`, docs/compare.md).
     """
     if snapshot is not None:
         _refuse_live_only_flags(settings)
+    if (fail_on_regression or fail_on_new != "none") and baseline is None:
+        raise UsageError("--fail-on-regression and --fail-on-new need --baseline SNAP")
     namespaces = list(settings["namespaces"]) or None
     rules = pipeline.health_rules(settings)
     options = pipeline.AnalysisOptions.for_report(
@@ -124,10 +153,22 @@ def render_cmd(
         suppressions=pipeline.suppressions(settings),
     )
     options.graph.validate({"graph_type": "--graph-type"})
+    previous = None
+    if baseline is not None:  # analysed first: its snapshot and graph are freed before ours are read
+        previous = pipeline.digest_file(
+            baseline,
+            settings,
+            graph_type=graph_type,
+            inject_service_nodes=inject_service_nodes,
+            mesh_config=mesh_config,
+            namespaces=namespaces,
+        )
     snap = pipeline.load_snapshot(snapshot, settings)
     if snapshot is not None:
         pipeline.check_namespaces(snap, namespaces)
     analysis = pipeline.analyse(snap, options)
+    if previous is not None:
+        analysis = pipeline.compare_analysis(previous, snap, analysis, settings)
     if namespaces:
         analysis = pipeline.scoped(analysis, namespaces)
     render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules)
@@ -136,11 +177,21 @@ def render_cmd(
     click.echo(f"  open {index.as_uri()}")
     if not no_pdf:
         click.echo(f"  PDF  {index.parent / 'report.pdf'}")
+    reasons = []
+    comparison = analysis.comparison
+    if comparison is not None:
+        from meshreport.commands.diff import gate
+
+        click.echo(f"  since the previous report: {pipeline.changes_headline(comparison)}")
+        if reason := gate(comparison, fail_on_regression, fail_on_new):
+            reasons.append(reason)
     validation = analysis.validation
     if validation is None:
         click.echo("  findings: config was not collected (metrics-only snapshot)")
-        return
-    click.echo("  findings: " + pipeline.summary_text(validation.counts()))
-    if validation.fails(fail_on):
-        n = sum(1 for f in validation.active if pipeline.at_or_above(f.severity, fail_on))
-        raise FindingsError(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on} (report written)")
+    else:
+        click.echo("  findings: " + pipeline.summary_text(validation.counts()))
+        if validation.fails(fail_on):
+            n = sum(1 for f in validation.active if pipeline.at_or_above(f.severity, fail_on))
+            reasons.append(f"{n} finding{'s' if n != 1 else ''} at or above --fail-on {fail_on}")
+    if reasons:
+        raise FindingsError("; ".join(reasons) + " (report written)")

@@ -13,6 +13,7 @@ from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import (
     inventory,  # noqa: F401  (registers the Istio configuration section)
+    since,  # noqa: F401  (registers "Since the previous report")
     topology,
 )
 from meshreport.report.model import ReportModel, build_model

@@ -38,20 +38,26 @@ def metric_text(metric: str, value: float) -> str:
     return fmt.req_rate(value)
 
 
-def change_line(c: HealthChange | Move | MtlsChange) -> str:
-    """One regression, improvement or move as a sentence: `bookinfo/ratings: Healthy → Failure`."""
+def describe(c: HealthChange | Move | MtlsChange) -> tuple[str, str]:
+    """(subject, what happened): (`service bookinfo/ratings`, `health Degraded → Failure`)."""
     where = c.name if "/" in c.name or not c.namespace else f"{c.namespace}/{c.name}"
     if isinstance(c, HealthChange):
-        return f"{c.what} {where}: health {c.old} → {c.new}"
+        return f"{c.what} {where}", f"health {c.old} → {c.new}"
     if isinstance(c, Move):
-        return (
-            f"{c.what} {where}: {METRIC_TEXT[c.metric]} {metric_text(c.metric, c.old)} → {metric_text(c.metric, c.new)}"
+        return f"{c.what} {where}", (
+            f"{METRIC_TEXT[c.metric]} {metric_text(c.metric, c.old)} → {metric_text(c.metric, c.new)}"
         )
     if c.new <= 0:
-        return f"edge {where}: became plaintext (mTLS {fmt.pct(c.old)} → 0 %)"
+        return f"edge {where}", f"became plaintext (mTLS {fmt.pct(c.old)} → 0 %)"
     if c.old <= 0:
-        return f"edge {where}: mTLS {fmt.pct(c.new)} (was plaintext)"
-    return f"edge {where}: mTLS {fmt.pct(c.old)} → {fmt.pct(c.new)}"
+        return f"edge {where}", f"mTLS {fmt.pct(c.new)} (was plaintext)"
+    return f"edge {where}", f"mTLS {fmt.pct(c.old)} → {fmt.pct(c.new)}"
+
+
+def change_line(c: HealthChange | Move | MtlsChange) -> str:
+    """One regression, improvement or move as a sentence: `service bookinfo/ratings: health Degraded → Failure`."""
+    subject, text = describe(c)
+    return f"{subject}: {text}"
 
 
 def config_line(c: ConfigChange) -> str:
@@ -96,13 +102,18 @@ def headline(c: Comparison) -> str:
     """One line: the counts a reader looks for first."""
     if c.empty:
         return "No changes beyond the thresholds."
-    parts = [f"{len(c.regressions())} regressions", f"{len(c.improvements())} improvements"]
+    parts = [_count(len(c.regressions()), "regression"), _count(len(c.improvements()), "improvement")]
     if c.findings is not None:
-        parts.append(f"{len(c.findings.new)} new findings, {len(c.findings.resolved)} resolved")
-    parts.append(f"{sum(p.what == 'edge' for p in c.presence)} edges appeared or disappeared")
+        parts.append(f"{_count(len(c.findings.new), 'new finding')}, {len(c.findings.resolved)} resolved")
+    edges = sum(p.what == "edge" for p in c.presence)
+    parts.append(f"{_count(edges, 'edge')} appeared or disappeared")
     if c.config is not None:
-        parts.append(f"{len(c.config)} config objects changed")
+        parts.append(f"{_count(len(c.config), 'config object')} changed")
     return "; ".join(parts) + "."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def window_text(c: Comparison) -> str:

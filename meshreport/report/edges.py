@@ -56,6 +56,9 @@ class EdgeRow:
     flags_text: str = ""
     #: The workload a service edge reaches when its own service -> workload hop was folded in.
     via: str = ""
+    key: tuple[str, str, str] = ("", "", "")  # the graph edge's (source id, dest id, protocol)
+    #: Since the previous report (report/since.py): "new" for an edge the baseline did not have.
+    change: str = ""
 
     @property
     def p95(self) -> float:
@@ -148,6 +151,7 @@ def edge_row(
         mtls_text=fmt.pct(mtls) if mtls is not None else "–",
         codes_text=codes,
         flags_text=flags,
+        key=edge.key,
     )
 
 

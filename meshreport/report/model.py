@@ -117,6 +117,8 @@ class NodeRow:
     pct_4xx_text: str = "–"
     pct_5xx_text: str = "–"
     sparks: list[Spark] = field(default_factory=list)
+    #: Since the previous report (report/since.py): e.g. "was Degraded"; empty without a baseline.
+    change: str = ""
 
 
 @dataclass
@@ -151,8 +153,9 @@ class GapRow:
 class Section:
     """An add-on block of content with its own partial template under `templates/sections/`.
 
-    `placement` is `index` (the overview page), `namespace` (that namespace's page; set
-    `namespace`), or `page` (its own page `<id>.html`, linked from the navigation).
+    `placement` is `index` (the overview page), `top` (the top of the overview page, before the
+    figures), `namespace` (that namespace's page; set `namespace`), or `page` (its own page
+    `<id>.html`, linked from the navigation).
     """
 
     id: str
@@ -240,6 +243,7 @@ class ReportModel:
     findings_page: FindingsPage | None = None
     sections: list[Section] = field(default_factory=list)
     pages: list[Section] = field(default_factory=list)
+    top_sections: list[Section] = field(default_factory=list)
 
     def images(self) -> list[ImageRef]:
         return [self.mesh_image] + [ns.image for ns in self.namespaces]
@@ -252,6 +256,8 @@ class ModelInput:
     snapshot: Snapshot
     graph: TrafficGraph
     model: ReportModel
+    #: Analysis.comparison: with the previous report's snapshot (render --baseline), or None.
+    comparison: Any = None
 
 
 SectionBuilder = Callable[[ModelInput], Iterable[Section]]
@@ -402,7 +408,8 @@ def build_model(
     if model.has_health:
         model.pages.append(Section("health", "Health", "health.html", model.health_page, placement="page"))
     model.pages.append(Section("findings", "Findings", "findings.html", model.findings_page, placement="page"))
-    _apply_sections(model, ModelInput(snapshot, graph, model), _SECTION_BUILDERS if builders is None else builders)
+    inp = ModelInput(snapshot, graph, model, analysis.comparison)
+    _apply_sections(model, inp, _SECTION_BUILDERS if builders is None else builders)
     return model
 
 
@@ -481,6 +488,8 @@ def _apply_sections(model: ReportModel, inp: ModelInput, builders: Iterable[Sect
                     by_ns[sec.namespace].sections.append(sec)
             elif sec.placement == "page":
                 model.pages.append(sec)
+            elif sec.placement == "top":
+                model.top_sections.append(sec)
             else:
                 model.sections.append(sec)
 

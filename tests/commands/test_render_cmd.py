@@ -302,3 +302,26 @@ def test_render_live_from_prometheus(small_prometheus, tmp_path, capsys):
     # Metrics only: no config objects were collected, so findings say so instead of "none".
     assert "config was not collected" in out
     assert "Config was not collected for this snapshot" in (out_dir / "findings.html").read_text()
+
+
+def test_render_with_baseline_gates_after_writing(tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+    from helpers import mesh_changes as mc
+
+    from meshreport.snapshot import store
+
+    old, new = mc.pair(mc.KNOWN_MESH_CHANGES, mc.KNOWN_OBJECT_CHANGES)
+    store.write(old, tmp_path / "old.mrsnap")
+    store.write(new, tmp_path / "new.mrsnap")
+    out_dir = tmp_path / "report"
+    args = ["render", str(tmp_path / "new.mrsnap"), "--baseline", str(tmp_path / "old.mrsnap"), "-o", str(out_dir)]
+    code, out, err = _run(capsys, *args, "--no-pdf")
+    assert code == 0, err
+    assert "since the previous report: 10 regressions; 0 improvements; 1 new finding, 1 resolved" in out
+    assert 'id="sec-since"' in (out_dir / "index.html").read_text()
+    code, out, err = _run(capsys, *args, "--no-pdf", "--fail-on-regression", "--fail-on-new", "error")
+    assert code == 3
+    assert "10 regressions beyond the thresholds; 1 new finding at or above --fail-on-new error (report written)" in err
+    assert (out_dir / "index.html").is_file()
+    code, _, err = _run(capsys, "render", str(tmp_path / "new.mrsnap"), "--fail-on-regression", "-o", str(out_dir))
+    assert code == 2 and "need --baseline" in err

@@ -1,0 +1,117 @@
+"""Diff scale benchmark: `meshreport diff` of two 10,000-workload snapshots (issue #15: < 10 s, < 1 GB).
+
+Two synthetic meshes of N workloads over 50 namespaces (`synthetic.meshes.scalable_mesh`) a day apart are
+written first (not timed): the new one has 1 % of its flows removed, 1 % answering a third of
+their requests with HTTP 500 and 1 % twice as slow. Each measurement runs in a fresh Python
+process: read, analyse (graph with all appenders and health, validation) and digest both
+snapshots one after the other, compare, and render the JSON; it reports wall and CPU time and
+the peak RSS (VmHWM).
+
+Run by hand, never in the test suite:
+
+    .venv/bin/python benchmarks/diff_scale.py [--sizes 1000,10000] [--repeat 2] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+NAMESPACES = 50
+WINDOW_END = 1_704_070_800.0
+DAY = 86400.0
+
+
+def generate(workloads: int, old_path: Path, new_path: Path) -> None:
+    from meshreport.snapshot import store
+    from meshreport.snapshot.model import Window
+    from meshreport.synthetic import meshes as synth
+    from meshreport.synthetic.model import Latency, Response
+
+    old_w = Window(WINDOW_END - 3600, WINDOW_END)
+    new_w = Window(old_w.start + DAY, old_w.end + DAY)
+    mesh = synth.scalable_mesh(NAMESPACES, workloads, seed=1)
+    store.write(synth.snapshot(mesh, old_w, objects=synth.scalable_objects(mesh, old_w)), old_path)
+    flows = []
+    for i, f in enumerate(mesh.flows):
+        if i % 100 == 0:
+            continue  # removed
+        if i % 100 == 1 and f.responses:
+            total = f.rate
+            f = replace(f, responses=(Response("200", total * 2 / 3), Response("500", total / 3)))
+        if i % 100 == 2 and f.responses:
+            f = replace(f, latency=Latency(tuple((ms * 2, s) for ms, s in f.latency.points)))
+        flows.append(f)
+    mesh.flows = flows
+    store.write(synth.snapshot(mesh, new_w, objects=synth.scalable_objects(mesh, new_w)), new_path)
+
+
+def measure(old: str, new: str) -> dict:
+    """Runs in the child process: everything imported first, then one diff."""
+    from meshreport.pipeline import changes_text as render
+    from meshreport.pipeline import compare_files
+    from meshreport.settings import Settings
+
+    settings = Settings.load(env={})
+    t0, c0 = time.perf_counter(), time.process_time()
+    comparison = compare_files(old, new, settings)
+    text = render(comparison, "json")
+    t1, c1 = time.perf_counter(), time.process_time()
+    return {
+        "wall_s": t1 - t0,
+        "cpu_s": c1 - c0,
+        "peak_rss_mb": _vm_hwm_mb(),
+        "regressions": len(comparison.regressions()),
+        "presence": len(comparison.presence),
+        "json_kb": len(text) / 1024,
+    }
+
+
+def _vm_hwm_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--repeat", type=int, default=2, help="fresh processes per size; the fastest is reported")
+    ap.add_argument("--workdir", help="keep generated snapshots here and reuse them (default: a temp folder)")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(*args.child)))
+        return
+    with tempfile.TemporaryDirectory(prefix="mr-diff-") as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"{'workloads':>9} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'regressions':>11} {'appeared/gone':>13}")
+        for n in (int(s) for s in args.sizes.split(",")):
+            old, new = work / f"diff-{n}-old.mrsnap", work / f"diff-{n}-new.mrsnap"
+            if not (old.is_file() and new.is_file()):
+                generate(n, old, new)
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", str(old), str(new)]
+            runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+                    for _ in range(args.repeat)]  # fmt: skip
+            best = min(runs, key=lambda r: r["wall_s"])
+            print(
+                f"{n:>9} {best['wall_s']:>7.2f} {best['cpu_s']:>7.2f} {best['peak_rss_mb']:>8.0f} "
+                f"{best['regressions']:>11} {best['presence']:>13}"
+            )
+            if n == 10000:
+                ok = best["wall_s"] < 10 and best["peak_rss_mb"] < 1024
+                print(f"target (10,000 workloads: < 10 s, < 1 GB): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
