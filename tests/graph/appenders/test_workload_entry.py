@@ -17,5 +17,8 @@ def test_workload_entries_by_app_and_version():
     g = build_graph(snap, GraphOptions(graph_type="versionedApp", appenders=["workloadEntry"]))
     assert g.nodes["vapp_east_ns_vm-v1"].metadata["hasWorkloadEntry"] == [{"name": "vm-1"}]
     assert "hasWorkloadEntry" not in g.nodes["vapp_east_ns_a-v1"].metadata
+    workload = build_graph(snap, GraphOptions(graph_type="workload", appenders=["workloadEntry"]))
+    assert workload.nodes["wl_east_ns_vm-v1"].metadata["hasWorkloadEntry"] == [{"name": "vm-1"}]
+    # Kiali compares the version too: a versionless app node matches no versioned entry
     app = build_graph(snap, GraphOptions(graph_type="app", appenders=["workloadEntry"]))
-    assert app.nodes["app_east_ns_vm"].metadata["hasWorkloadEntry"] == [{"name": "vm-1"}, {"name": "vm-2"}]
+    assert "hasWorkloadEntry" not in app.nodes["app_east_ns_vm"].metadata
