@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from meshreport.istio_names import AMBIENT_REDIRECTION, DATAPLANE_MODE, INJECT, SIDECAR_CONTAINER
+from meshreport.istio_names import AMBIENT_REDIRECTION, DATAPLANE_MODE, INJECT, NAMESPACE_INJECTION, SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import TEMPLATE_KINDS, Context, Workload
 from meshreport.validation.model import Hit
@@ -157,12 +157,24 @@ def _services_of(obj: ConfigObject, ctx: Context) -> list[ConfigObject]:
     return ctx.memo("workload.services", _services_by_workload).get(id(obj), [])
 
 
+def _deployment_in_mesh(obj: ConfigObject, ctx: Context) -> bool:
+    """istioctl's DeploymentInMesh: an istio-proxy container in the template; else the template's
+    `sidecar.istio.io/inject` label, then annotation (only "true" is in); else the namespace's
+    `istio-injection=enabled`; a namespace absent from the input counts as not injected."""
+    spec, meta, _ = pod_spec(obj)
+    if any(c.get("name") == SIDECAR_CONTAINER for c in dicts(spec.get("containers"))):
+        return True
+    for source in (meta.get("labels"), meta.get("annotations")):
+        if isinstance(source, dict) and INJECT in source:
+            return str(source[INJECT]) == "true"
+    return ctx.index.namespace_labels.get(obj.namespace or "", {}).get(NAMESPACE_INJECTION) == "enabled"
+
+
 def _candidate(obj: ConfigObject, ctx: Context) -> bool:
     """In-mesh, non-waypoint Deployment (istioctl's filter for the service-association checks)."""
-    w = _workload(obj, ctx)
     _, meta, _ = pod_spec(obj)
     waypoint = "gateway.istio.io/managed" in (meta.get("labels") or {}) or "gateway.istio.io/managed" in obj.labels
-    return w is not None and w.in_mesh and not waypoint
+    return _deployment_in_mesh(obj, ctx) and not waypoint
 
 
 @rule(
@@ -172,7 +184,8 @@ def _candidate(obj: ConfigObject, ctx: Context) -> bool:
     title="Deployment associated with Services using one port with different protocols",
     doc="Several Services select this Deployment's pods and use the same port number with different protocols. "
     "The sidecar can serve one protocol per port, so one of the Services breaks. Use distinct ports or the same "
-    "protocol.",
+    "protocol. Only Deployments in the mesh are checked, as istioctl decides it: an istio-proxy container, else "
+    "the template's `sidecar.istio.io/inject` label or annotation, else the namespace's `istio-injection`.",
 )
 def deployment_multi_service_protocols(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if not _candidate(obj, ctx):

@@ -144,6 +144,20 @@ CASES = [
         SHOP_NS + dep() + svc("a", "[{name: http, port: 9080}]") + svc("b", "[{name: udp, port: 9080, protocol: UDP}]"),
         SHOP_NS + dep() + svc("a", "[{name: http, port: 9080}]") + svc("b", "[{name: http, port: 9080}]"),
     ),
+    # a Deployment opted out of injection (label or annotation "false") is not in the mesh: not checked
+    Case(
+        "deployment_multi_service_protocols",
+        "IST0116",
+        "Deployment shop/reviews",
+        SHOP_NS
+        + dep(labels="{app: reviews, sidecar.istio.io/inject: 'true'}")
+        + svc("a", "[{name: http, port: 9080}]")
+        + svc("b", "[{name: udp, port: 9080, protocol: UDP}]"),
+        SHOP_NS
+        + dep(labels="{app: reviews, sidecar.istio.io/inject: 'false'}")
+        + svc("a", "[{name: http, port: 9080}]")
+        + svc("b", "[{name: udp, port: 9080, protocol: UDP}]"),
+    ),
     Case(
         "deployment_conflicting_ports",
         "IST0137",
