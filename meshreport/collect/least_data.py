@@ -197,10 +197,21 @@ def _container_without_env(c: Any) -> Any:
         return c
     c = dict(c)
     env = c.get("env")
-    c["env"] = (
-        [{"name": e["name"]} for e in env if isinstance(e, dict) and "name" in e] if isinstance(env, list) else []
-    )
+    c["env"] = [_env_name(e) for e in env if isinstance(e, dict) and "name" in e] if isinstance(env, list) else []
     return c
+
+
+# Variables whose having a value (never the value) analysis needs: istioctl's IST0175 asks whether istiod sets
+# BLOCKED_CIDRS_IN_JWKS_URIS to something.
+ENV_VALUE_PRESENCE = frozenset({"BLOCKED_CIDRS_IN_JWKS_URIS"})
+
+
+def _env_name(e: dict[str, Any]) -> dict[str, Any]:
+    """A variable's name; for ENV_VALUE_PRESENCE also `valueSet` when it has a non-empty literal value."""
+    out: dict[str, Any] = {"name": e["name"]}
+    if e["name"] in ENV_VALUE_PRESENCE and isinstance(e.get("value"), str) and e["value"].strip():
+        out["valueSet"] = True
+    return out
 
 
 def has_sidecar(pod_body: dict[str, Any]) -> bool:

@@ -306,3 +306,24 @@ spec:
     assert "securityContext" not in pod.spec["containers"][1]
     (plain,) = parse_text(text.replace("hostNetwork: true", "hostNetwork: false"), "pod.yaml")
     assert "hostNetwork" not in plain.spec
+
+
+def test_env_keeps_only_whether_blocked_cidrs_is_set():
+    text = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system, labels: {app: istiod}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: discovery
+        env:
+        - {name: BLOCKED_CIDRS_IN_JWKS_URIS, value: "10.0.0.0/8"}
+        - {name: PILOT_TOKEN, value: hunter2}
+        - {name: EMPTY, value: ""}
+"""
+    (dep,) = parse_text(text, "istiod.yaml")
+    env = dep.spec["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "BLOCKED_CIDRS_IN_JWKS_URIS", "valueSet": True}, {"name": "PILOT_TOKEN"}, {"name": "EMPTY"}]
+    assert "10.0.0.0" not in json.dumps(dep.body) and "hunter2" not in json.dumps(dep.body)

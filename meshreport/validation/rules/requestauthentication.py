@@ -58,12 +58,13 @@ def ra_ambient_selector(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     yield from ambient_selector_hits(obj, ctx, "RequestAuthentication")
 
 
-def _istiod_env(dep: ConfigObject) -> dict[str, str]:
+def _istiod_env(dep: ConfigObject) -> dict[str, bool]:
+    """Variable name -> whether it has a non-empty value (stored objects keep only `valueSet`, see least_data)."""
     tmpl = (dep.spec.get("template") or {}).get("spec") or {}
-    env: dict[str, str] = {}
+    env: dict[str, bool] = {}
     for c in dicts(tmpl.get("containers")):
         for e in dicts(c.get("env")):
-            env[str(e.get("name"))] = str(e.get("value") or "")
+            env[str(e.get("name"))] = bool(e.get("valueSet")) or bool(str(e.get("value") or "").strip())
     return env
 
 
@@ -80,7 +81,7 @@ def _istiod_env(dep: ConfigObject) -> dict[str, str]:
 def istiod_jwks_fetch_unrestricted(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     if obj.labels.get("app") != "istiod" or not ctx.index.of_kind("RequestAuthentication"):
         return
-    if not _istiod_env(obj).get(BLOCKED_CIDRS, "").strip():
+    if not _istiod_env(obj).get(BLOCKED_CIDRS, False):
         yield Hit(
             f"RequestAuthentications exist but istiod does not set {BLOCKED_CIDRS}: JWKS URIs may point anywhere",
             path="spec.template.spec.containers",

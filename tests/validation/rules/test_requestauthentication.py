@@ -58,6 +58,14 @@ CASES = [
         SHOP + ra(JWT) + istiod(),
         SHOP + ra(JWT) + istiod("{name: BLOCKED_CIDRS_IN_JWKS_URIS, value: 169.254.169.254/32}"),
     ),
+    # a stored snapshot keeps only whether the value is set
+    Case(
+        "istiod_jwks_fetch_unrestricted",
+        "IST0175",
+        "Deployment istio-system/istiod",
+        SHOP + ra(JWT) + istiod("{name: BLOCKED_CIDRS_IN_JWKS_URIS}"),
+        SHOP + ra(JWT) + istiod("{name: BLOCKED_CIDRS_IN_JWKS_URIS, valueSet: true}"),
+    ),
 ]
 
 
