@@ -23,14 +23,26 @@ def _patches(obj: ConfigObject) -> Iterator[tuple[int, str, str, dict[str, Any]]
         yield i, str(p.get("applyTo") or "").upper(), op, p
 
 
-def _filter_name(p: dict[str, Any]) -> str | None:
+def _filter_name(p: dict[str, Any]) -> str:
+    """The filter a patch is about, as istioctl names it: the patch value's `name`, else (for a value without
+    one) the listener filter the match names; "" when the patch has no value. Patches with equal names,
+    "" included, are the same filter to IST0155."""
+    value = (p.get("patch") or {}).get("value")
+    if not isinstance(value, dict) or not value:
+        return ""
+    if "name" in value:
+        return str(value["name"])
     f = (((p.get("match") or {}).get("listener") or {}).get("filterChain") or {}).get("filter") or {}
-    sub = f.get("subFilter") or {}
-    return str(sub.get("name") or f.get("name") or "") or None
+    return str(f.get("name") or "") if isinstance(f, dict) else ""
 
 
 def _relative(applies: str, op: str) -> bool:
-    return op in RELATIVE or (op in ("REPLACE", "REMOVE") and applies in REPLACEABLE)
+    """INSERT_BEFORE/AFTER, a REPLACE istioctl accepts, or a REMOVE anywhere but on routes."""
+    return (
+        op in RELATIVE
+        or (op == "REPLACE" and applies in REPLACEABLE)
+        or (op == "REMOVE" and applies not in ROUTE_KINDS)
+    )
 
 
 @rule(
@@ -91,15 +103,13 @@ def _proxy_version_order(ctx: Context) -> list[tuple[int, int, str]]:
     for pos, ef in enumerate(ctx.index.of_kind("EnvoyFilter")):
         for i, _, _, p in _patches(ef):
             name = _filter_name(p)
-            if name and ((p.get("match") or {}).get("proxy") or {}).get("proxyVersion"):
+            if ((p.get("match") or {}).get("proxy") or {}).get("proxyVersion"):
                 out.append((pos, i, name))
     return out
 
 
 def _after_proxy_version(obj: ConfigObject, i: int, p: dict[str, Any], ctx: Context) -> bool:
     name = _filter_name(p)
-    if not name:
-        return False
     pos = ctx.memo("envoyfilter.pos", lambda c: {id(e): k for k, e in enumerate(c.index.of_kind("EnvoyFilter"))})[
         id(obj)
     ]
@@ -119,8 +129,9 @@ def _unprioritised_relative(obj: ConfigObject) -> Iterator[tuple[int, str, dict[
     kinds=EF,
     severity="warning",
     title="EnvoyFilter uses a relative operation without priority",
-    doc="A patch uses a relative operation (INSERT_BEFORE, INSERT_AFTER, or REPLACE/REMOVE of a filter) and the "
-    "EnvoyFilter sets no `priority`. The result depends on the order EnvoyFilters are applied in, so the patch "
+    doc="A patch uses a relative operation (INSERT_BEFORE, INSERT_AFTER, REPLACE of an HTTP or network filter or "
+    "virtual host, or REMOVE of anything but a route) and the EnvoyFilter sets no `priority`. The result "
+    "depends on the order EnvoyFilters are applied in, so the patch "
     "may silently not apply. Use INSERT_FIRST or ADD, or set a priority.",
 )
 def ef_relative_without_priority(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
@@ -139,7 +150,9 @@ def ef_relative_without_priority(obj: ConfigObject, ctx: Context) -> Iterator[Hi
     kinds=EF,
     severity="warning",
     title="EnvoyFilter uses a relative operation on a proxyVersion-matched filter",
-    doc="Like IST0151, and an earlier patch on the same filter matches on `proxy.proxyVersion`. During an "
+    doc="Like IST0151, and an earlier patch (in this or an earlier EnvoyFilter) on the same filter matches on "
+    "`proxy.proxyVersion`; the filter is the patch value's `name`, else the listener filter the match names, as "
+    "istioctl compares them. During an "
     "upgrade, proxies of the other version do not get that earlier patch and this relative patch lands in the "
     "wrong place or not at all. Set a priority or use INSERT_FIRST/ADD.",
 )
