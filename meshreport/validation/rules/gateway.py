@@ -342,17 +342,24 @@ def gw_conflicting(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
             )
 
 
-def _certs(gw: ConfigObject) -> set[str]:
-    out = set()
-    for s in dicts(gw.spec.get("servers")):
-        tls = s.get("tls")
-        if not isinstance(tls, dict):
-            continue
-        if tls.get("credentialName"):
-            out.add(f"credentialName={tls['credentialName']}")
-        if tls.get("serverCertificate") and tls.get("privateKey"):
-            out.add(f"files={tls['serverCertificate']}+{tls['privateKey']}")
-    return out
+def _same_certificate(a: dict, b: dict) -> bool:
+    """istioctl's haveSameCertificate: equal credentialNames, or (both without one) equal certificate and key
+    file paths."""
+    if a.get("credentialName") and b.get("credentialName"):
+        return a["credentialName"] == b["credentialName"]
+    if a.get("credentialName") or b.get("credentialName"):
+        return False
+    cert, key = a.get("serverCertificate"), a.get("privateKey")
+    return bool(cert and key and cert == b.get("serverCertificate") and key == b.get("privateKey"))
+
+
+def _tls(gw: ConfigObject) -> list[dict]:
+    return [s["tls"] for s in dicts(gw.spec.get("servers")) if isinstance(s.get("tls"), dict)]
+
+
+def _selector_within(mine: dict[str, str], other: dict[str, str]) -> bool:
+    """Every label of `mine` is in `other` with the same value (an empty selector is within anything)."""
+    return all(other.get(k) == v for k, v in mine.items())
 
 
 @rule(
@@ -360,25 +367,26 @@ def _certs(gw: ConfigObject) -> set[str]:
     kinds=GW,
     severity="warning",
     title="Duplicate certificate in gateways",
-    doc="Gateways in the same namespace whose selectors overlap serve the same certificate (same credentialName, "
-    "or the same certificate and key files). With HTTP/2 connection reuse, browsers send requests for one host "
-    "over the other's connection and get 404s. Merge the servers into one Gateway or use distinct certificates.",
+    doc="Another Gateway, in any namespace, whose selector includes all of this Gateway's selector labels (any "
+    "Gateway when this one has no selector) serves the same certificate: the same credentialName, or the same "
+    "certificate and key files. With HTTP/2 connection reuse, browsers send requests for one host over the "
+    "other's connection and get 404s. Merge the servers into one Gateway or use distinct certificates. As in "
+    "istioctl, reported once for each such other Gateway.",
 )
 def gw_duplicate_certificate(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    mine = _certs(obj)
+    mine = _tls(obj)
     if not mine:
         return
     sel = _selector(obj)
-    dups = sorted(
-        f"{gw.namespace}/{gw.name}"
-        for gw in ctx.index.in_namespace("Gateway", obj.namespace)
-        if gw is not obj
-        and (selector_matches(sel, _selector(gw)) or selector_matches(_selector(gw), sel))
-        and mine & _certs(gw)
-    )
-    if dups:
-        names = ", ".join(sorted([f"{obj.namespace}/{obj.name}", *dups]))
-        yield Hit(f"Duplicate certificate in multiple gateways {names} may cause 404s if HTTP/2 is enabled.")
+    for gw in ctx.index.of_kind("Gateway"):
+        if gw is obj or not _selector_within(sel, _selector(gw)):
+            continue
+        theirs = _tls(gw)
+        if any(_same_certificate(a, b) for a in mine for b in theirs):
+            yield Hit(
+                f"Duplicate certificate in multiple gateways [{obj.namespace}/{obj.name} {gw.namespace}/{gw.name}] "
+                "may cause 404s if clients re-use HTTP2 connections."
+            )
 
 
 def fact_time(value: Any) -> float | None:

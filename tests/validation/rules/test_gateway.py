@@ -106,3 +106,49 @@ spec: {selector: {istio: ingressgateway}, ports: [{name: https, port: 8443}]}
 """
     assert [f.code for f in run(pod + gw(port=443)) if f.code == "IST0162"] == ["IST0162"]
     assert [f.code for f in run(pod + gw(port=8443)) if f.code == "IST0162"] == []
+
+
+def cert_gw(name: str, ns: str, selector: str, cred: str = "shared-cert") -> str:
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  selector: {selector}
+  servers:
+  - port: {{number: 443, name: https, protocol: HTTPS}}
+    hosts: ["{name}.example.com"]
+    tls: {{mode: SIMPLE, credentialName: {cred}}}
+"""
+
+
+CERT_CASES = [
+    # across namespaces (istiod does not scope gateways to their namespace by default)
+    Case(
+        "gw_duplicate_certificate",
+        "IST0138",
+        "Gateway a/one",
+        cert_gw("one", "a", "{istio: ingressgateway}") + cert_gw("two", "b", "{istio: ingressgateway}"),
+        cert_gw("one", "a", "{istio: ingressgateway}") + cert_gw("two", "b", "{istio: ingressgateway}", cred="other"),
+    ),
+    # only the gateway whose selector lies within the other's is reported
+    Case(
+        "gw_duplicate_certificate",
+        "IST0138",
+        "Gateway a/narrow",
+        cert_gw("narrow", "a", "{istio: ingressgateway}") + cert_gw("wide", "a", "{istio: ingressgateway, x: y}"),
+        cert_gw("narrow", "a", "{istio: ingressgateway, x: y}") + cert_gw("wide", "a", "{istio: ingressgateway}"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CERT_CASES, ids=str)
+def test_duplicate_certificate(case):
+    assert_case(case)
+
+
+def test_duplicate_certificate_once_per_other_gateway():
+    text = cert_gw("one", "a", "{}") + cert_gw("two", "b", "{app: x}") + cert_gw("three", "c", "{app: y}")
+    found = [f.message for f in run(text) if f.code == "IST0138" and f.name == "one"]
+    assert len(found) == 2 and all(m.startswith("Duplicate certificate in multiple gateways [a/one ") for m in found)
