@@ -18,6 +18,8 @@ REVISION = "istio.io/rev"
 #: Ambient mode: the data-plane mode label and the annotation the CNI sets on captured pods.
 DATAPLANE_MODE = "istio.io/dataplane-mode"
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
+#: Label of a remote secret, whose data keys are the cluster IDs of the other clusters.
+MULTICLUSTER_SECRET = "istio/multiCluster"
 
 #: The cluster DNS domain services live under, unless MeshConfig says otherwise.
 DEFAULT_DOMAIN = "cluster.local"

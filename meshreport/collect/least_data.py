@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshreport.istio_names import ISTIO_INIT_CONTAINER, SIDECAR_CONTAINER
+from meshreport.istio_names import ISTIO_INIT_CONTAINER, MULTICLUSTER_SECRET, SIDECAR_CONTAINER
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -67,6 +67,10 @@ def reduce_secret(body: dict[str, Any]) -> dict[str, Any]:
     data = secret_data(body)
     if data is not None:
         out["certificate"] = certificate_facts(data)
+    if str((meta.get("labels") or {}).get(MULTICLUSTER_SECRET, "")).lower() == "true":
+        # a remote secret's keys are the cluster IDs MeshNetworks may name (IST0126); never its kubeconfigs
+        keys = [k for field in ("data", "stringData") if isinstance(body.get(field), dict) for k in body[field]]
+        out["dataKeys"] = sorted({str(k) for k in keys})
     return out
 
 

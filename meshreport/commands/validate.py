@@ -56,7 +56,10 @@ from meshreport.output import write_output
     help="Lowest severity listed (independent of --fail-on).",
 )
 @click.option(
-    "--mesh-config", type=click.Path(dir_okay=False), help="MeshConfig YAML (like istioctl --meshConfigFile)."
+    "--mesh-config",
+    type=click.Path(dir_okay=False),
+    help="MeshConfig YAML (like istioctl --meshConfigFile), an istio ConfigMap, or a MeshNetworks YAML "
+    "(top-level `networks`, checked by IST0126).",
 )
 @click.option(
     "-S",

@@ -19,7 +19,8 @@ tool's code for the same check, and suppressions by either code apply. Severitie
 source tool, including Kiali's modifiers (some KIA checks drop from error to warning when the mesh's
 `outboundTrafficPolicy.mode` is `ALLOW_ANY`).
 
-The mesh config comes from the `istio` ConfigMap in the snapshot, or from `--mesh-config FILE`.
+The mesh config comes from the `istio` ConfigMap in the snapshot, or from `--mesh-config FILE` (which
+also takes a MeshNetworks file, like istioctl's meshNetworks).
 
 Like istioctl, IST checks report nothing about objects in `kube-system`, `kube-public`,
 `kube-node-lease` and `local-path-storage` (istioctl does not read those namespaces); KIA checks do.

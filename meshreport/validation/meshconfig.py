@@ -6,7 +6,7 @@ YAML file given with `--mesh-config` (like istioctl's `--meshConfigFile`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class MeshConfig:
     extension_providers: tuple[dict[str, Any], ...] = ()
     origin: str = "defaults"  # where it came from: defaults | ConfigMap ns/name | file path
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # MeshNetworks `networks` given with --mesh-config (istioctl's meshNetworks), checked by IST0126
+    networks: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def allow_any(self) -> bool:
@@ -75,7 +77,8 @@ class MeshConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> MeshConfig:
-        """A MeshConfig YAML file; a whole `istio` ConfigMap (with `data.mesh`) is accepted too."""
+        """A MeshConfig YAML file; a whole `istio` ConfigMap (with `data.mesh`) is accepted too, and so is a
+        MeshNetworks file (top-level `networks`, like istioctl's meshNetworks), which keeps the mesh defaults."""
         p = Path(path)
         try:
             doc = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -85,6 +88,11 @@ class MeshConfig:
             raise InputError(f"{p}: not valid YAML: {_first_line(e)}") from None
         if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
             return cls.from_dict(_parse_mesh_key((doc.get("data") or {}).get("mesh"), str(p)), origin=str(p))
+        if isinstance(doc, dict) and "networks" in doc:  # a MeshNetworks document (MeshConfig has no `networks`)
+            nets = doc.get("networks")
+            if not isinstance(nets, dict):
+                raise InputError(f"{p}: mesh networks: `networks` must be a mapping")
+            return replace(cls(origin=str(p)), networks=nets)
         return cls.from_dict(doc, origin=str(p))
 
     @classmethod

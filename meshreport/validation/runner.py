@@ -17,6 +17,14 @@ from meshreport.validation.registry import rules_for
 ISTIOCTL_IGNORED_NAMESPACES = frozenset(("kube-system", "kube-public", "kube-node-lease", "local-path-storage"))
 
 
+def mesh_networks_object(mesh: MeshConfig) -> ConfigObject:
+    """The MeshNetworks given with --mesh-config as the object istioctl reports on (`MeshNetworks
+    <root namespace>/meshnetworks`)."""
+    body = {"kind": "MeshNetworks", "metadata": {"name": "meshnetworks", "namespace": mesh.root_namespace}}
+    body["networks"] = mesh.networks or {}
+    return ConfigObject("v1alpha1", "MeshNetworks", "meshnetworks", mesh.root_namespace, body)
+
+
 def _istioctl_ignores(obj: ConfigObject) -> bool:
     ns = obj.name if obj.kind == "Namespace" else obj.namespace
     return ns in ISTIOCTL_IGNORED_NAMESPACES
@@ -41,6 +49,9 @@ def validate(
     """
     enabled = set(enable)
     groups: dict[str, list[ConfigObject]] = defaultdict(list)
+    objects = list(objects)
+    if mesh_config is not None and mesh_config.networks is not None:
+        objects.append(mesh_networks_object(mesh_config))
     for o in objects:
         groups[cluster or o.cluster].append(o)
     seen: set[tuple] = set()

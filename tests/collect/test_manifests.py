@@ -327,3 +327,22 @@ spec:
     env = dep.spec["template"]["spec"]["containers"][0]["env"]
     assert env == [{"name": "BLOCKED_CIDRS_IN_JWKS_URIS", "valueSet": True}, {"name": "PILOT_TOKEN"}, {"name": "EMPTY"}]
     assert "10.0.0.0" not in json.dumps(dep.body) and "hunter2" not in json.dumps(dep.body)
+
+
+def test_remote_secret_keeps_its_key_names_never_the_kubeconfigs():
+    text = """
+apiVersion: v1
+kind: Secret
+metadata: {name: istio-remote-secret-west, namespace: istio-system, labels: {istio/multiCluster: "true"}}
+data: {west: a3ViZWNvbmZpZw==}
+stringData: {north: "token: hunter2"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: other, namespace: istio-system}
+data: {password: aHVudGVyMg==}
+"""
+    remote, other = parse_text(text, "s.yaml")
+    assert remote.body["dataKeys"] == ["north", "west"] and "dataKeys" not in other.body
+    dumped = json.dumps([remote.body, other.body])
+    assert "hunter2" not in dumped and "a3ViZWNvbmZpZw" not in dumped and "aHVudGVyMg" not in dumped

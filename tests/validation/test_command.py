@@ -148,3 +148,16 @@ def test_live_cluster_via_context_gets_k8s_uris(tmp_path, capsys):
     results = json.loads(out)["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert "k8s://east/bookinfo/VirtualService/reviews" in uris
+
+
+def test_mesh_config_accepts_a_mesh_networks_file(tmp_path):
+    from meshreport.validation.meshconfig import MeshConfig
+
+    p = tmp_path / "mn.yaml"
+    p.write_text("networks:\n  n1: {endpoints: [{fromRegistry: Kubernetes}]}\n")
+    mc = MeshConfig.from_file(p)
+    assert mc.networks == {"n1": {"endpoints": [{"fromRegistry": "Kubernetes"}]}}
+    assert mc.root_namespace == "istio-system"
+    p.write_text("networks: [x]\n")
+    with pytest.raises(Exception, match="must be a mapping"):
+        MeshConfig.from_file(p)

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from meshreport.istio_names import MULTICLUSTER_SECRET
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
@@ -14,11 +15,14 @@ from meshreport.validation.registry import rule
 from meshreport.validation.rules._common import dicts
 
 BUILTIN_REGISTRIES = ("Kubernetes", "External", "Mock")
-MULTICLUSTER_LABEL = "istio/multiCluster"
 
 
 def _networks(obj: ConfigObject) -> dict[str, Any] | None:
-    """The parsed meshNetworks of an istio ConfigMap (`istio` or `istio-<rev>`), else None."""
+    """The networks of a MeshNetworks given with --mesh-config, or the parsed meshNetworks of an istio
+    ConfigMap (`istio` or `istio-<rev>`); else None."""
+    if obj.kind == "MeshNetworks":
+        nets = obj.body.get("networks")
+        return nets if isinstance(nets, dict) else None
     if not (obj.name == "istio" or obj.name.startswith("istio-")):
         return None
     text = (obj.body.get("data") or {}).get("meshNetworks")
@@ -43,26 +47,30 @@ def _known_registries(ctx: Context) -> set[str] | None:
         return None
     known = set(BUILTIN_REGISTRIES) | set(ctx.clusters.names)
     for s in secrets:
-        if str(s.labels.get(MULTICLUSTER_LABEL, "")).lower() != "true":
+        if str(s.labels.get(MULTICLUSTER_SECRET, "")).lower() != "true":
             continue
-        data = s.body.get("data") or s.body.get("stringData")
-        if not isinstance(data, dict):
-            return None  # names-only Secret: its cluster IDs are unknown
-        known.update(str(k) for k in data)
+        keys = s.body.get("dataKeys")
+        if not isinstance(keys, list):
+            data = s.body.get("data") or s.body.get("stringData")
+            if not isinstance(data, dict):
+                return None  # names-only Secret: its cluster IDs are unknown
+            keys = list(data)
+        known.update(str(k) for k in keys)
     return known
 
 
 @rule(
     code="IST0126",
-    kinds=("ConfigMap",),
+    kinds=("ConfigMap", "MeshNetworks"),
     severity="error",
     title="Unknown MeshNetworks service registry",
     doc="An endpoint of a network in the mesh's `meshNetworks` has a `fromRegistry` that is neither a built-in "
     "registry (Kubernetes, External, Mock) nor a known cluster ID (a data key of a Secret labelled "
     "`istio/multiCluster=true`, or a cluster in the input). istiod then assigns no endpoints to that network, "
     "breaking cross-network routing. Fix the name or add the remote secret. Reported on the `istio` "
-    "ConfigMap; only checked when the input holds Secrets and every remote secret carries its data (snapshots "
-    "keep Secret names only).",
+    "ConfigMap, or, for a MeshNetworks file given with `--mesh-config`, on `MeshNetworks <root "
+    "namespace>/meshnetworks` as istioctl does; only checked when the input holds Secrets and every remote "
+    "secret carries its data (snapshots keep Secret names only).",
 )
 def mesh_networks_unknown_registry(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     nets = _networks(obj)

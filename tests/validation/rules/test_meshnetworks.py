@@ -72,3 +72,21 @@ def test_registry_check_needs_secrets_with_data():
     assert ist0126(mesh_cm("east") + REMOTE_SECRET) == ["data.meshNetworks.networks.network2.endpoints[0].fromRegistry"]
     assert ist0126(mesh_cm("east") + REMOTE_SECRET + east) == []
     assert ist0126(mesh_cm("wset") + REMOTE_SECRET) == ["data.meshNetworks.networks.network2.endpoints[0].fromRegistry"]
+
+
+def test_mesh_networks_file_is_checked_as_istioctl_reports_it(tmp_path, capsys):
+    """A MeshNetworks file given with --mesh-config: findings on `MeshNetworks istio-system/meshnetworks`; a
+    remote secret's data keys (kept as names only) are known clusters."""
+    import json
+
+    from meshreport.cli import main
+
+    nets = tmp_path / "meshnetworks.yaml"
+    nets.write_text("networks:\n  n1:\n    endpoints:\n    - fromRegistry: west\n    - fromRegistry: east\n")
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(REMOTE_SECRET)
+    with pytest.raises(SystemExit):
+        main(["validate", "--format", "json", "--fail-on", "none", "-f", str(secret), "--mesh-config", str(nets)])
+    found = [f for f in json.loads(capsys.readouterr().out) if f["code"] == "IST0126"]
+    assert [(f["kind"], f["namespace"], f["name"]) for f in found] == [("MeshNetworks", "istio-system", "meshnetworks")]
+    assert "'east'" in found[0]["message"]
