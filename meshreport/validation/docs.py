@@ -100,9 +100,11 @@ mTLS consistency today (IST0113 MTLSPolicyConflict is retired), so no IST code d
 - IST0106/IST0133 (Istio's own validation) cover the 14 Istio kinds meshreport collects (see each kind's
   rules below), but not everything istioctl checks: EnvoyFilter patch values are not decoded against Envoy's
   protos (unknown type URLs and fields, deprecated types, filters without typed_config); the OpenAPI
-  schema is applied as enums and types of the fields the checks read plus unknown top-level spec fields,
-  not as a full structural validation; regexes are checked for RE2 syntax with Python's engine plus a
-  list of constructs RE2 lacks, not with RE2 itself; ServiceEntry auto-allocation is judged by IST0134.
+  schemas of Istio's CRDs (`meshreport/validation/schema/istio_crds.json`, copied from istio/istio's
+  `manifests/charts/base/files/crd-all.gen.yaml` at commit 86c9f01fd735, 2026-08-22, Apache-2.0) are
+  applied in full except their CEL rules (`x-kubernetes-validations`); regexes are checked for RE2
+  syntax with Python's engine plus a list of constructs RE2 lacks, not with RE2 itself; ServiceEntry
+  auto-allocation is judged by IST0134.
   Two IST0133 warnings are reported under another code so they do not repeat: ServiceEntry addresses
   for TCP ports (IST0134) and the legacy `name.namespace` gateway form (KIA1108).
 """
