@@ -55,14 +55,14 @@ def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--secret-names",
             is_flag=True,
             help="Also list Secret names (metadata only, never data) for gateway certificate checks; "
-            "needs the opt-in role in deploy/rbac.yaml.",
+            "needs the opt-in role in deploy/kubernetes/rbac.yaml.",
         ),
         click.option(
             "--gateway-certs",
             is_flag=True,
             help="Also read the Secrets Gateways name in tls.credentialName and keep only facts about their "
             "certificate (validity, subject, key matches), never the data, for IST0161; implies --secret-names "
-            "and needs both opt-in roles in deploy/rbac.yaml.",
+            "and needs both opt-in roles in deploy/kubernetes/rbac.yaml.",
         ),
         click.option("--no-config", is_flag=True, help="Metrics only: do not collect Kubernetes config."),
     ]

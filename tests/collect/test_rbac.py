@@ -1,4 +1,4 @@
-"""deploy/rbac.yaml grants exactly what the collector requests: nothing missing, nothing extra, no Secrets."""
+"""deploy/kubernetes/rbac.yaml grants exactly what the collector requests: nothing missing, nothing extra, no Secrets."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects  # noqa:
 from meshreport.collect.kinds import COLLECTED, ISTIO_CONFIGMAPS  # noqa: E402
 from meshreport.collect.kubernetes import ISTIO_NAMESPACE, client_for, collect_cluster  # noqa: E402
 
-RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
+RBAC = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "rbac.yaml"
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "cluster"
 _PATH = re.compile(
     r"^/(?:api/(?P<cv>v1)|apis/(?P<g>[^/]+)/(?P<v>[^/]+))(?:/namespaces/(?P<ns>[^/]+))?/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?$"
