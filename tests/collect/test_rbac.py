@@ -1,4 +1,4 @@
-"""deploy/kubernetes/rbac.yaml grants exactly what the collector requests: nothing missing, nothing extra, no Secrets."""
+"""deploy/kubernetes/rbac.yaml grants exactly what the collector requests: nothing missing or extra, no Secrets."""
 
 from __future__ import annotations
 
