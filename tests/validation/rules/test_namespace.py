@@ -55,6 +55,7 @@ spec: {json.dumps(spec)}
 """
 
 
+DISTROLESS = "docker.io/istio/proxyv2:1.28.0-distroless"
 CANARY = {"global": {"hub": "docker.io/istio", "tag": "1.29.0", "proxy": {"image": "proxyv2"}}}
 ABSOLUTE = {"global": {"hub": "ignored", "tag": "ignored", "proxy": {"image": "registry.example/proxyv2:1.28.0"}}}
 
@@ -120,28 +121,19 @@ CASES = [
         + pod("docker.io/istio/proxyv2:1.29.0"),
     ),
     # the image type of a namespace ProxyConfig, or of the pod's proxy.istio.io/config annotation
-    Case(
-        "namespace_proxy_image_mismatch",
-        "IST0158",
-        "Namespace shop",
-        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
-        ns("{istio-injection: enabled}")
-        + injector(VALUES)
-        + proxy_config({"image": {"imageType": "distroless"}})
-        + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
-    ),
-    Case(
-        "namespace_proxy_image_mismatch",
-        "IST0158",
-        "Namespace shop",
-        ns("{istio-injection: enabled}") + injector(VALUES) + pod("docker.io/istio/proxyv2:1.28.0-distroless"),
-        ns("{istio-injection: enabled}")
-        + injector(VALUES)
-        + pod(
-            "docker.io/istio/proxyv2:1.28.0-distroless",
-            annotations="{proxy.istio.io/config: 'image: {imageType: distroless}'}",
-        ),
-    ),
+    *[
+        Case(
+            "namespace_proxy_image_mismatch",
+            "IST0158",
+            "Namespace shop",
+            ns("{istio-injection: enabled}") + injector(VALUES) + pod(DISTROLESS),
+            ns("{istio-injection: enabled}") + injector(VALUES) + good,
+        )
+        for good in (
+            proxy_config({"image": {"imageType": "distroless"}}) + pod(DISTROLESS),
+            pod(DISTROLESS, annotations="{proxy.istio.io/config: 'image: {imageType: distroless}'}"),
+        )
+    ],
     Case(
         "namespace_proxy_image_mismatch",
         "IST0158",
