@@ -129,24 +129,6 @@ def se_duplicate_host_port(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    code="IST0171",
-    kinds=SE,
-    severity="warning",
-    title="Negative status condition",
-    doc="The ServiceEntry's status reports a failing condition (`istio.io/WaypointBound` is False): Istio could "
-    "not bind it to the waypoint it asks for, so the waypoint's policies do not apply. Read the condition's "
-    "reason and message and fix the waypoint reference.",
-)
-def se_negative_condition(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for i, c in enumerate(dicts((obj.body.get("status") or {}).get("conditions"))):
-        if c.get("type") == "istio.io/WaypointBound" and str(c.get("status")) == "False":
-            yield Hit(
-                f'Negative condition "istio.io/WaypointBound": {c.get("reason", "")} {c.get("message", "")}'.strip(),
-                path=f"status.conditions[{i}]",
-            )
-
-
-@rule(
     code="KIA0005",
     kinds=SE,
     severity="error",

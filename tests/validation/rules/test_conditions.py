@@ -83,3 +83,18 @@ def test_gateway_listener_conflict_carries_kiali_equivalent():
     status = "{listeners: [{name: http, conditions: [{type: Conflicted, status: 'True', reason: HostnameConflict}]}]}"
     found = [f for f in run(gw(status)) if f.code == "IST0171"]
     assert [(f.kind, f.equivalents) for f in found] == [("Gateway", ("GWAPI",))]
+
+
+def test_service_entry_waypoint_condition_is_one_finding():
+    from .cases import run
+
+    text = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: shop}
+spec: {hosts: [ext.example.com], ports: [{number: 443, name: tls, protocol: TLS}], resolution: DNS}
+status:
+  conditions:
+  - {type: istio.io/WaypointBound, status: "False", reason: WaypointIsNotReady, message: not ready}
+"""
+    assert [f.origin for f in run(text) if f.code == "IST0171"] == ["ServiceEntry shop/ext"]
