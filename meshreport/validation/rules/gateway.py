@@ -16,6 +16,7 @@ from meshreport.validation.index import Context, Workload
 from meshreport.validation.model import Hit
 from meshreport.validation.registry import rule
 from meshreport.validation.rules._common import as_list, dicts
+from meshreport.validation.rules._default_ingress import DEFAULT_INGRESS_PORTS, dummy_ingress_selected
 
 GW = ("Gateway",)
 
@@ -38,20 +39,8 @@ def _pods(gw: ConfigObject, ctx: Context) -> list[Workload]:
     return pods or found
 
 
-# istioctl analyzes files with a dummy ingress gateway pod and Service in the Istio namespace
-# (AddDefaultResources, pkg/config/analysis/local/defaults.go). meshreport assumes the same whenever the
-# input holds no workload with those labels, so Gateways for the default ingress are judged alike.
-DEFAULT_INGRESS_LABELS = {"istio": "ingressgateway"}
-DEFAULT_INGRESS_PORTS = frozenset((80, 443, 31400, 15443))
-
-
 def _dummy_ingress(gw: ConfigObject, ctx: Context) -> bool:
-    """Does the selector match istioctl's dummy ingress pod (present when the input has no ingress pods)?"""
-    sel = _selector(gw)
-    if not sel or not selector_matches(sel, DEFAULT_INGRESS_LABELS):
-        return False
-    real = ctx.memo("gateway.ingress_present", lambda c: bool(c.index.workloads_matching(DEFAULT_INGRESS_LABELS)))
-    return not real
+    return dummy_ingress_selected(_selector(gw), ctx)
 
 
 def _is_default_ingress(gw: ConfigObject, ctx: Context) -> bool:

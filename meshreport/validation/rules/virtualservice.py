@@ -25,6 +25,11 @@ from meshreport.validation.rules._common import (
     vs_gateways,
     waypoint_enrolled,
 )
+from meshreport.validation.rules._default_ingress import (
+    DEFAULT_INGRESS_LABELS,
+    dummy_ingress_pod,
+    dummy_ingress_selected,
+)
 from meshreport.validation.rules._route_shadowing import INEFFECTIVE, UNREACHABLE, shadowed
 
 VS = ("VirtualService",)
@@ -416,14 +421,17 @@ CLAIM_PREFIX = "@request.auth.claims"
     title="JWT claim based routing without request authentication",
     doc="The VirtualService matches on `@request.auth.claims.*` headers and binds to an Istio Gateway, but a "
     "gateway pod has no RequestAuthentication (in the root namespace or the pod's namespace, selecting the pod). "
-    "Without one the claims are never populated and the route never matches. Add a RequestAuthentication.",
+    "Without one the claims are never populated and the route never matches. Add a RequestAuthentication. "
+    "`withoutHeaders` on claims count too, and an input without ingress pods has istioctl's default ingress "
+    "pod for the `istio: ingressgateway` selector.",
 )
 def vs_jwt_claim_without_requestauthn(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     uses_claims = any(
         str(k).startswith(CLAIM_PREFIX)
         for r in dicts(obj.spec.get("http"))
         for m in dicts(r.get("match"))
-        for k in (m.get("headers") or {})
+        for field in ("headers", "withoutHeaders")
+        for k in (m.get(field) if isinstance(m.get(field), dict) else {})
     )
     if not uses_claims:
         return
@@ -434,18 +442,18 @@ def vs_jwt_claim_without_requestauthn(obj: ConfigObject, ctx: Context) -> Iterat
         gw = ctx.index.gateway(ns, name)
         if gw is None:
             continue
-        selector = gw.spec.get("selector") or {}
+        selector = {str(k): str(v) for k, v in (gw.spec.get("selector") or {}).items()}
         selected = ctx.index.workloads_matching(selector)
-        pods = [w for w in selected if w.is_pod]
-        for w in pods or selected:
+        pods = [(w.namespace, w.obj.name, w.labels) for w in [w for w in selected if w.is_pod] or selected]
+        if not pods and dummy_ingress_selected(selector, ctx):
+            pods = [(ctx.mesh.root_namespace, dummy_ingress_pod(ctx), DEFAULT_INGRESS_LABELS)]
+        for pod_ns, pod_name, labels in pods:
             ras = ctx.index.in_namespace("RequestAuthentication", ctx.mesh.root_namespace) + (
-                ctx.index.in_namespace("RequestAuthentication", w.namespace)
-                if w.namespace != ctx.mesh.root_namespace
-                else []
+                ctx.index.in_namespace("RequestAuthentication", pod_ns) if pod_ns != ctx.mesh.root_namespace else []
             )
-            if not any(selector_matches((ra.spec.get("selector") or {}).get("matchLabels"), w.labels) for ra in ras):
+            if not any(selector_matches((ra.spec.get("selector") or {}).get("matchLabels"), labels) for ra in ras):
                 yield Hit(
-                    f"This VirtualService uses JWT claim based routing, but workload {w.namespace}/{w.obj.name} "
+                    f"This VirtualService uses JWT claim based routing, but workload {pod_ns}/{pod_name} "
                     f"of gateway {ns}/{name} has no RequestAuthentication: add one for the routing to work.",
                     path="spec.gateways",
                 )

@@ -167,3 +167,53 @@ def test_conflict_reported_once_per_virtual_service():
     text = mesh_vs("a", "foo", export_to="exportTo: [x, y]") + mesh_vs("b", "bar", export_to="exportTo: [x, y]")
     found = [f.origin for f in run(text) if f.code == "IST0109"]
     assert sorted(found) == ["VirtualService bar/b", "VirtualService foo/a"]
+
+
+def jwt_vs(match: str = "headers") -> str:
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: foo, namespace: shop}}
+spec:
+  hosts: [foo.com]
+  gateways: [foo-gateway]
+  http:
+  - match: [{{{match}: {{"@request.auth.claims.group": {{exact: admin}}}}}}]
+    route: [{{destination: {{host: web}}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: foo-gateway, namespace: shop}}
+spec:
+  selector: {{istio: ingressgateway}}
+  servers: [{{port: {{number: 80, name: http, protocol: HTTP}}, hosts: [foo.com]}}]
+"""
+
+
+RA = """
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  jwtRules: [{issuer: https://issuer.example}]
+"""
+
+JWT_CASES = [
+    # no ingress pods in the input: istioctl's default ingress pod is the gateway's pod
+    Case("vs_jwt_claim_without_requestauthn", "IST0149", "VirtualService shop/foo", jwt_vs(), jwt_vs() + RA),
+    Case(
+        "vs_jwt_claim_without_requestauthn",
+        "IST0149",
+        "VirtualService shop/foo",
+        jwt_vs("withoutHeaders"),
+        jwt_vs("withoutHeaders") + RA,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", JWT_CASES, ids=str)
+def test_jwt_claim_routing(case):
+    assert_case(case)
