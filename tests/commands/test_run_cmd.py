@@ -109,3 +109,13 @@ def test_refuses_a_folder_that_is_not_an_archive_before_collecting(tmp_path, cap
     code, _, err = _cli(capsys, "run", "--from-snapshot", str(SAMPLE), "--archive", str(tmp_path / "docs"))
     assert code == 2 and "not a meshreport archive" in err
     assert [p.name for p in (tmp_path / "docs").iterdir()] == ["notes.txt"]
+
+
+def test_diff_reads_the_archive_run_writes(tmp_path, capsys):
+    archive = tmp_path / "reports"
+    for _ in range(2):
+        code, _, err = _cli(capsys, "run", "--from-snapshot", str(SAMPLE), "--archive", str(archive), "--no-pdf", "-q")
+        assert code == 0, err
+    code, out, err = _cli(capsys, "diff", "--archive", str(archive))
+    assert code == 0, err
+    assert "No changes beyond the thresholds." in out
