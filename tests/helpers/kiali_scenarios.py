@@ -12,7 +12,7 @@ A scenario file (tests/fixtures/kiali-appenders/*.yaml) holds:
       ...
     expect:
       nodes: 6                    # node count
-      present: {node-id: {edges: 1, isServiceEntry: {...}, isDead: true, ...}}
+      present: {node-id: {edges: 1, isServiceEntry: {...}, isDead: true, healthInbound: {...}, ...}}
       absent: [node-id, ...]
 
 `src`/`dst` workload parts: `ns/workload app version` (app/version optional, `-` for empty);
@@ -191,6 +191,9 @@ def compare(sc: Scenario, doc: dict[str, Any]) -> tuple[int, list[str]]:
                 got = n.get(key)
             elif key == "health":
                 got = (n.get("health") or {}).get("status")
+            elif key in ("healthInbound", "healthOutbound"):
+                direction = "inbound" if key == "healthInbound" else "outbound"
+                got = ((n.get("health") or {}).get("requests") or {}).get(direction)
             elif key == "rates":
                 got = {k: round(v, 3) for k, v in (n.get("rates") or {}).items()}
             else:
