@@ -55,8 +55,16 @@ def write_pictures(
             written.append(png)
             ref.print_path = str(Path(ref.path).with_suffix(".png"))
         engines[ref.path] = pic.engine + (" (namespaces)" if pic.aggregated else "")
+        notes = []
+        if pic.edges_omitted:
+            notes.append(
+                f"Showing the {pic.edges_total - pic.edges_omitted} most failing and busiest of {pic.edges_total} "
+                f"edges; {pic.edges_omitted} edges and {pic.nodes_omitted} nodes without them are left out "
+                "(the tables list them all)."
+            )
         if not pic.edge_labels:
-            ref.note = "Too many edges to label them; their rates are in the tables below."
+            notes.append("Too many edges to label them; their rates are in the tables and the edges' tooltips.")
+        ref.note = " ".join(notes)
     return written, engines
 
 

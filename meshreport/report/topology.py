@@ -12,11 +12,12 @@ whole-mesh picture becomes one node per namespace, and a single big namespace is
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import graphviz
@@ -35,6 +36,11 @@ PRINT_VECTOR_MAX_NODES = 60
 #: as a node of its own, so a 500-edge namespace took 19 s instead of 2, and its labels could not
 #: be read anyway (the namespace page's tables carry every rate).
 LABEL_MAX_EDGES = 150
+#: Above this many edges a picture shows the busiest and the most failing ones only (and their
+#: nodes), and says what it left out: a 450-edge namespace is unreadable and took 3 s to lay out.
+PICTURE_MAX_EDGES = 120
+#: Of PICTURE_MAX_EDGES, how many are chosen by error share (the rest by traffic).
+PICTURE_ERROR_EDGES = 40
 #: The longest side of a print PNG: enough for a PDF page at print resolution (a 100-inch
 #: namespace picture at 96 dpi was a 13 MB PNG, and a 120 MB PDF for ten namespaces).
 PRINT_PNG_MAX_PX = 2400
@@ -77,6 +83,12 @@ class Picture:
     aggregated: bool = False
     #: False when there were too many edges to label (rates are in the edge tooltips then).
     edge_labels: bool = True
+    #: Edges and nodes left out to keep the picture readable (the tables list them all).
+    edges_total: int = 0
+    edges_omitted: int = 0
+    nodes_omitted: int = 0
+    #: Our DOT id (n0, n1, ...) -> what the SVG <title> (the browser's tooltip) says instead.
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -170,7 +182,12 @@ def _add_nodes(g, graph: TrafficGraph, ids: dict[str, str], nodes: Iterable[Node
             for n in sorted(members, key=lambda n: (n.node_type, n.label)):
                 level = _health_level(n)
                 outside = focus is not None and n.namespace != focus
-                sub.node(ids[n.id], label=_label(*_node_lines(n, graph.graph_type)), **_node_attrs(n, level, outside))
+                sub.node(
+                    ids[n.id],
+                    label=_label(*_node_lines(n, graph.graph_type)),
+                    id=ids[n.id],
+                    **_node_attrs(n, level, outside),
+                )
 
 
 class _Same:
@@ -194,24 +211,80 @@ def _health_level(node: Node) -> str | None:
     return {"Failure": "failure", "Degraded": "degraded", "Healthy": "healthy"}.get(status)
 
 
+def _readable_edges(edges: list[Edge]) -> list[Edge]:
+    """At most PICTURE_MAX_EDGES: the most failing (by error share) and then the busiest."""
+    if len(edges) <= PICTURE_MAX_EDGES:
+        return edges
+    failing = sorted((e for e in edges if e.errors > 0), key=lambda e: (-e.error_pct, -e.total))
+    keep = {id(e) for e in failing[:PICTURE_ERROR_EDGES]}
+    for e in sorted(edges, key=lambda e: -e.total):
+        if len(keep) >= PICTURE_MAX_EDGES:
+            break
+        keep.add(id(e))
+    return [e for e in edges if id(e) in keep]
+
+
+def _node_title(n: Node, graph_type: str) -> str:
+    lines = " ".join(_node_lines(n, graph_type))
+    where = f" ({n.namespace})" if n.namespace and n.namespace != "unknown" else ""
+    status = _health_level(n)
+    return f"{lines}{where}: {node_kind(n)}" + (f", {status}" if status else "")
+
+
+def _edge_title(e: Edge, names: dict[str, str]) -> str:
+    if e.protocol == "tcp":
+        numbers = fmt.byte_rate(e.total)
+    else:
+        numbers = f"{fmt.req_rate(e.total)}, {fmt.pct(e.error_pct)} errors"
+        rt = (e.metadata.get("responseTimes") or {}).get("95")
+        if rt is not None:
+            numbers += f", p95 {fmt.ms(rt)}"
+    return f"{names.get(e.source, '?')} → {names.get(e.dest, '?')} ({e.protocol}): {numbers}"
+
+
 def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focus: str | None = None) -> Picture:
-    """The picture of `node_ids` (default: all nodes) and the edges between them."""
+    """The picture of `node_ids` (default: all nodes) and the edges between them; above
+    PICTURE_MAX_EDGES edges, the most failing and busiest ones and the nodes they join."""
     nodes = [n for nid, n in graph.nodes.items() if node_ids is None or nid in node_ids]
+    wanted = {n.id for n in nodes}
+    all_edges = [
+        e for e in sorted(graph.edges.values(), key=lambda e: e.key) if e.source in wanted and e.dest in wanted
+    ]
+    edges = _readable_edges(all_edges)
+    omitted_nodes = 0
+    if len(edges) < len(all_edges):
+        ends = {e.source for e in edges} | {e.dest for e in edges}
+        if focus is not None:
+            ends |= {n.id for n in nodes if n.namespace == focus and _health_level(n) in ("failure", "degraded")}
+        omitted_nodes = len(nodes) - len([n for n in nodes if n.id in ends])
+        nodes = [n for n in nodes if n.id in ends]
     engine = "dot" if len(nodes) <= DOT_MAX_NODES else "sfdp"
     g = _new_digraph("mesh" if focus is None else "namespace", engine)
     ids = {n.id: f"n{i}" for i, n in enumerate(sorted(nodes, key=lambda n: n.id))}
     _add_nodes(g, graph, ids, nodes, focus, clusters=engine == "dot")
-    edges = [e for e in sorted(graph.edges.values(), key=lambda e: e.key) if e.source in ids and e.dest in ids]
+    names = {n.id: " ".join(_node_lines(n, graph.graph_type)) for n in nodes}
+    titles = {ids[n.id]: _node_title(n, graph.graph_type) for n in nodes}
     labelled = len(edges) <= LABEL_MAX_EDGES
-    for e in edges:
-        g.edge(ids[e.source], ids[e.dest], **_edge_attrs(e, labelled))
+    for i, e in enumerate(edges):
+        eid = f"e{i}"
+        titles[eid] = _edge_title(e, names)
+        g.edge(ids[e.source], ids[e.dest], id=eid, **_edge_attrs(e, labelled))
     if not nodes:
         g.node("empty", label="no traffic in this window", shape="plaintext", style="")
     if engine == "dot" and len(nodes) > PRINT_VECTOR_MAX_NODES:
         # Bounded network simplex: dot's exact ranking and placement took most of a big
         # picture's layout time (19 s -> 6 s at 137 nodes) for a layout no one reads that closely.
         g.attr("graph", nslimit="2", nslimit1="2")
-    return Picture(g, engine, len(nodes), edge_labels=labelled)
+    return Picture(
+        g,
+        engine,
+        len(nodes),
+        edge_labels=labelled,
+        edges_total=len(all_edges),
+        edges_omitted=len(all_edges) - len(edges),
+        nodes_omitted=omitted_nodes,
+        titles=titles,
+    )
 
 
 def namespace_picture(graph: TrafficGraph, namespace: str) -> Picture:
@@ -235,11 +308,19 @@ def mesh_picture(graph: TrafficGraph) -> Picture:
 
 
 def namespace_aggregate_picture(graph: TrafficGraph) -> Picture:
-    """One node per namespace, one edge per (namespace, namespace, protocol) with summed rates."""
+    """One box per namespace, one edge per (namespace, namespace, protocol) with summed rates.
+
+    Boxes and edges keep what a reader needs at this level: the box's border is the worst health
+    of the namespace's nodes and its label says nodes, requests and error share; an edge's colour
+    is the worst health of the edges it sums, its label the summed rate and error share.
+    """
     counts: dict[str, int] = {}
+    worst: dict[str, str] = {}
     for n in graph.nodes.values():
         counts[n.namespace] = counts.get(n.namespace, 0) + 1
+        worst[n.namespace] = _worse(worst.get(n.namespace), _health_level(n))
     agg: dict[tuple[str, str, str], Edge] = {}
+    inbound: dict[str, list[float]] = {}
     for e in graph.edges.values():
         src, dst = graph.nodes.get(e.source), graph.nodes.get(e.dest)
         if src is None or dst is None or src.node_type == "service":
@@ -248,21 +329,43 @@ def namespace_aggregate_picture(graph: TrafficGraph) -> Picture:
         a = agg.setdefault(key, Edge(*key))
         for k, v in e.rates.items():
             a.rates[k] = a.rates.get(k, 0.0) + v
+        level = edge_status(e)
+        a.metadata["healthStatus"] = _STATUS_OF[_worse(_LEVEL_OF.get(a.metadata.get("healthStatus")), level)]
+        if e.protocol != "tcp":
+            acc = inbound.setdefault(dst.namespace, [0.0, 0.0])
+            acc[0] += e.total
+            acc[1] += e.errors
     engine = "dot" if len(counts) <= DOT_MAX_NODES else "sfdp"
     g = _new_digraph("namespaces", engine)
     ids = {ns: f"n{i}" for i, ns in enumerate(sorted(counts))}
     shape, fill, border, _ = SHAPES["namespace"]
+    titles: dict[str, str] = {}
     for ns, nid in ids.items():
-        g.node(
-            nid,
-            label=_label(ns or "unknown", f"{counts[ns]} nodes"),
-            shape=shape,
-            fillcolor=fill,
-            color=border,
-        )
-    for (s, d, _p), e in sorted(agg.items()):
-        g.edge(ids[s], ids[d], **_edge_attrs(e))
-    return Picture(g, engine, len(counts), aggregated=True)
+        req, err = inbound.get(ns, [0.0, 0.0])
+        traffic = f"{fmt.rate(req)} rps in, {fmt.pct(err / req * 100.0)} err" if req > 0 else "no requests in"
+        level = worst.get(ns)
+        attrs = {"color": COLORS[level], "penwidth": "2.4"} if level else {"color": border}
+        g.node(nid, label=_label(ns or "unknown", f"{counts[ns]} nodes", traffic), shape=shape, fillcolor=fill,
+               id=nid, **attrs)  # fmt: skip
+        titles[nid] = f"namespace {ns or 'unknown'}: {counts[ns]} nodes, {traffic}" + (f", {level}" if level else "")
+    names = {ns: f"namespace {ns or 'unknown'}" for ns in ids}
+    for i, ((s_ns, d_ns, _p), e) in enumerate(sorted(agg.items())):
+        eid = f"e{i}"
+        titles[eid] = _edge_title(Edge(s_ns, d_ns, e.protocol, e.rates, {}, {}), names)
+        g.edge(ids[s_ns], ids[d_ns], id=eid, **_edge_attrs(e))
+    return Picture(g, engine, len(counts), aggregated=True, edges_total=len(agg), titles=titles)
+
+
+_RANK = {None: 0, "healthy": 1, "degraded": 2, "failure": 3}
+_LEVEL_OF = {"Failure": "failure", "Degraded": "degraded", "Healthy": "healthy"}
+_STATUS_OF = {None: None, "healthy": "Healthy", "degraded": "Degraded", "failure": "Failure"}
+
+
+def _worse(a: str | None, b: str | None) -> str | None:
+    """The worse of two health levels (failure > degraded > healthy > none); others count as none."""
+    a = a if a in _RANK else None
+    b = b if b in _RANK else None
+    return a if _RANK[a] >= _RANK[b] else b
 
 
 def render_svg(picture: Picture) -> bytes:
@@ -296,6 +399,8 @@ def render_files(picture: Picture, svg_path: Path, png_path: Path | None = None)
                 raise
             picture.dot.attr("graph", overlap="prism", splines="false")
             _run_layout("sfdp", picture.source, outputs)
+        if picture.titles:
+            _retitle(svg_path, picture.titles)
         if png_path is not None and positioned is not None:
             layout = positioned.read_text()
             _run_layout("neato", layout, ["-n2", f"-Gdpi={_print_dpi(layout)}", "-Tpng", "-o", str(png_path)])
@@ -306,6 +411,23 @@ def render_files(picture: Picture, svg_path: Path, png_path: Path | None = None)
     finally:
         if positioned is not None:
             positioned.unlink(missing_ok=True)
+
+
+_TITLE = re.compile(r'<g id="([ne]\d+)" class="(node|edge)">\n<title>[^<]*</title>')
+
+
+def _retitle(svg_path: Path, titles: dict[str, str]) -> None:
+    """Graphviz titles a node or edge with its DOT id (`n17`, `n3->n9`), which is what a browser's
+    tooltip shows; say the workload and its numbers instead (escaped: names come from the cluster)."""
+    text = svg_path.read_text(encoding="utf-8")
+
+    def sub(m: re.Match[str]) -> str:
+        title = titles.get(m.group(1))
+        if title is None:
+            return m.group(0)
+        return f'<g id="{m.group(1)}" class="{m.group(2)}">\n<title>{html.escape(title, quote=False)}</title>'
+
+    svg_path.write_text(_TITLE.sub(sub, text), encoding="utf-8")
 
 
 _BB = re.compile(r'\bbb="([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)"')

@@ -115,7 +115,8 @@ def test_big_mesh_becomes_a_namespace_picture():
     assert "ns-0" in texts and "50 nodes" in texts
 
 
-def test_big_single_namespace_is_laid_out_with_sfdp():
+def test_big_single_namespace_is_laid_out_with_sfdp(monkeypatch):
+    monkeypatch.setattr(topology, "PICTURE_MAX_EDGES", 10_000)  # draw every edge: the fallback engine
     g = _big_graph(namespaces=1, per_ns=topology.DOT_MAX_NODES + 20)
     pic = topology.mesh_picture(g)
     assert pic.engine == "sfdp" and not pic.aggregated
@@ -137,7 +138,8 @@ def _png_size(path) -> tuple[int, int]:
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
-def test_too_many_edges_move_rates_into_tooltips(tmp_path):
+def test_too_many_edges_move_rates_into_tooltips(monkeypatch):
+    monkeypatch.setattr(topology, "PICTURE_MAX_EDGES", 10_000)
     big = topology.graph_picture(_big_graph(namespaces=1, per_ns=topology.LABEL_MAX_EDGES + 10))
     assert not big.edge_labels and "nslimit=2" in big.source
     edges = [ln for ln in big.source.splitlines() if "->" in ln]
@@ -145,6 +147,30 @@ def test_too_many_edges_move_rates_into_tooltips(tmp_path):
     small = topology.graph_picture(_big_graph(namespaces=1, per_ns=20))
     assert small.edge_labels and "nslimit" not in small.source
     assert all("label=" in ln for ln in small.source.splitlines() if "->" in ln)
+
+
+def test_beyond_a_readable_size_the_picture_keeps_the_failing_and_busiest_edges():
+    g = _big_graph(namespaces=1, per_ns=400)  # 400 edges; every 11th has 5xx
+    pic = topology.graph_picture(g, focus="ns-0")
+    assert pic.edges_total == 400 and pic.edges_omitted == 400 - topology.PICTURE_MAX_EDGES
+    assert pic.nodes_omitted > 0 and pic.nodes + pic.nodes_omitted == 400
+    drawn = [t for k, t in pic.titles.items() if k.startswith("e")]
+    assert len(drawn) == topology.PICTURE_MAX_EDGES
+    failing = sum(1 for e in g.edges.values() if e.errors > 0)  # 37 edges, all kept
+    assert sum(1 for t in drawn if ", 0 % errors" not in t) == failing
+    assert sum(1 for t in drawn if t.endswith("5.00 req/s, 0 % errors")) > 0  # then the busiest
+
+
+def test_namespace_boxes_keep_health_volume_and_error_share():
+    g = _big_graph(namespaces=8, per_ns=50)
+    for e in g.edges.values():
+        e.metadata["healthStatus"] = "Failure" if e.errors else "Healthy"
+    g.nodes["wl-0-0"].health = "Failure"
+    pic = topology.mesh_picture(g)
+    src = pic.source
+    assert pic.aggregated and topology.COLORS["failure"] in src  # a failing edge or box is red, not grey
+    assert "rps in" in src and "% err" in src
+    assert any(t.startswith("namespace ns-0: 50 nodes") and t.endswith("failure") for t in pic.titles.values())
 
 
 def test_print_png_comes_from_the_same_layout_and_is_bounded(tmp_path, monkeypatch):
