@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from meshreport.graph.model import TrafficGraph
+from meshreport.mtls_traffic import MtlsAnalysis
 from meshreport.validation.model import ValidationResult
 
 
@@ -36,11 +37,15 @@ class Analysis:
     summary: Summary
     #: What changed since an earlier snapshot (a compare.Comparison, see `with_comparison`), or None.
     comparison: Any = None
+    #: configured mTLS held against the window's traffic (meshreport.mtls_traffic); None when not analysed
+    mtls: MtlsAnalysis | None = None
 
     @classmethod
-    def of(cls, graph: TrafficGraph, validation: ValidationResult | None = None) -> Analysis:
+    def of(
+        cls, graph: TrafficGraph, validation: ValidationResult | None = None, mtls: MtlsAnalysis | None = None
+    ) -> Analysis:
         """Wrap results already computed (the pipeline's `analyse`, or a test's hand-built graph)."""
-        return cls(graph, validation, summarize(graph, validation))
+        return cls(graph, validation, summarize(graph, validation), mtls=mtls)
 
     def with_comparison(self, comparison: Any) -> Analysis:
         """The same analysis, compared with an earlier snapshot (render --baseline)."""

@@ -38,6 +38,7 @@ from meshreport.validation.model import ValidationResult, at_or_above
 if TYPE_CHECKING:
     from meshreport.compare import Comparison
     from meshreport.digest import Digest
+    from meshreport.mtls_traffic import MtlsAnalysis
 
 __all__ = [
     "CONFIG_NOT_COLLECTED",
@@ -301,7 +302,18 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
             enable=o.enable,
             now=snapshot.window.end,
         )
-    return Analysis.of(graph, validation)
+    return Analysis.of(graph, validation, _mtls(snapshot, o))
+
+
+def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
+    """mTLS configured vs seen (meshreport.mtls_traffic), with the same mesh config as the findings."""
+    from meshreport.mtls_traffic import analyse_mtls
+    from meshreport.validation.meshconfig import MeshConfig
+
+    if o.node:
+        return None
+    mesh = MeshConfig.from_file(o.mesh_config) if o.mesh_config else None
+    return analyse_mtls(snapshot, mesh)
 
 
 def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:

@@ -17,6 +17,7 @@ ANALYSIS = (
     "meshreport.health",
     "meshreport.workload_status",
     "meshreport.mtls",
+    "meshreport.mtls_traffic",
     "meshreport.validation",
     "meshreport.digest",
     "meshreport.fielddiff",
@@ -62,7 +63,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "meshreport.samples",  # the sample manifests' data package inside a wheel
     ),
     **{a: (*BASE, "meshreport.snapshot", *ANALYSIS) for a in ANALYSIS},
-    "meshreport.analysis": (*BASE, "meshreport.graph.model", "meshreport.validation.model"),
+    "meshreport.analysis": (*BASE, "meshreport.graph.model", "meshreport.validation.model", "meshreport.mtls_traffic"),
     # the report reads an Analysis and the snapshot: result types, rule documentation, never a check
     "meshreport.report": (
         *BASE,
@@ -77,6 +78,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "meshreport.compare",
         # reasons.py names the tolerance behind a status the analysis decided (never decides one)
         "meshreport.health",
+        "meshreport.mtls_traffic",
     ),
     "meshreport.deliver": (*BASE, "meshreport.deliver"),
     "meshreport.pipeline": (

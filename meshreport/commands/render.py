@@ -124,7 +124,10 @@ def render_cmd(
     5xx %, p50/p95/p99, mTLS % and response codes; tables sort by any
     column), OUTPUT/health.html, OUTPUT/findings.html (config-validation
     findings by severity, code and namespace, suppressed ones apart),
-    OUTPUT/img/*.svg and OUTPUT/report.pdf (a summary of at most ~40 pages).
+    OUTPUT/img/*.svg, OUTPUT/report.pdf (a summary of at most ~40 pages) and
+    OUTPUT/mtls.json (configured mTLS vs the share of mutual-TLS traffic:
+    Ready for STRICT / Blocks STRICT / Will break, also on the overview,
+    the namespace pages and in the PDF).
     A config-only snapshot (no metrics) says so and shows no traffic.
     Health rules: the config file's `health:` section; suppressions: its
     `validation.suppressions`. A metrics-only snapshot (no config objects)

@@ -13,7 +13,7 @@ from meshreport.cli import cli
 from meshreport.errors import UsageError
 from meshreport.output import open_output
 from meshreport.snapshot.model import Window
-from meshreport.synthetic import meshes
+from meshreport.synthetic import meshes, mtls_mix
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_END = "2024-01-01T01:00:00Z"
@@ -59,6 +59,7 @@ def synth_group() -> None:
       meshreport synth bookinfo -o samples/bookinfo.mrsnap
       meshreport synth mesh --namespaces 5 --workloads 200 --seed 7 -o mesh.mrsnap
       meshreport synth mesh --namespaces 2 --workloads 10 --openmetrics istio.om
+      meshreport synth mtls -o mtls.mrsnap
     """
 
 
@@ -84,6 +85,29 @@ def bookinfo_cmd(output: str | None, om: str | None, step: int) -> None:
         w = meshes.BOOKINFO_WINDOW
         with open_output(om, text=True) as fh:
             n = meshes.write_openmetrics(meshes.bookinfo_mesh(), fh, w.start, w.end, step=step)
+        click.echo(f"wrote {om} ({n} series)")
+
+
+@synth_group.command(name="mtls")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the snapshot (.mrsnap) here.")
+@click.option(
+    "--openmetrics",
+    "om",
+    type=click.Path(dir_okay=False),
+    help="Also write the raw Istio counters as OpenMetrics text (for promtool tsdb create-blocks-from openmetrics).",
+)
+@click.option("--step", default=15, show_default=True, help="Sample interval of the OpenMetrics file, seconds.")
+def mtls_cmd(output: str | None, om: str | None, step: int) -> None:
+    """A mesh with mixed mTLS over one hour ending 2024-01-01T01:00:00Z: namespace shop PERMISSIVE with
+    only mutual TLS (ready for STRICT), billing PERMISSIVE with a plain-text caller (jobs/nightly-export-v1),
+    payments STRICT."""
+    _outputs(output, om)
+    if output:
+        pipeline.save(mtls_mix.mtls_snapshot(), output)
+        click.echo(f"wrote {output}")
+    if om:
+        w = mtls_mix.MTLS_WINDOW
+        n = meshes.write_openmetrics(mtls_mix.mtls_mesh(), om, w.start, w.end, step=step)
         click.echo(f"wrote {om} ({n} series)")
 
 

@@ -6,6 +6,7 @@ atomic publish.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import (
     inventory,  # noqa: F401  (registers the Istio configuration section)
+    mtls_readiness,  # noqa: F401  (registers the mTLS configured-and-seen section)
     since,  # noqa: F401  (registers "Since the previous report")
     topology,
 )
@@ -20,6 +22,8 @@ from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import write_pdf
 from meshreport.report.site import environment, write_site
 from meshreport.snapshot.model import Snapshot
+
+MTLS_JSON = "mtls.json"
 
 
 @dataclass
@@ -88,4 +92,7 @@ def write_report(
     env = environment()
     pages = write_site(model, out_dir, env)
     pdf_path = write_pdf(model, out_dir, env) if pdf else None
+    if analysis.mtls is not None:
+        # The mTLS comparison for machines (CI, dashboards), beside the pages that show it.
+        (out_dir / MTLS_JSON).write_text(json.dumps(analysis.mtls.as_dict(), indent=2) + "\n", encoding="utf-8")
     return ReportFiles(index=out_dir / "index.html", pdf=pdf_path, pages=pages, images=images, engines=engines)

@@ -258,6 +258,7 @@ class ModelInput:
     model: ReportModel
     #: Analysis.comparison: with the previous report's snapshot (render --baseline), or None.
     comparison: Any = None
+    analysis: Analysis | None = None
 
 
 SectionBuilder = Callable[[ModelInput], Iterable[Section]]
@@ -408,7 +409,7 @@ def build_model(
     if model.has_health:
         model.pages.append(Section("health", "Health", "health.html", model.health_page, placement="page"))
     model.pages.append(Section("findings", "Findings", "findings.html", model.findings_page, placement="page"))
-    inp = ModelInput(snapshot, graph, model, analysis.comparison)
+    inp = ModelInput(snapshot, graph, model, analysis.comparison, analysis)
     _apply_sections(model, inp, _SECTION_BUILDERS if builders is None else builders)
     return model
 
