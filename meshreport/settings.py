@@ -23,7 +23,9 @@ from typing import Any
 
 import yaml
 
+from meshreport import safe_yaml
 from meshreport.errors import InputError, UsageError
+from meshreport.safe_yaml import YamlLimitError
 
 ENV_PREFIX = "MESHREPORT_"
 CONFIG_ENV = "MESHREPORT_CONFIG"
@@ -467,7 +469,9 @@ def _read_config(path: str) -> dict[str, Any]:
     except OSError as e:
         raise InputError(f"{path}: cannot read config file: {e.strerror}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_yaml.load(text, str(path))
+    except YamlLimitError:
+        raise
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -30,6 +30,7 @@ BASE = (
     "meshreport.errors",
     "meshreport.output",
     "meshreport.visible",
+    "meshreport.safe_yaml",
     "meshreport.istio_names",
     "meshreport.hosts",
 )
@@ -40,6 +41,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "meshreport.errors": (),
     "meshreport.output": ("meshreport.errors",),
     "meshreport.visible": (),
+    "meshreport.safe_yaml": ("meshreport.errors",),
     "meshreport.istio_names": (),
     "meshreport.hosts": ("meshreport.istio_names",),
     "meshreport.resources": ("meshreport.templates",),  # the templates' data package inside a wheel

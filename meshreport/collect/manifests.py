@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 
+from meshreport import safe_yaml
 from meshreport.collect.kinds import is_cluster_scoped, keep_object
 from meshreport.collect.least_data import reduce
 from meshreport.errors import InputError
+from meshreport.safe_yaml import YamlLimitError
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, SourceRef, Window
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -26,13 +28,6 @@ STDIN_NAME = "<stdin>"
 DEFAULT_WINDOW_S = 600.0
 #: `what` of the gap a config-only snapshot records (a choice, so it does not count against --max-gaps).
 METRICS_NOT_COLLECTED = "metrics"
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loading, but timestamps stay strings: the API server treats them as strings, and JSON must."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
 def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> list[ConfigObject]:
@@ -138,13 +133,10 @@ def _read_file(path: Path) -> str:
 
 def _documents(text: str, file: str) -> Iterator[tuple[yaml.Node, Any]]:
     """(node, constructed document) pairs; a syntax error becomes one InputError with file:line."""
-    loader = _Loader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            yield node, loader.construct_document(node)
+        yield from safe_yaml.documents(text, file)
+    except YamlLimitError:
+        raise
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{file}:{mark.line + 1}" if mark is not None else file
@@ -152,8 +144,6 @@ def _documents(text: str, file: str) -> Iterator[tuple[yaml.Node, Any]]:
         raise InputError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as e:
         raise InputError(f"{file}: invalid YAML: {str(e).splitlines()[0]}") from None
-    finally:
-        loader.dispose()
 
 
 def _is_list(doc: dict[str, Any]) -> bool:

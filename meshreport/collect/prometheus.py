@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 import yaml
 
-from meshreport import __version__
+from meshreport import __version__, safe_yaml
 from meshreport.collect import queries as Q
 from meshreport.errors import InputError, UsageError
 from meshreport.progress import Progress
@@ -331,7 +331,7 @@ def _parse_series(data: Any, kind: str) -> list[Series]:
 def scrape_interval_from_config(config_yaml: str) -> float | None:
     """`global.scrape_interval` of a Prometheus config text; Prometheus' own default (1m) when unset."""
     try:
-        doc = yaml.safe_load(config_yaml) or {}
+        doc = safe_yaml.load(config_yaml, "Prometheus config") or {}
     except yaml.YAMLError:
         return None
     if not isinstance(doc, dict):

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from meshreport import safe_yaml
 from meshreport.errors import InputError
+from meshreport.safe_yaml import YamlLimitError
 from meshreport.snapshot.model import ConfigObject
 
 
@@ -81,7 +83,9 @@ class MeshConfig:
         MeshNetworks file (top-level `networks`, like istioctl's meshNetworks), which keeps the mesh defaults."""
         p = Path(path)
         try:
-            doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+            doc = safe_yaml.load(p.read_text(encoding="utf-8"), str(p))
+        except YamlLimitError:
+            raise
         except OSError as e:
             raise InputError(f"cannot read mesh config {p}: {e.strerror or e}") from None
         except yaml.YAMLError as e:
@@ -119,7 +123,9 @@ def _parse_mesh_key(text: Any, origin: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        doc = yaml.safe_load(str(text))
+        doc = safe_yaml.load(str(text), origin)
+    except YamlLimitError:
+        raise
     except yaml.YAMLError as e:
         raise InputError(f"{origin}: mesh config is not valid YAML: {_first_line(e)}") from None
     return doc if isinstance(doc, dict) else {}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import yaml
 
+from meshreport import safe_yaml
 from meshreport.istio_names import INJECT, ISTIO_INIT_CONTAINER
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
@@ -107,7 +108,7 @@ def _json(v: str) -> bool:
 
 def _yaml(v: str) -> bool:
     try:
-        doc = yaml.safe_load(v)
+        doc = safe_yaml.load(v, "annotation")
     except yaml.YAMLError:
         return False
     return doc is None or isinstance(doc, dict)

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from meshreport import safe_yaml
 from meshreport.istio_names import MULTICLUSTER_SECRET
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
@@ -29,7 +30,7 @@ def _networks(obj: ConfigObject) -> dict[str, Any] | None:
     if not text:
         return None
     try:
-        doc = yaml.safe_load(str(text))
+        doc = safe_yaml.load(str(text), "meshNetworks")
     except yaml.YAMLError:
         return None
     nets = doc.get("networks") if isinstance(doc, dict) else None

@@ -1,0 +1,92 @@
+"""meshreport.safe_yaml: aliases cannot turn a small YAML file into an unbounded document."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from meshreport import safe_yaml
+from meshreport.errors import EXIT_INPUT, InputError
+from meshreport.safe_yaml import YamlLimitError
+
+
+def laughs(levels: int = 12, width: int = 10) -> str:
+    """The "billion laughs" shape as a Kubernetes object: each level is `width` aliases of the last
+    (12 levels of 10: 10^12 nodes once expanded, under 2 KB of text)."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol, namespace: default}", "data:"]
+    lines.append('  l0: &l0 ["lol"]')
+    for i in range(1, levels + 1):
+        lines.append(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_billion_laughs_is_refused_before_it_is_built():
+    text = laughs()
+    assert len(text) < 2000
+    with pytest.raises(YamlLimitError, match=r"bomb.yaml:1: YAML document too large .* MESHREPORT_MAX_YAML_NODES"):
+        list(safe_yaml.documents(text, "bomb.yaml"))
+
+
+def test_limit_error_is_input_error_and_yaml_error():
+    with pytest.raises(InputError):
+        safe_yaml.load(laughs())
+    with pytest.raises(yaml.YAMLError):
+        safe_yaml.load(laughs())
+
+
+def test_recursive_alias_is_refused():
+    with pytest.raises(YamlLimitError, match="refers to itself"):
+        safe_yaml.load("a: &a [1, *a]\n")
+
+
+def test_shared_aliases_below_the_limit_load(monkeypatch):
+    text = laughs(levels=3, width=10)  # ~1,100 nodes expanded
+    assert safe_yaml.load(text)["data"]["l3"][0][0][0] == ["lol"]
+    monkeypatch.setenv("MESHREPORT_MAX_YAML_NODES", "500")
+    with pytest.raises(YamlLimitError, match="over 500 nodes"):
+        safe_yaml.load(text)
+    monkeypatch.setenv("MESHREPORT_MAX_YAML_NODES", "lots")
+    with pytest.raises(InputError, match="not a whole number"):
+        safe_yaml.load(text)
+
+
+def test_plain_load_matches_pyyaml():
+    text = "a: 1\nb: [x, {c: 2024-01-01}]\nd: !!str 5\n"
+    assert safe_yaml.load(text) == yaml.safe_load(text)
+    assert safe_yaml.load("") is None
+
+
+@pytest.mark.parametrize("where", ["-f", "--mesh-config", "--config"])
+def test_validate_refuses_a_bomb_fast_and_small(tmp_path, where):
+    """The whole command, as CI runs it on a pull request's files: exit 5 in seconds, in bounded memory."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(laughs())
+    args = {
+        "-f": ["-f", str(bomb)],
+        "--mesh-config": ["-f", str(bomb.with_name("ok.yaml")), "--mesh-config", str(bomb)],
+        "--config": ["-f", str(bomb.with_name("ok.yaml")), "--config", str(bomb)],
+    }[where]
+    bomb.with_name("ok.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", "from meshreport.cli import main; main()", "validate", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,
+    )
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == EXIT_INPUT, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "too large once its aliases are expanded" in proc.stderr
+    assert elapsed < 20
+
+
+def _limit_memory() -> None:
+    """In the child: 1 GiB of address space, so expanding the document would end in MemoryError
+    ("out of memory", a different message) instead of exhausting the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
