@@ -16,6 +16,8 @@ import codecs
 import gzip
 import io
 import json
+import os
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict
@@ -150,15 +152,15 @@ def read(path: str | Path) -> Snapshot:
         if streamed is not None:
             doc, queries, strings = streamed
             return _snapshot_from(doc, str(path), queries, strings)
-        # Anything unusual (or broken) takes the whole-document path, which names the problem.
-        try:
-            text = gzip.decompress(raw)
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
-            raise InputError(f"{path}: snapshot is truncated or corrupt (gzip stream broken)") from None
+        # Anything unusual (or broken) takes the whole-document path, which names the problem;
+        # it holds the whole text, so it stops at FALLBACK_TEXT_LIMIT.
+        text = _whole_text(raw, str(path))
     try:
         doc = _parse(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: snapshot is not valid JSON ({e})") from None
+    except RecursionError:
+        raise InputError(f"{path}: snapshot is not a meshreport snapshot (JSON nested too deeply)") from None
     del raw, text  # the conversion reuses their memory
     return from_dict(doc, str(path))
 
@@ -194,6 +196,46 @@ def _small_text(raw: bytes) -> bytes | None:
     if len(text) > WHOLE_TEXT_LIMIT or not inflate.eof or inflate.unused_data:
         return None
     return text
+
+
+#: The most text the whole-document fallback inflates: meshreport writes files the streamed
+#: reader takes, so only broken or foreign files come this way.
+FALLBACK_TEXT_LIMIT = 256 << 20
+
+
+def _whole_text(raw: bytes, origin: str) -> bytes:
+    """All members of the gzip file, inflated to at most FALLBACK_TEXT_LIMIT bytes (a 4 MB file
+    that inflated without a limit died of MemoryError)."""
+    out: list[bytes] = []
+    total = 0
+    data = raw
+    try:
+        while data:
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = inflate.decompress(data, FALLBACK_TEXT_LIMIT + 1 - total)
+            total += len(chunk)
+            out.append(chunk)
+            if total > FALLBACK_TEXT_LIMIT:
+                raise InputError(
+                    f"{origin}: snapshot too large to read whole (over {FALLBACK_TEXT_LIMIT >> 20} MB of text) and not "
+                    "in the layout meshreport writes, so it cannot be read in parts"
+                )
+            if not inflate.eof:
+                raise EOFError
+            data = inflate.unused_data
+    except (EOFError, zlib.error):
+        raise InputError(f"{origin}: snapshot is truncated or corrupt (gzip stream broken)") from None
+    return b"".join(out)
+
+
+def max_text() -> int:
+    """How much text a snapshot may inflate to (MESHREPORT_MAX_SNAPSHOT_MB, default 4096 MB)."""
+    text = os.environ.get(ENV_MAX_SNAPSHOT_MB, "")
+    if not text:
+        return DEFAULT_MAX_SNAPSHOT_MB << 20
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"{ENV_MAX_SNAPSHOT_MB}={text!r}: not a whole number of megabytes")
+    return int(text) << 20
 
 
 def from_dict(doc: Any, origin: str = "snapshot") -> Snapshot:
@@ -509,6 +551,18 @@ class _Validator:
 
 
 _WS = " \t\n\r"
+_NOT_WS = re.compile(r"[^ \t\n\r]")
+
+#: Limits on what a streamed snapshot may hold (docs/configuration.md): all its text, and one JSON
+#: value other than a query or an object (a 1 MB file of one giant string inflated to 1 GiB and
+#: took 4 GB while it was scanned again and again).
+DEFAULT_MAX_SNAPSHOT_MB = 4096
+ENV_MAX_SNAPSHOT_MB = "MESHREPORT_MAX_SNAPSHOT_MB"
+VALUE_LIMIT = 128 << 20
+
+
+class SnapshotTooLarge(InputError):
+    """Over a limit while streaming: reported as it is, never retried the whole-document way."""
 
 
 class _StreamedDocument:
@@ -525,9 +579,11 @@ class _StreamedDocument:
 
     CHUNK = 1 << 22
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, limit: int, origin: str) -> None:
         self.gz = gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb")
+        self.limit, self.origin = limit, origin
         first = self.gz.read(self.CHUNK)
+        self.total = len(first)
         if json.detect_encoding(first) != "utf-8":
             raise ValueError("not plain UTF-8")
         self.decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
@@ -538,8 +594,11 @@ class _StreamedDocument:
 
     @classmethod
     def load(cls, raw: bytes, origin: str) -> tuple[dict, list[QueryResult], list[str]] | None:
+        limit = max_text()  # a bad setting is the user's error, not a reason to read another way
         try:
-            return cls(raw)._document(origin)
+            return cls(raw, limit, origin)._document(origin)
+        except SnapshotTooLarge:
+            raise
         except (EOFError, zlib.error, OSError, ValueError, TypeError, InputError, _NotStreamable):
             return None
 
@@ -553,6 +612,12 @@ class _StreamedDocument:
         got = 0
         while not self.eof and (got == 0 or got < at_least):
             data = self.gz.read(max(self.CHUNK, at_least - got))
+            self.total += len(data)
+            if self.total > self.limit:
+                raise SnapshotTooLarge(
+                    f"{self.origin}: snapshot inflates to more than {self.limit >> 20} MB of text "
+                    f"(raise {ENV_MAX_SNAPSHOT_MB} if it is genuine)"
+                )
             self.eof = not data
             text = self.decoder.decode(data, final=self.eof)
             parts.append(text)
@@ -565,8 +630,9 @@ class _StreamedDocument:
         while True:
             buf, pos = self.buf, self.pos
             n = len(buf)
-            while pos < n and buf[pos] in _WS:
-                pos += 1
+            if pos < n and buf[pos] in _WS:
+                m = _NOT_WS.search(buf, pos)  # one call, not one step per character of a long run
+                pos = m.start() if m else n
             self.pos = pos
             if pos < n:
                 return buf[pos]
@@ -579,6 +645,11 @@ class _StreamedDocument:
             try:
                 value, end = self.scan(self.buf, self.pos)
             except json.JSONDecodeError:
+                if len(self.buf) - self.pos > VALUE_LIMIT:
+                    raise SnapshotTooLarge(
+                        f"{self.origin}: snapshot holds one JSON value over {VALUE_LIMIT >> 20} MB; "
+                        "meshreport never writes such a value"
+                    ) from None
                 if not self._more(len(self.buf) - self.pos):
                     raise
                 continue
