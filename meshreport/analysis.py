@@ -39,6 +39,8 @@ class Analysis:
     comparison: Any = None
     #: configured mTLS held against the window's traffic (meshreport.mtls_traffic); None when not analysed
     mtls: MtlsAnalysis | None = None
+    #: Points of earlier runs and this one (trend.RunPoint list, oldest first; `with_trend`), or None.
+    trend: Any = None
 
     @classmethod
     def of(
@@ -50,6 +52,10 @@ class Analysis:
     def with_comparison(self, comparison: Any) -> Analysis:
         """The same analysis, compared with an earlier snapshot (render --baseline)."""
         return replace(self, comparison=comparison)
+
+    def with_trend(self, points: Any) -> Analysis:
+        """The same analysis with the run-by-run trend of an archive (render --trend-archive)."""
+        return replace(self, trend=points)
 
     @property
     def health(self) -> dict[str, Any]:

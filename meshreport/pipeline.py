@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meshreport.analysis import Analysis
+from meshreport.analysis import Analysis, summarize
 from meshreport.collect.config import CONFIG_NOT_COLLECTED, ConfigSource, counted_gaps, merge_config
 from meshreport.deliver.publish import publish_dir as publish
 from meshreport.errors import GapsError, UsageError
@@ -58,6 +58,7 @@ __all__ = [
     "changes_headline",
     "changes_text",
     "compare_analysis",
+    "trend_points",
     "compare_files",
     "digest_file",
     "digest_snapshot",
@@ -324,7 +325,9 @@ def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
         return analysis
     wanted = set(namespaces)
     kept = [f for f in analysis.validation.findings if f.namespace is None or f.namespace in wanted]
-    return Analysis.of(analysis.graph, replace(analysis.validation, findings=kept)).with_comparison(analysis.comparison)
+    validation = replace(analysis.validation, findings=kept)
+    # everything else (mTLS, comparison, trend) stays as it was
+    return replace(analysis, validation=validation, summary=summarize(analysis.graph, validation))
 
 
 def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:
@@ -453,6 +456,32 @@ def compare_analysis(previous: Digest, snap: Snapshot, analysis: Analysis, setti
 
     current = digest(snap, analysis.graph, analysis.validation)
     return analysis.with_comparison(compare(previous, current, Thresholds.from_config(settings.section("compare"))))
+
+
+def trend_points(
+    archive: Path,
+    runs: int,
+    settings: Settings,
+    snap: Snapshot | None = None,
+    analysis: Analysis | None = None,
+    **kw: Any,
+) -> list:
+    """One trend.RunPoint per run of the archive's newest `runs` (each run's snapshot read, its graph
+    built without validation, reduced, freed), then this report's own when it is newer: oldest first."""
+    from meshreport.deliver.runs import last_runs as runs_of
+    from meshreport.digest import digest
+    from meshreport.trend import run_point
+
+    options = AnalysisOptions.for_report(health_rules=health_rules(settings), validate=False, **kw)
+    points = []
+    for run in runs_of(archive, runs):
+        one = load(run.snapshot)
+        points.append(run_point(run.name, digest(one, analyse(one, options).graph, None)))
+        del one
+        gc.collect()
+    if snap is not None and analysis is not None and (not points or snap.window.end > points[-1].end):
+        points.append(run_point("this report", digest(snap, analysis.graph, None)))
+    return points[-runs:]
 
 
 def baseline_marks(path: str | Path, result: ValidationResult, run_checks: Callable) -> Baseline:

@@ -22,6 +22,7 @@ ANALYSIS = (
     "meshreport.digest",
     "meshreport.fielddiff",
     "meshreport.compare",
+    "meshreport.trend",
 )
 #: What every layer may use: the package root (its version), errors, safe output writing, untrusted
 #: text made visible, and the mesh's vocabulary (Istio's names; host names, selectors and app/version labels).

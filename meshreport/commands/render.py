@@ -91,6 +91,19 @@ def _refuse_live_only_flags(settings: Settings) -> None:
     show_default=True,
     help="With --baseline: after writing the report, exit 3 when a finding not in the baseline is at or above this.",
 )
+@click.option(
+    "--trend-archive",
+    type=click.Path(file_okay=False, path_type=Path),
+    help='Report archive (folders of runs with their snapshots): add "Trends across runs" (requests, '
+    "error share, p95 per namespace and for the mesh, one point per run).",
+)
+@click.option(
+    "--trend-runs",
+    type=click.IntRange(2, 400),
+    default=14,
+    show_default=True,
+    help="How many of the archive's newest runs the trends cover (this report included when it is newer).",
+)
 def render_cmd(
     snapshot: Path | None,
     settings: Settings,
@@ -104,6 +117,8 @@ def render_cmd(
     baseline: Path | None,
     fail_on_regression: bool,
     fail_on_new: str,
+    trend_archive: Path | None,
+    trend_runs: int,
 ) -> None:
     """Render SNAPSHOT (a .mrsnap file), or a live Prometheus, into a static HTML site and a PDF.
 
@@ -172,6 +187,10 @@ def render_cmd(
     analysis = pipeline.analyse(snap, options)
     if previous is not None:
         analysis = pipeline.compare_analysis(previous, snap, analysis, settings)
+    if trend_archive is not None:
+        kw = {"graph_type": graph_type, "inject_service_nodes": inject_service_nodes, "namespaces": namespaces}
+        points = pipeline.trend_points(trend_archive, trend_runs, settings, snap, analysis, **kw)
+        analysis = analysis.with_trend(points)
     if namespaces:
         analysis = pipeline.scoped(analysis, namespaces)
     render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules)

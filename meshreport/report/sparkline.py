@@ -86,7 +86,7 @@ def _downsample(values: list[float]) -> list[float]:
     ]
 
 
-def spark(values: list[float], what: str, unit: Callable[[float], str]) -> Spark | None:
+def spark(values: list[float], what: str, unit: Callable[[float], str], span: str = "over the window") -> Spark | None:
     """A line through `values`, scaled from 0 to their maximum; None for fewer than 2 points."""
     values = _downsample(values)
     if len(values) < 2:
@@ -94,7 +94,7 @@ def spark(values: list[float], what: str, unit: Callable[[float], str]) -> Spark
     top = max(values) or 1.0
     step = WIDTH / (len(values) - 1)
     pts = " ".join(f"{i * step:.0f},{HEIGHT - 1 - v / top * (HEIGHT - 2):.0f}" for i, v in enumerate(values))
-    return Spark(pts, f"{what} over the window: {unit(min(values))} to {unit(max(values))}, last {unit(values[-1])}")
+    return Spark(pts, f"{what} {span}: {unit(min(values))} to {unit(max(values))}, last {unit(values[-1])}")
 
 
 def sparks(lines: Lines | None) -> list[Spark]:
