@@ -12,6 +12,7 @@ the snapshot: every reason passes through `Redactor`, and the recorded URL has n
 
 from __future__ import annotations
 
+import base64
 import math
 import threading
 import time
@@ -20,7 +21,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 import yaml
@@ -116,6 +117,9 @@ class PrometheusConfig:
 
     def secrets(self) -> list[str]:
         vals = [self.token, self.password, *self.headers.values()]
+        if self.password:
+            # What the Authorization header carries, which a server may echo back.
+            vals.append(base64.b64encode(f"{self.username or ''}:{self.password}".encode()).decode())
         return [v for v in vals if v]
 
 
@@ -133,7 +137,10 @@ class Redactor:
     """Replaces every secret value in a text by `***` (longest first, so no fragment survives)."""
 
     def __init__(self, secrets: list[str]) -> None:
-        self.secrets = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
+        # Each secret also as it shows up in messages: without surrounding whitespace (a value read
+        # with a trailing newline), escaped as repr() shows it, and percent-encoded.
+        forms = {f for s in secrets for f in (s, s.strip(), repr(s)[1:-1], quote(s, safe=""))}
+        self.secrets = sorted({f for f in forms if len(f) >= 3}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for s in self.secrets:

@@ -6,6 +6,7 @@ as a gap (collection goes on) or as one line with exit code 5 -- and never leak 
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import ssl
@@ -445,3 +446,38 @@ def test_every_query_failing_is_exit_5_not_a_snapshot_of_gaps(tmp_path, capsys):
         assert len(stub.queries()) == 40  # 404 is not retried
     assert code == 5 and "no query to Prometheus" in err and "HTTP 404" in err
     assert not out.exists()
+
+
+def test_echoed_basic_auth_header_never_reaches_stderr(tmp_path, capsys):
+    """A server that echoes request headers: the encoded credentials are as secret as the password."""
+
+    def rule(path, params, headers):
+        return 401, {"status": "error", "error": f"denied, you sent {headers.get('Authorization')}"}, 0
+
+    encoded = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    with Stub(rule) as stub:
+        code, err = run(
+            base(
+                stub.url,
+                tmp_path / "s.mrsnap",
+                "-A",
+                "--prometheus-username",
+                "alice",
+                "--prometheus-password",
+                PASSWORD,
+            ),
+            capsys,
+        )
+    assert code == 5 and "HTTP 401" in err
+    assert PASSWORD not in err and encoded not in err
+
+
+def test_token_with_trailing_newline_is_never_printed(tmp_path, capsys, monkeypatch):
+    """A token from a Secret mounted as an environment variable keeps its newline; whatever message
+    the HTTP stack makes of it, the token is not in it."""
+    token = "s3cr3t-token-value"
+    monkeypatch.setenv("MESHREPORT_PROMETHEUS_AUTH_TOKEN", token + "\n")
+    with Stub(lambda path, params, headers: (401, {"status": "error", "error": str(headers)}, 0)) as stub:
+        code, err = run(base(stub.url, tmp_path / "s.mrsnap", "-A"), capsys)
+    assert code in (2, 5), err
+    assert token not in err and "Traceback" not in err
