@@ -671,7 +671,12 @@ def _write_run(
     (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
     files: dict[str, str | None] = {"html": "index.html", "pdf": "report.pdf" if pdf else None}
     files["snapshot"] = SNAPSHOT_FILE
-    for key, fmt, name in (("outputs.sarif", "sarif", "findings.sarif"), ("outputs.junit", "junit", "findings.xml")):
+    machine = (
+        ("outputs.sarif", "sarif", "findings.sarif"),
+        ("outputs.junit", "junit", "findings.xml"),
+        ("outputs.codequality", "codequality", "gl-code-quality-report.json"),
+    )
+    for key, fmt, name in machine:
         files[fmt] = None
         if settings[key]:
             result = analysis.validation or ValidationResult(findings=[])

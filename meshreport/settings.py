@@ -200,6 +200,13 @@ RUN_SETTINGS = [
     Setting("outputs.sarif", "bool", False, "Also write findings.sarif (SARIF 2.1.0, for code scanning).", "--sarif"),
     Setting("outputs.junit", "bool", False, "Also write findings.xml (JUnit XML).", "--junit"),
     Setting(
+        "outputs.codequality",
+        "bool",
+        False,
+        "Also write gl-code-quality-report.json (GitLab Code Quality, for merge-request annotations).",
+        "--codequality",
+    ),
+    Setting(
         "outputs.markdown",
         "bool",
         False,

@@ -31,6 +31,7 @@ RUN_FLAGS = [
     ("fail_on", ("--fail-on",), {"multiple": True, "metavar": "GATE"}),
     ("outputs.sarif", ("--sarif",), {"is_flag": True}),
     ("outputs.junit", ("--junit",), {"is_flag": True}),
+    ("outputs.codequality", ("--codequality",), {"is_flag": True}),
     ("outputs.markdown", ("--markdown",), {"is_flag": True}),
     ("mesh_config", ("--mesh-config",), {"metavar": "FILE"}),
     ("config.from_files", ("--from-files",), {"multiple": True, "metavar": "PATH"}),
@@ -69,7 +70,8 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
     or --archive DIR (one dated folder per run, a `latest` link, an index page,
     runs beyond --keep deleted; docs/archive.md). Each report holds the site,
     report.pdf, summary.json (docs/summary-json.md) and snapshot.mrsnap, and on
-    request findings.sarif, findings.xml (JUnit) and summary.md.
+    request findings.sarif, findings.xml (JUnit), gl-code-quality-report.json
+    (GitLab Code Quality) and summary.md.
     A failed run leaves the previous report untouched and says so.
 
     \b

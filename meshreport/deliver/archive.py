@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from meshreport.deliver.publish import MARKER as REPORT_MARKER
-from meshreport.errors import UsageError
+from meshreport.errors import OutputError, UsageError
+from meshreport.output import current_umask
 
 ARCHIVE_MARKER = ".meshreport-archive"
 LATEST = "latest"
@@ -100,23 +101,34 @@ class Archive:
             raise ValueError(f"bad run id {run_id!r}")
         self.check()
         self._check_own_names()
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".run-{run_id}.new-", dir=self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".run-{run_id}.new-", dir=self.root))
+        except OSError as e:
+            raise OutputError(f"cannot write {self.root}: {e.strerror or e}") from None
         try:
             yield staging
-            (staging / REPORT_MARKER).write_text("A run of a meshreport archive; pruned by --keep.\n")
-            os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a report is meant to be shared
-            final = self._free_name(run_id)
-            os.rename(staging, final)
+            try:
+                _write_new(staging / REPORT_MARKER, "A run of a meshreport archive; pruned by --keep.\n")
+                os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a report is shared
+                final = self._free_name(run_id)
+                os.rename(staging, final)
+            except OSError as e:
+                raise OutputError(f"cannot write {self.root}: {e.strerror or e}") from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        marker = self.root / ARCHIVE_MARKER
-        if not marker.exists():
-            marker.write_text("This folder is a meshreport report archive (docs/archive.md).\n")
-        self._point_latest(final.name)
-        self.prune(keep)
-        self.write_index(index)
+        try:
+            marker = self.root / ARCHIVE_MARKER
+            if not marker.is_file():
+                _write_new(marker, "This folder is a meshreport report archive (docs/archive.md).\n")
+            self._point_latest(final.name)
+            self.prune(keep)
+            self.write_index(index)
+        except OSError as e:
+            raise OutputError(
+                f"run {final.name} is in {self.root}, but the archive could not be updated: {e.strerror or e}"
+            ) from None
 
     def _free_name(self, run_id: str) -> Path:
         n = 0
@@ -186,11 +198,18 @@ def replace_file(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create `path` (never through a symlink or over anything already there) with `text`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _read_summary(path: Path) -> dict[str, Any] | None:

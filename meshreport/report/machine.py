@@ -1,4 +1,5 @@
-"""Machine outputs of validation findings: text (like istioctl), json, yaml, sarif 2.1.0, junit, markdown.
+"""Machine outputs of validation findings: text (like istioctl), json, yaml, sarif 2.1.0, junit, markdown,
+and GitLab Code Quality JSON (codequality).
 
 Every writer is a pure function of a ValidationResult and returns a string; the command writes
 it. All formats count suppressed findings; `show` filters what is listed (never what fails).
@@ -23,7 +24,7 @@ from meshreport.report.findings import summary_text
 from meshreport.validation.model import SEVERITIES, Finding, ValidationResult, at_or_above
 from meshreport.validation.registry import Rule, rules_by_code
 
-FORMATS = ("text", "json", "yaml", "sarif", "junit", "markdown")
+FORMATS = ("text", "json", "yaml", "sarif", "junit", "markdown", "codequality")
 INFO_URI = "https://github.com/meshreport/meshreport"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL_WORD = {"error": "Error", "warning": "Warning", "info": "Info"}
@@ -376,6 +377,39 @@ def _markdown(result: ValidationResult, show: str, show_suppressed: bool, baseli
     return "\n".join(out) + "\n"
 
 
+# -- GitLab Code Quality ------------------------------------------------------------------------
+
+#: GitLab's scale is info, minor, major, critical, blocker; an error fails the job (--fail-on), so it
+#: ranks above warnings without claiming the blocker level GitLab keeps for outages.
+_CODEQUALITY_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def _codequality(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
+    """The subset of the Code Climate spec GitLab reads (artifacts:reports:codequality).
+
+    Suppressed findings are left out whatever `show_suppressed` says: the format has no way to mark
+    them, and GitLab would show them as open issues in the merge request. An object read from a live
+    cluster has no file, so its path is its k8s:// URI (GitLab lists it without a link)."""
+    issues = []
+    for f in result.active:
+        if not at_or_above(f.severity, show):
+            continue
+        path, line = (f.source.file, max(1, f.source.line)) if f.source else (k8s_uri(f), 1)
+        description = f"[{f.code}] {f.origin}: {f.message}"
+        if baseline is not None and baseline.state(f) == "new":
+            description = "[new] " + description
+        issues.append(
+            {
+                "description": description,
+                "check_name": f.code,
+                "fingerprint": _fingerprint(f),
+                "severity": _CODEQUALITY_SEVERITY[f.severity],
+                "location": {"path": path, "lines": {"begin": line}},
+            }
+        )
+    return json.dumps(issues, indent=2) + "\n"
+
+
 _WRITERS: dict[str, Callable[[ValidationResult, str, bool, Baseline | None], str]] = {
     "text": _text,
     "json": _json,
@@ -383,4 +417,5 @@ _WRITERS: dict[str, Callable[[ValidationResult, str, bool, Baseline | None], str
     "sarif": _sarif,
     "junit": _junit,
     "markdown": _markdown,
+    "codequality": _codequality,
 }

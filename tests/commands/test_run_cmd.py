@@ -27,7 +27,8 @@ def test_archive_run_with_every_output_and_a_failed_gate(tmp_path, capsys):
     archive = tmp_path / "reports"
     code, out, err = _cli(
         capsys, "run", "--from-snapshot", str(SAMPLE), "--archive", str(archive), "--no-pdf", "-q",
-        "--sarif", "--junit", "--markdown", "--fail-on", "warning", "--fail-on", "p95>100ms,error-share>50%",
+        "--sarif", "--junit", "--codequality", "--markdown",
+        "--fail-on", "warning", "--fail-on", "p95>100ms,error-share>50%",
     )  # fmt: skip
     assert code == 3
     assert "gate failed (report written): 4 findings at or above warning; p95 latency 375 ms" in err
@@ -40,11 +41,13 @@ def test_archive_run_with_every_output_and_a_failed_gate(tmp_path, capsys):
     assert summary["gate"]["failed"] and summary["gate"]["failOn"] == ["warning", "p95>100ms", "error-share>50%"]
     assert summary["files"] == {
         "html": "index.html", "pdf": None, "snapshot": "snapshot.mrsnap", "sarif": "findings.sarif",
-        "junit": "findings.xml", "markdown": "summary.md",
+        "junit": "findings.xml", "codequality": "gl-code-quality-report.json", "markdown": "summary.md",
     }  # fmt: skip
     for name in ("index.html", "snapshot.mrsnap", "findings.sarif", "findings.xml", "summary.md"):
         assert (run / name).is_file(), name
     assert json.loads((run / "findings.sarif").read_text())["version"] == "2.1.0"
+    quality = json.loads((run / "gl-code-quality-report.json").read_text())
+    assert {q["severity"] for q in quality} <= {"major", "minor", "info"} and len(quality) >= 4
     assert "**Gate failed:**" in (run / "summary.md").read_text()
     assert "gate failed" in (archive / "index.html").read_text()
 

@@ -14,7 +14,7 @@ from report_mesh import T0, build_small_graph_with_health, build_small_snapshot 
 
 from meshreport.analysis import Analysis  # noqa: E402
 from meshreport.deliver.archive import ARCHIVE_MARKER, Archive, run_id_for  # noqa: E402
-from meshreport.errors import UsageError  # noqa: E402
+from meshreport.errors import OutputError, UsageError  # noqa: E402
 from meshreport.report.archive_page import render_index  # noqa: E402
 from meshreport.report.summary import build_summary, write_summary  # noqa: E402
 
@@ -133,3 +133,39 @@ def test_refuses_foreign_folder_and_foreign_names(tmp_path):
         _run(a, T0 + DAY)
     assert outside.read_text() == "keep me"
     assert [r.id for r in a.runs()] == [run_id_for(T0)]  # the refused run was not added
+
+
+def test_run_and_index_permissions_follow_the_umask(tmp_path):
+    a = Archive(tmp_path / "reports")
+    old = os.umask(0o027)
+    try:
+        _run(a, T0)
+    finally:
+        os.umask(old)
+    run = a.root / run_id_for(T0)
+    assert run.stat().st_mode & 0o777 == 0o750
+    assert (a.root / "runs.json").stat().st_mode & 0o777 == 0o640
+
+
+def test_marker_is_never_written_through_a_symlink(tmp_path):
+    root = tmp_path / "reports"
+    root.mkdir()
+    victim = tmp_path / "victim"
+    (root / ARCHIVE_MARKER).symlink_to(victim)  # dangling: is_file() is False, so we would create it
+    a = Archive(root)
+    with pytest.raises((OutputError, UsageError)):
+        _run(a, T0)
+    assert not victim.exists()
+
+
+def test_unwritable_archive_is_a_one_line_output_error(tmp_path):
+    if os.geteuid() == 0:
+        parent = tmp_path / "file"
+        parent.write_text("not a folder")
+        a = Archive(parent / "reports")  # mkdir under a regular file fails for root too
+    else:
+        parent = tmp_path / "ro"
+        parent.mkdir(mode=0o555)
+        a = Archive(parent / "reports")
+    with pytest.raises(OutputError, match="cannot write"):
+        _run(a, T0)

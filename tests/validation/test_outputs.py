@@ -1,6 +1,7 @@
 """Golden tests per output format, SARIF against the SARIF 2.1.0 schema, JUnit structure.
 
 Regenerate goldens after an intended change: MESHREPORT_UPDATE_GOLDEN=1 pytest tests/validation/test_outputs.py
+(the run that writes them fails, so a regenerated golden is never compared with itself).
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def _scrub(text: str) -> str:
     return text.replace(f'"version": "{__version__}"', '"version": "VERSION"')
 
 
-EXT = {"text": "txt", "json": "json", "yaml": "yaml", "sarif": "sarif", "junit": "xml", "markdown": "md"}
+EXT = {
+    "text": "txt", "json": "json", "yaml": "yaml", "sarif": "sarif", "junit": "xml", "markdown": "md",
+    "codequality": "codequality.json",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -55,6 +59,7 @@ def test_golden(fmt):
     path = GOLDEN / f"findings.{EXT[fmt]}"
     if os.environ.get("MESHREPORT_UPDATE_GOLDEN"):
         path.write_text(out)
+        pytest.fail(f"{path.name} regenerated; review the diff and run again without MESHREPORT_UPDATE_GOLDEN")
     assert out == path.read_text()
 
 
@@ -136,3 +141,27 @@ def test_yaml_round_trips_to_the_json():
 def test_markdown_escapes_cluster_values():
     out = render(_result(), "markdown")
     assert "a\\|b&lt;c&gt;" in out and "pipe\\|host" in out
+
+
+def test_codequality_has_gitlab_fields_and_leaves_out_suppressed():
+    result = _result()
+    issues = json.loads(render(result, "codequality", show="info", show_suppressed=True))
+    assert len(issues) == len(result.active) > 0  # suppressed ones are not listed, even when shown
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+    for i in issues:
+        assert set(i) == {"description", "check_name", "fingerprint", "severity", "location"}
+        assert i["severity"] in {"major", "minor", "info"}
+        assert i["location"]["lines"]["begin"] >= 1 and i["description"].startswith(f"[{i['check_name']}] ")
+    by_path = {i["location"]["path"] for i in issues}
+    assert "mesh/mesh.yaml" in by_path
+    assert any(p.startswith("k8s://") and "/DestinationRule/" in p for p in by_path)  # the live object
+    errors = [f for f in result.active if f.severity == "error"]
+    assert sum(i["severity"] == "major" for i in issues) == len(errors)
+    only_errors = json.loads(render(result, "codequality", show="error"))
+    assert len(only_errors) == len(errors)
+
+
+def test_codequality_fingerprint_is_stable_across_runs():
+    a = json.loads(render(_result(), "codequality"))
+    b = json.loads(render(_result(), "codequality"))
+    assert [i["fingerprint"] for i in a] == [i["fingerprint"] for i in b]
