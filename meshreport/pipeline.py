@@ -60,8 +60,11 @@ __all__ = [
     "compare_analysis",
     "trend_points",
     "compare_files",
+    "analysis_key",
     "digest_file",
     "digest_snapshot",
+    "report_options",
+    "trend_key",
     "last_runs",
     "check_gaps",
     "collect",
@@ -408,32 +411,92 @@ def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options:
 # `Digest` before the other is read, so two big snapshots never sit in memory together.
 
 
-def digest_snapshot(
-    snap: Snapshot,
+def report_options(
     settings: Settings,
     *,
     graph_type: str = "versionedApp",
     inject_service_nodes: bool = True,
     mesh_config: Path | None = None,
     namespaces: list[str] | None = None,
-) -> Digest:
-    """The snapshot as the report analyses it (same graph options, health rules, suppressions)."""
-    from meshreport.digest import digest
-
-    options = AnalysisOptions.for_report(
+    validate: bool = True,
+) -> AnalysisOptions:
+    """The report's analysis options from the settings (health rules, suppressions) and flags."""
+    return AnalysisOptions.for_report(
         graph_type=graph_type,
         inject_service_nodes=inject_service_nodes,
         namespaces=namespaces,
         health_rules=health_rules(settings),
         mesh_config=mesh_config,
         suppressions=suppressions(settings),
+        validate=validate,
     )
-    analysis = analyse(snap, options)
+
+
+def analysis_key(options: AnalysisOptions, snapshot_file: Path | None = None) -> str:
+    """What a stored digest was made from: the options that shape it, meshreport's version and
+    (when given) the snapshot file's bytes. A stored digest is reused only under the same key."""
+    import hashlib
+
+    from meshreport import __version__
+    from meshreport.digest_store import analysis_key as key
+
+    def sha(path: Path | None) -> str | None:
+        if path is None:
+            return None
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
+
+    g = options.graph
+    return key(
+        {
+            "meshreport": __version__,
+            "graph": [g.graph_type, g.inject_service_nodes, sorted(g.namespaces or [])],
+            "health": repr(g.health_rules),
+            "suppressions": repr(options.suppressions),
+            "annotations": options.annotations,
+            "enable": sorted(options.enable),
+            "validate": options.validate,
+            "mesh_config": sha(options.mesh_config),
+            "snapshot": sha(snapshot_file),
+        }
+    )
+
+
+def trend_key(options: AnalysisOptions) -> str:
+    """What a run's stored trend point depends on: the graph's shape only (health and findings
+    do not change requests, error share or p95)."""
+    from meshreport import __version__
+    from meshreport.digest_store import analysis_key as key
+
+    g = options.graph
+    return key({"meshreport": __version__, "trend": [g.graph_type, g.inject_service_nodes, sorted(g.namespaces or [])]})
+
+
+def digest_snapshot(snap: Snapshot, settings: Settings, **kw: Any) -> Digest:
+    """The snapshot as the report analyses it (same graph options, health rules, suppressions)."""
+    from meshreport.digest import digest
+
+    analysis = analyse(snap, report_options(settings, **kw))
     return digest(snap, analysis.graph, analysis.validation)
 
 
 def digest_file(path: str | Path, settings: Settings, **kw: Any) -> Digest:
-    """Read and analyse one snapshot file; its snapshot and graph are freed before returning."""
+    """One snapshot file as the report analyses it. A run of an archive keeps its digest beside its
+    snapshot (`digest.json.gz`, written by `meshreport run`): when that digest was made from this
+    very file with the same options it is read instead (no graph build, no validation). Otherwise
+    the snapshot is read and analysed; its snapshot and graph are freed before returning."""
+    from meshreport.digest_store import FILE_NAME
+    from meshreport.digest_store import read as read_digest
+
+    path = Path(path)
+    beside = path.parent / FILE_NAME
+    if beside.is_file() and path.is_file():
+        stored = read_digest(beside, analysis_key(report_options(settings, **kw), path))
+        if stored is not None:
+            return stored
     d = digest_snapshot(load(path), settings, **kw)
     gc.collect()
     return d
@@ -466,15 +529,23 @@ def trend_points(
     analysis: Analysis | None = None,
     **kw: Any,
 ) -> list:
-    """One trend.RunPoint per run of the archive's newest `runs` (each run's snapshot read, its graph
-    built without validation, reduced, freed), then this report's own when it is newer: oldest first."""
+    """One trend.RunPoint per run of the archive's newest `runs`, then this report's own when it is
+    newer: oldest first. A run's stored `trend.json` (written by `meshreport run` with the same graph
+    options) is read as it is; other runs' snapshots are read and their graphs built without
+    validation, one at a time."""
     from meshreport.deliver.runs import last_runs as runs_of
     from meshreport.digest import digest
+    from meshreport.digest_store import TREND_FILE, read_point
     from meshreport.trend import run_point
 
-    options = AnalysisOptions.for_report(health_rules=health_rules(settings), validate=False, **kw)
+    options = report_options(settings, validate=False, **kw)
+    key = trend_key(options)
     points = []
     for run in runs_of(archive, runs):
+        stored = read_point(run.snapshot.parent / TREND_FILE, run.name, key) if run.snapshot.parent != archive else None
+        if stored is not None:
+            points.append(stored)
+            continue
         one = load(run.snapshot)
         points.append(run_point(run.name, digest(one, analyse(one, options).graph, None)))
         del one
@@ -513,6 +584,10 @@ class RunResult:
     report: Path
     summary: dict[str, Any]
     snapshot: Snapshot
+    #: what changed since the previous report (None: nothing to compare with, or not comparable)
+    comparison: Comparison | None = None
+    #: what the run wants said on stderr (a previous run that could not be compared, ...)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Publisher:
@@ -545,6 +620,13 @@ class Publisher:
             return self.archive.new_run(run_id_for(window_end), keep=self.keep, index=render_index)
         assert self.output is not None
         return publish(self.output)
+
+    def previous(self) -> tuple[str, Path] | None:
+        """The archive's newest complete run (name, folder): what this run compares with by default."""
+        if self.archive is None:
+            return None
+        runs = self.archive.runs()
+        return (runs[-1].id, runs[-1].path) if runs else None
 
     def published(self) -> Path:
         if self.archive is not None:
@@ -619,56 +701,163 @@ def run_report(
     snapshot_file: Path | None = None,
     progress: Any = None,
 ) -> RunResult:
-    """Collect (or load), analyse, write every file of the report into staging, publish it.
+    """Collect (or load), analyse, compare with the previous report, write every file of the report
+    into staging, publish it.
 
-    Gates (`fail_on`) are judged on the summary and recorded in it; raising is the caller's choice.
-    Any error leaves what was published before untouched; its message says what is kept.
+    The previous report is `baseline` when set, else the archive's newest run (its stored digest,
+    or its snapshot analysed the same way). Gates (`fail_on`, `fail_on_regression`, `fail_on_new`)
+    are judged and recorded in the summary; raising is the caller's choice. Any error leaves what
+    was published before untouched; its message says what is kept.
     """
+    from meshreport.digest import digest
     from meshreport.errors import MeshreportError
     from meshreport.report.gates import parse_gates
 
     gates = parse_gates(settings["fail_on"])
+    fail_new = str(settings["fail_on_new"] or "none").lower()
+    if fail_new not in ("error", "warning", "info", "none"):
+        raise UsageError(f"--fail-on-new: expected error, warning, info or none, got {fail_new!r}")
+    baseline = Path(settings["baseline"]) if settings["baseline"] else None
+    if (settings["fail_on_regression"] or fail_new != "none") and baseline is None and publisher.archive is None:
+        raise UsageError(
+            "--fail-on-regression and --fail-on-new need a previous report: --baseline SNAP or --archive DIR"
+        )
+    trend_runs = settings["archive.trend_runs"]
+    if trend_runs is None or trend_runs < 0:
+        raise UsageError(f"--trend-runs: expected a number >= 0, got {trend_runs}")
     mesh_config = Path(settings["mesh_config"]) if settings["mesh_config"] else None
-    options = AnalysisOptions.for_report(
-        graph_type=settings["graph_type"],
-        namespaces=list(settings["namespaces"]) or None,
-        health_rules=health_rules(settings),
-        mesh_config=mesh_config,
-        suppressions=suppressions(settings),
+    namespaces = list(settings["namespaces"]) or None
+    options = report_options(
+        settings, graph_type=settings["graph_type"], mesh_config=mesh_config, namespaces=namespaces
     )
     options.check()
     publisher.check()
+    previous_run = publisher.previous()
+    warnings: list[str] = []
     try:
         snap = run_snapshot(settings, source, progress, snapshot_file)
         if snapshot_file is not None:
-            check_namespaces(snap, options.graph.namespaces)
+            check_namespaces(snap, namespaces)
         analysis = analyse(snap, options)
-        if options.graph.namespaces:
-            analysis = scoped(analysis, options.graph.namespaces)
+        current = digest(snap, analysis.graph, analysis.validation)
+        comparison, previous = _previous_report(settings, options, current, baseline, previous_run, warnings)
+        if comparison is not None:
+            analysis = analysis.with_comparison(comparison)
+        if publisher.archive is not None and trend_runs >= 2:
+            analysis = analysis.with_trend(_run_trend(publisher, trend_runs, options, current, warnings))
+        if namespaces:
+            analysis = scoped(analysis, namespaces)
         with publisher.staging(snap.window.end) as staging:
-            summary = _write_run(settings, snap, analysis, staging, gates, options.graph.health_rules)
+            summary = _write_run(settings, snap, analysis, staging, gates, options, current, previous)
     except MeshreportError as e:
         e.message += f"; {publisher.kept()}"
         raise
-    return RunResult(publisher.published(), summary, snap)
+    return RunResult(publisher.published(), summary, snap, analysis.comparison, warnings)
+
+
+def _previous_report(
+    settings: Settings,
+    options: AnalysisOptions,
+    current: Digest,
+    baseline: Path | None,
+    previous_run: tuple[str, Path] | None,
+    warnings: list[str],
+) -> tuple[Comparison | None, dict[str, Any]]:
+    """What changed since the previous report, and what that report was (for summary.json).
+
+    An explicit `baseline` that cannot be read or compared is an error, as with `render --baseline`.
+    The archive's previous run is compared when it can be; when not (its snapshot is gone or
+    unreadable, its window is newer, another graph type) the run goes on and says why."""
+    from meshreport.compare import IncomparableError, Thresholds, compare
+    from meshreport.errors import InputError
+
+    thresholds = Thresholds.from_config(settings.section("compare"))
+    kw: dict[str, Any] = {
+        "graph_type": options.graph.graph_type,
+        "inject_service_nodes": options.graph.inject_service_nodes,
+        "mesh_config": options.mesh_config,
+        "namespaces": options.graph.namespaces,
+    }
+    if baseline is not None:
+        return compare(digest_file(baseline, settings, **kw), current, thresholds), {"baseline": baseline.name}
+    if previous_run is None:
+        return None, {"compared": False, "reason": "no previous run in the archive"}
+    name, folder = previous_run
+    info: dict[str, Any] = {"run": name}
+    try:
+        old = digest_file(folder / SNAPSHOT_FILE, settings, **kw)
+        return compare(old, current, thresholds), info
+    except (InputError, IncomparableError) as e:
+        warnings.append(f"not compared with the previous run {name}: {e.message}")
+        return None, {**info, "compared": False, "reason": e.message}
+
+
+def _run_trend(publisher: Publisher, runs: int, options: AnalysisOptions, current: Digest, warnings: list[str]) -> list:
+    """The archive's newest runs' trend points (stored, or built from their snapshots), then this run's."""
+    from meshreport.deliver.runs import list_runs
+    from meshreport.digest_store import TREND_FILE, read_point
+    from meshreport.errors import InputError
+    from meshreport.trend import run_point
+
+    assert publisher.archive is not None
+    key = trend_key(options)
+    trend_options = replace(options, validate=False)
+    points = []
+    root = publisher.archive.root
+    earlier = [r for r in list_runs(root) if r.snapshot.parent != root] if root.is_dir() else []
+    for run in earlier[-(runs - 1) :]:
+        point = read_point(run.snapshot.parent / TREND_FILE, run.name, key)
+        if point is None:
+            try:
+                one = load(run.snapshot)
+            except InputError as e:
+                warnings.append(f"trends: run {run.name} left out: {e.message}")
+                continue
+            point = run_point(run.name, _digest_graph(one, trend_options))
+            del one
+            gc.collect()
+        if point.end <= current.window.end:
+            points.append(point)
+    points.append(run_point("this report", current))
+    return points[-runs:]
+
+
+def _digest_graph(snap: Snapshot, options: AnalysisOptions) -> Digest:
+    from meshreport.digest import digest
+
+    return digest(snap, analyse(snap, options).graph, None)
 
 
 SNAPSHOT_FILE = "snapshot.mrsnap"
+CHANGES_FILE = "changes.json"
 
 
 def _write_run(
-    settings: Settings, snap: Snapshot, analysis: Analysis, staging: Path, gates: list, rules: list | None
+    settings: Settings,
+    snap: Snapshot,
+    analysis: Analysis,
+    staging: Path,
+    gates: list,
+    options: AnalysisOptions,
+    current: Digest,
+    previous: dict[str, Any],
 ) -> dict[str, Any]:
+    from meshreport import digest_store
     from meshreport.report.build import write_report
+    from meshreport.report.changes import changes_document
     from meshreport.report.gates import failed
     from meshreport.report.summary import build_summary, write_summary
     from meshreport.report.summary_md import FILE_NAME as MD_FILE
     from meshreport.report.summary_md import markdown_summary
+    from meshreport.trend import run_point
 
     title, pdf = settings["title"], settings["pdf"]
-    write_report(snap, analysis, staging, pdf=pdf, title=title, health_rules=rules)
+    write_report(snap, analysis, staging, pdf=pdf, title=title, health_rules=options.graph.health_rules)
     save(snap, staging / SNAPSHOT_FILE)
     (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
+    # what the next run compares with and draws its trend from, without re-analysing this snapshot
+    digest_store.write(current, analysis_key(options, staging / SNAPSHOT_FILE), staging / digest_store.FILE_NAME)
+    digest_store.write_point(run_point("", current), trend_key(options), staging / digest_store.TREND_FILE)
     files: dict[str, str | None] = {"html": "index.html", "pdf": "report.pdf" if pdf else None}
     files["snapshot"] = SNAPSHOT_FILE
     machine = (
@@ -683,14 +872,63 @@ def _write_run(
             (staging / name).write_text(findings_text(result, fmt))
             files[fmt] = name
     files["markdown"] = MD_FILE if settings["outputs.markdown"] else None
+    comparison = analysis.comparison
+    files["changes"] = None
+    if comparison is not None:
+        (staging / CHANGES_FILE).write_text(json.dumps(changes_document(comparison, previous), indent=1) + "\n")
+        files["changes"] = CHANGES_FILE
     summary = build_summary(snap, analysis, title=title, files=files)
-    if gates:
-        reasons = failed(gates, summary)
-        summary["gate"] = {"failOn": [g.text for g in gates], "failed": bool(reasons), "reasons": reasons}
+    summary["changes"] = _changes_summary(comparison, previous)
+    reasons = failed(gates, summary) if gates else []
+    reasons += _comparison_gate(comparison, settings["fail_on_regression"], str(settings["fail_on_new"]).lower())
+    gate_texts = [g.text for g in gates]
+    if settings["fail_on_regression"]:
+        gate_texts.append("regression")
+    if str(settings["fail_on_new"]).lower() != "none":
+        gate_texts.append(f"new>={str(settings['fail_on_new']).lower()}")
+    if gate_texts:
+        summary["gate"] = {"failOn": gate_texts, "failed": bool(reasons), "reasons": reasons}
     write_summary(summary, staging)
     if settings["outputs.markdown"]:
         (staging / MD_FILE).write_text(markdown_summary(summary, analysis.validation))
     return summary
+
+
+def _changes_summary(c: Comparison | None, previous: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's `changes`: what this report was compared with and the counts of what changed."""
+    if c is None:
+        return {"compared": False, "run": previous.get("run"), "baseline": previous.get("baseline"),
+                "reason": previous.get("reason", "no previous report")}  # fmt: skip
+    f = c.findings
+    return {
+        "compared": True,
+        "run": previous.get("run"),
+        "baseline": previous.get("baseline"),
+        "headline": changes_headline(c),
+        "regressions": len(c.regressions()),
+        "improvements": len(c.improvements()),
+        "newFindings": None if f is None else len(f.new),
+        "resolvedFindings": None if f is None else len(f.resolved),
+        "appeared": sum(p.change == "appeared" for p in c.presence),
+        "disappeared": sum(p.change == "disappeared" for p in c.presence),
+        "configChanges": None if c.config is None else len(c.config),
+        "file": CHANGES_FILE,
+    }
+
+
+def _comparison_gate(c: Comparison | None, fail_on_regression: bool, fail_on_new: str) -> list[str]:
+    """The reasons `--fail-on-regression` / `--fail-on-new` trip (nothing without a comparison)."""
+    if c is None:
+        return []
+    out = []
+    if fail_on_regression and c.regressions():
+        n = len(c.regressions())
+        out.append(f"{n} regression{'s' if n != 1 else ''} since the previous report")
+    if fail_on_new != "none" and c.findings is not None:
+        n = sum(1 for f in c.findings.new if at_or_above(f.severity, fail_on_new))
+        if n:
+            out.append(f"{n} new finding{'s' if n != 1 else ''} at or above {fail_on_new}")
+    return out
 
 
 def send_report(settings: Settings, report_dir: Path, summary: dict[str, Any] | None = None) -> list[str]:

@@ -179,6 +179,37 @@ RUN_SETTINGS = [
     ),
     Setting("archive.keep", "int", 30, "Runs the archive keeps; older ones are deleted (0 keeps all).", "--keep"),
     Setting(
+        "archive.trend_runs",
+        "int",
+        14,
+        'Runs the "Trends across runs" lines cover, this one included (archive only; 0 or 1: no trends).',
+        "--trend-runs",
+    ),
+    Setting(
+        "baseline",
+        "str",
+        None,
+        'Snapshot of the previous report to compare with ("Since the previous report"); default with an '
+        "archive: its previous run (docs/compare.md).",
+        "--baseline",
+    ),
+    Setting(
+        "fail_on_regression",
+        "bool",
+        False,
+        "Exit 3 after publishing when a health, error share, p95 or mTLS regression beyond the compare thresholds "
+        "appears since the previous report.",
+        "--fail-on-regression",
+    ),
+    Setting(
+        "fail_on_new",
+        "str",
+        "none",
+        "Exit 3 after publishing when a finding not in the previous report is at or above this severity "
+        "(error, warning, info, none).",
+        "--fail-on-new",
+    ),
+    Setting(
         "title", "str", "Service mesh report", "Title on every page, in the email subject and the index.", "--title"
     ),
     Setting(

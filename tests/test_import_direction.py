@@ -20,6 +20,7 @@ ANALYSIS = (
     "meshreport.mtls_traffic",
     "meshreport.validation",
     "meshreport.digest",
+    "meshreport.digest_store",
     "meshreport.fielddiff",
     "meshreport.compare",
     "meshreport.trend",

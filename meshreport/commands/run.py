@@ -25,6 +25,10 @@ RUN_FLAGS = [
     ("output", ("-o", "--output"), {"metavar": "DIR"}),
     ("archive.dir", ("--archive",), {"metavar": "DIR"}),
     ("archive.keep", ("--keep",), {"type": int, "metavar": "N"}),
+    ("archive.trend_runs", ("--trend-runs",), {"type": click.IntRange(0, 400), "metavar": "N"}),
+    ("baseline", ("--baseline",), {"metavar": "SNAP"}),
+    ("fail_on_regression", ("--fail-on-regression",), {"is_flag": True}),
+    ("fail_on_new", ("--fail-on-new",), {"type": click.Choice(["error", "warning", "info", "none"])}),
     ("title", ("--title",), {}),
     ("graph_type", ("--graph-type",), {"type": click.Choice(pipeline.GRAPH_TYPES)}),
     ("pdf", ("--pdf/--no-pdf",), {}),
@@ -81,6 +85,16 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
       error-share>5%           mesh error share above 5 %
       p95>500ms                worst request edge p95 latency above 500 ms
     A tripped gate exits 3 after the report is published, with the reasons.
+
+    \b
+    Every report is compared with the previous one: --baseline SNAP, or with
+    --archive the archive's previous run. The overview opens with "Since the
+    previous report" (regressions, improvements, new and resolved findings),
+    changes.json and summary.json's `changes` record it, and the email body
+    is that section. With --archive the overview also draws "Trends across
+    runs" over the newest --trend-runs runs (default 14; 0: none).
+    --fail-on-regression / --fail-on-new SEVERITY exit 3 for what got worse
+    since then, not for debt that was already there (docs/compare.md).
     --email-to sends the report (SMTP settings: meshreport send --help).
     Every option is also a MESHREPORT_* variable and a config key (docs/configuration.md).
     """
@@ -96,8 +110,12 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
         click.echo(f"meshreport: run failed; {publisher.kept()}", err=True)
         raise
     report = result.report
+    for warning in result.warnings:
+        click.echo(f"meshreport: warning: {warning}", err=True)
     click.echo(f"Report written to {report}/")
     click.echo(f"  open {(report / 'index.html').as_uri()}")
+    if result.comparison is not None:
+        click.echo(f"  since the previous report: {pipeline.changes_headline(result.comparison)}")
     if settings["email.to"]:
         sent = pipeline.send_report(settings, report, result.summary)
         click.echo(f"  emailed to {', '.join(sent)}")

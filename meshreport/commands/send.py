@@ -39,8 +39,10 @@ def send_cmd(report: Path, settings: Settings) -> None:
         --smtp-host smtp.example.com --smtp-username meshreport --smtp-password-file /secrets/smtp
 
     \b
-    The body is the report's headline (summary.json) as HTML with inline
-    styles and a plain-text part; no scripts, no images. A PDF bigger than
+    The body is "Since the previous report" (the run's changes.json:
+    regressions, improvements, new and resolved findings, ...) and the
+    report's headline (summary.json), as HTML with inline styles and a
+    plain-text part; no scripts, no images. A PDF bigger than
     --max-attachment is replaced by a note. TLS: starttls (port 587), tls
     (implicit, 465) or none (25; then no login). The password comes from
     MESHREPORT_EMAIL_SMTP_PASSWORD or --smtp-password-file, never a flag.

@@ -223,3 +223,17 @@ def render(c: Comparison, fmt_name: str) -> str:
         return _WRITERS[fmt_name](c)
     except KeyError:
         raise ValueError(f"unknown format {fmt_name!r}; one of {', '.join(FORMATS)}") from None
+
+
+def changes_document(c: Comparison, previous: dict[str, Any]) -> dict[str, Any]:
+    """A run's `changes.json`: the `diff --format json` document, what it was compared with, and
+    the section as the report words it (headline, then titled lists of at most MAX_ROWS lines),
+    which the email body shows without re-reading any snapshot."""
+    doc = comparison_dict(c)
+    doc["previous"] = {k: v for k, v in previous.items() if k in ("run", "baseline")}
+    doc["headline"] = headline(c)
+    doc["sections"] = [
+        {"title": title, "lines": lines[:MAX_ROWS], "more": max(0, len(lines) - MAX_ROWS)}
+        for title, lines in sections(c)
+    ]
+    return doc
