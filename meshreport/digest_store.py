@@ -12,12 +12,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from meshreport.digest import Digest, EdgeFacts, NodeFacts
+from meshreport.output import write_output
 from meshreport.snapshot.model import SourceRef, Window
 from meshreport.trend import RunPoint, Totals
 from meshreport.validation.model import Finding
@@ -88,17 +87,9 @@ def from_doc(doc: dict[str, Any]) -> Digest:
 
 
 def write(d: Digest, key: str, path: Path) -> None:
-    """Write the digest (gzip JSON) through a temporary file and a rename."""
+    """Write the digest (gzip JSON) safely (meshreport.output: a temporary file and a rename)."""
     data = gzip.compress(json.dumps(to_doc(d, key), separators=(",", ":")).encode(), compresslevel=5)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.new-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_output(path, data)
 
 
 def read(path: Path, key: str) -> Digest | None:
@@ -137,8 +128,7 @@ def write_point(p: RunPoint, key: str, path: Path) -> None:
         "end": p.end,
         "scopes": {s: [t.requests, t.error_pct, t.p95] for s, t in p.scopes.items()},
     }
-    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
-    os.chmod(path, 0o644)
+    write_output(path, json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 def read_point(path: Path, name: str, key: str) -> RunPoint | None:

@@ -70,7 +70,10 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
             "--fail-on-regression", "--fail-on-new", "error",
         )  # fmt: skip
     assert code == 3
-    assert "gate failed (report written): 10 regressions since the previous report; 4 new findings at or above error" in err
+    assert (
+        "gate failed (report written): 10 regressions since the previous report; 4 new findings at or above error"
+        in err
+    )
     assert "since the previous report: 10 regressions; 0 improvements; 4 new findings, 1 resolved" in out
     run = archive / NEW_RUN
     summary = json.loads((run / "summary.json").read_text())
@@ -86,9 +89,9 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
     assert doc["previous"] == {"run": OLD_RUN} and doc["schema_version"] == 1
     sections = {s["title"]: s["lines"] for s in doc["sections"]}
     assert list(sections) == ["Regressions", "New findings", "Resolved findings", "Disappeared", "Config changes"]
-    assert "edge bookinfo/ratings → bookinfo/ratings v2: became plaintext (mTLS 100.0 % → 0 %)" in sections[
-        "Regressions"
-    ]
+    assert (
+        "edge bookinfo/ratings → bookinfo/ratings v2: became plaintext (mTLS 100.0 % → 0 %)" in sections["Regressions"]
+    )
     assert "edge bookinfo/productpage → bookinfo/productpage v1: p95 latency 375 ms → 750 ms" in sections["Regressions"]
     assert [x["text"] for x in doc["regressions"]] == sections["Regressions"]
     assert any('uri.prefix: "/static" → "/assets"' in line for line in sections["Config changes"])
@@ -122,9 +125,10 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
         code, _, err = _cli(capsys, "send", str(archive / "latest"), "--to", "lead@example.com")
     assert code == 0, err
     (sent,) = srv2.messages
-    assert sent.message.get_body(("plain",)).get_content().replace("\r\n", "\n").split("\n\nTHIS REPORT")[0] == text.split(
-        "\n\nTHIS REPORT"
-    )[0]
+    assert (
+        sent.message.get_body(("plain",)).get_content().replace("\r\n", "\n").split("\n\nTHIS REPORT")[0]
+        == text.split("\n\nTHIS REPORT")[0]
+    )
 
 
 def test_the_stored_digest_is_reused_only_for_its_own_snapshot_and_options(tmp_path, snaps, capsys, monkeypatch):
@@ -147,7 +151,9 @@ def test_the_stored_digest_is_reused_only_for_its_own_snapshot_and_options(tmp_p
     pipeline.digest_file(snap, settings, graph_type="app")  # other options: analysed again
     assert calls == [1]
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("validation:\n  suppressions:\n    - {code: IST0173, resource: 'DestinationRule *', reason: known}\n")
+    cfg.write_text(
+        "validation:\n  suppressions:\n    - {code: IST0173, resource: 'DestinationRule *', reason: known}\n"
+    )
     pipeline.digest_file(snap, Settings.load(config_file=str(cfg), env={}))  # other suppressions
     assert calls == [1, 1]
     copy = tmp_path / "run" / "snapshot.mrsnap"  # the digest beside another snapshot's bytes
