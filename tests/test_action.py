@@ -84,3 +84,29 @@ def test_a_failed_gate_fails_the_step_after_writing_the_summary(tmp_path):
     assert "gate failed" in err
     assert "**Gate failed:** 3 findings at or above error" in summary
     assert outputs["exit-code"] == "3"
+
+
+def test_install_step_puts_a_working_meshreport_on_the_runner_path(tmp_path):
+    """The install step as a runner without meshreport meets it: a venv under RUNNER_TEMP (Ubuntu's
+    system Python refuses `pip install --user`), its bin folder appended to GITHUB_PATH."""
+    step = next(s for s in ACTION["runs"]["steps"] if "action-install" in s["run"])
+    path = os.pathsep.join(
+        d for d in os.environ["PATH"].split(os.pathsep) if d and not (Path(d) / "meshreport").exists()
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MESHREPORT_", "VIRTUAL_ENV", "PYTHON"))},
+        "PATH": path,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_PATH": str(tmp_path / "github-path"),
+    }
+    proc = subprocess.run(
+        [step["shell"], "-c", _expand(step["run"], {})], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    added = (tmp_path / "github-path").read_text().split()
+    assert added == [str(tmp_path / "meshreport-venv" / "bin")]
+    version = subprocess.run(
+        [str(Path(added[0]) / "meshreport"), "--version"], capture_output=True, text=True, cwd="/", timeout=60
+    )
+    assert version.returncode == 0 and "meshreport" in version.stdout.lower()
