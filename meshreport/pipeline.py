@@ -135,6 +135,15 @@ def collect_metrics(settings: Settings, progress: Any = None) -> Snapshot:
     return collect_prometheus(settings, resolve_window(settings), progress=progress or Progress())
 
 
+def _config_snapshot(settings: Settings, source: ConfigSource, namespaces: list[str] | None, window: Any, run: Any):
+    """Config from the cluster (as `source` says) within the run's deadline and the request timeout."""
+    from meshreport.collect import config
+
+    return config.collect_config_snapshot(
+        source, namespaces, window, request_timeout=settings["kubernetes.timeout"], run=run
+    )
+
+
 def collect(settings: Settings, source: ConfigSource, progress: Any = None, cluster: str | None = None) -> Snapshot:
     """The `meshreport snapshot` collection: metrics from Prometheus plus config as `source` says;
     a config-only snapshot of YAML files (`source.from_files`); or, with a `--prometheus` flag and
@@ -152,9 +161,12 @@ def collect(settings: Settings, source: ConfigSource, progress: Any = None, clus
         return config.metrics_and_files(settings, window, progress, source.paths, cluster)
     if source.from_files:
         return config.config_snapshot_from_files(source.paths, now=window.end, window_s=window.duration)
-    metrics = collect_prometheus(settings, window, progress=progress)
+    from meshreport.collect.prometheus import run_deadline
+
+    run = run_deadline(settings)  # one deadline for the metrics and the config together
+    metrics = collect_prometheus(settings, window, progress=progress, run=run)
     namespaces = None if settings["all_namespaces"] or not settings["namespaces"] else list(settings["namespaces"])
-    return merge_config(metrics, config.collect_config_snapshot(source, namespaces, window))
+    return merge_config(metrics, _config_snapshot(settings, source, namespaces, window, run))
 
 
 def load_snapshot(path: Path | None, settings: Settings) -> Snapshot:
@@ -170,15 +182,16 @@ def load_snapshot(path: Path | None, settings: Settings) -> Snapshot:
         return collect_metrics(settings)
 
 
-def check_gaps(snap: Snapshot, max_gaps: int | None) -> None:
-    """GapsError (exit 4) when more than `max_gaps` gaps count (see `counted_gaps`)."""
+def check_gaps(snap: Snapshot, max_gaps: int | None, kept: str = "the snapshot was still written") -> None:
+    """GapsError (exit 4) when more than `max_gaps` gaps count (see `counted_gaps`); `kept` says
+    what was written anyway."""
     gaps: list[Gap] = counted_gaps(snap)
     if max_gaps is not None and len(gaps) > max_gaps:
         first = gaps[0]
         where = f" in {first.namespace}" if first.namespace else ""
         raise GapsError(
             f"collection incomplete: {len(gaps)} gaps, more than --max-gaps {max_gaps} "
-            f"(first: {first.what}{where}: {first.reason}); the snapshot was still written"
+            f"(first: {first.what}{where}: {first.reason}); {kept}"
         )
 
 
@@ -208,6 +221,7 @@ def config_objects(
         from meshreport.collect.manifests import load_paths
 
         return load_paths(list(files)), None, []
+    from meshreport.collect.http import RunDeadline
     from meshreport.collect.kubernetes import collect_config
 
     objects, gaps, _ = collect_config(
@@ -217,6 +231,8 @@ def config_objects(
         kubeconfig=kube["kubeconfig"],
         secret_names=kube["secret_names"],
         gateway_certs=kube["gateway_certs"],
+        request_timeout=kube.get("timeout") or 60.0,
+        run=RunDeadline(kube.get("deadline")),
     )
     return objects, None, gaps
 
@@ -363,18 +379,31 @@ def findings(
 # --- Outputs -----------------------------------------------------------------------------------
 
 
-def graph_text(graph: TrafficGraph, fmt: str, box_by: Sequence[str] = ()) -> str:
-    """The graph in one of GRAPH_FORMATS, as text."""
+def graph_text(graph: TrafficGraph, fmt: str, box_by: Sequence[str] = (), gaps: Sequence[Gap] = ()) -> str:
+    """The graph in one of GRAPH_FORMATS, as text.
+
+    `gaps` (the snapshot's `counted_gaps`) say the graph may be incomplete: the JSON formats get a
+    `gaps` list, DOT a comment line with their number (only when there are any, so a complete
+    graph's text is unchanged)."""
     from meshreport.graph import export
 
-    if fmt == "cytoscape":
-        return json.dumps(export.to_cytoscape(graph, list(box_by)), indent=2) + "\n"
-    if fmt == "json":
-        return json.dumps(export.to_json(graph), indent=2) + "\n"
+    listed = [
+        {"phase": g.phase, "what": g.what, "namespace": g.namespace, "cluster": g.cluster, "reason": g.reason}
+        for g in gaps
+    ]
+    if fmt in ("cytoscape", "json"):
+        doc = export.to_cytoscape(graph, list(box_by)) if fmt == "cytoscape" else export.to_json(graph)
+        if listed:
+            doc["gaps"] = listed
+        return json.dumps(doc, indent=2) + "\n"
     if fmt == "dot":
         from meshreport.report.topology import graph_picture
 
-        return graph_picture(graph).source
+        source = graph_picture(graph).source
+        if listed:
+            note = f"// incomplete: the snapshot has {len(listed)} gap(s); meshreport graph --format json lists them"
+            source = note + "\n" + source
+        return source
     raise UsageError(f"invalid graph format {fmt!r}: expected one of {', '.join(GRAPH_FORMATS)}")
 
 
@@ -684,11 +713,13 @@ def run_snapshot(settings: Settings, source: ConfigSource, progress: Any = None,
             snap = config.metrics_and_files(settings, window, progress, source.paths, None)
         else:
             from meshreport.collect.prometheus import collect as collect_prometheus
+            from meshreport.collect.prometheus import run_deadline
 
-            metrics = collect_prometheus(settings, window, progress=progress)
+            run = run_deadline(settings)
+            metrics = collect_prometheus(settings, window, progress=progress, run=run)
             wanted = settings["namespaces"]
             namespaces = None if settings["all_namespaces"] or not wanted else list(wanted)
-            snap = merge_config(metrics, config.collect_config_snapshot(source, namespaces, window))
+            snap = merge_config(metrics, _config_snapshot(settings, source, namespaces, window, run))
     snap.collector["settings"] = settings.redacted()
     return snap
 

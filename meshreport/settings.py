@@ -116,7 +116,8 @@ SETTINGS: list[Setting] = [
         "prometheus.timeout",
         "duration",
         30.0,
-        "Per-query timeout (also sent to Prometheus as `timeout`).",
+        "Deadline of each query: connecting, the headers and the whole body together (a trickling answer "
+        "ends there); also sent to Prometheus as `timeout`.",
         "--prometheus-timeout",
     ),
     Setting(
@@ -154,6 +155,22 @@ SETTINGS: list[Setting] = [
         False,
         "Collect every namespace Prometheus has Istio metrics for in the window.",
         "--all-namespaces",
+    ),
+    Setting(
+        "deadline",
+        "duration",
+        1800.0,
+        "Deadline of a whole collection (Prometheus and the Kubernetes API together): queries and lists "
+        "not done by then become gaps, and what was collected is kept.",
+        "--deadline",
+    ),
+    Setting(
+        "kubernetes.timeout",
+        "duration",
+        60.0,
+        "Deadline of each request to the Kubernetes API (connecting, the headers and the whole body "
+        "together); a list that takes longer becomes a gap.",
+        "--kubernetes-timeout",
     ),
     Setting(
         "max_gaps",

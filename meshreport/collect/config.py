@@ -19,6 +19,7 @@ from meshreport.errors import InputError, UsageError
 from meshreport.snapshot.model import Gap, Snapshot, Source, Window
 
 if TYPE_CHECKING:
+    from meshreport.collect.http import RunDeadline
     from meshreport.progress import Progress
     from meshreport.settings import Settings
 
@@ -63,10 +64,18 @@ class ConfigSource:
             raise UsageError("--in-cluster cannot be combined with --context or --kubeconfig")
 
 
-def collect_config_snapshot(src: ConfigSource, namespaces: list[str] | None, window: Window) -> Snapshot | None:
+def collect_config_snapshot(
+    src: ConfigSource,
+    namespaces: list[str] | None,
+    window: Window,
+    *,
+    request_timeout: float = 60.0,
+    run: RunDeadline | None = None,
+) -> Snapshot | None:
     """A config-only snapshot (no metrics gap) to merge into a metrics snapshot; None when skipped.
 
-    `namespaces` None means every namespace.
+    `namespaces` None means every namespace; `request_timeout` is each request's deadline and `run`
+    the whole collection's (what it cuts off becomes gaps).
     """
     from meshreport.collect.kubernetes import config_snapshot_from_cluster
 
@@ -78,6 +87,8 @@ def collect_config_snapshot(src: ConfigSource, namespaces: list[str] | None, win
         "metrics_gap": False,
         "secret_names": src.secret_names,
         "gateway_certs": src.gateway_certs,
+        "request_timeout": request_timeout,
+        "run": run,
     }
     if src.explicit_cluster:
         return config_snapshot_from_cluster(

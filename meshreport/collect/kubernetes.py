@@ -4,7 +4,14 @@ Why raw JSON through `ApiClient` rather than the typed `CoreV1Api` models: one c
 built-in kinds and Istio/Gateway API CRDs alike, and 10,000 pods are reduced page by page
 without building 10,000 pydantic models first. Lists are paginated (`limit`/`continue`); a
 forbidden namespace (403) or an API group that is not installed (404) becomes a recorded Gap
-and collection goes on. Only when a cluster cannot be reached at all does it raise InputError.
+and collection goes on. Only when a cluster cannot be reached at all, or refuses the credentials
+(401), does it raise InputError.
+
+Every request ends by its deadline (`request_timeout`, body included) and by the run's
+(`collect.http`); nothing is retried by urllib3 behind our back. A list that is slow, fails
+mid-way or is cut by a deadline becomes a gap and what was listed before is kept. Pagination
+stops at a continue token it has seen before, and relists from the start (at most
+`MAX_RELISTS` times) when a continue token has expired (410 Gone).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from meshreport import __version__
+from meshreport.collect import http
 from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
 from meshreport.collect.least_data import reduce
 from meshreport.collect.manifests import METRICS_NOT_COLLECTED
@@ -34,19 +42,62 @@ DEFAULT_CLUSTER = "Kubernetes"  # Istio's default cluster id, as in metric label
 ISTIO_NAMESPACE = "istio-system"
 # Secret names only: the API server sends metadata, never `data`, for this Accept header.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+#: How often a list whose continue token expired (410 Gone) is started again.
+MAX_RELISTS = 3
+#: Pages of one list before it is treated as endless (500 items a page: 5 million objects).
+MAX_PAGES = 10_000
+#: Requests in a row without an answer (refused, reset, timed out) before the cluster is given up.
+MAX_FAILED_IN_A_ROW = 3
 
 
 class HttpError(Exception):
-    """A non-2xx answer from the API server, with the Status message when it sent one."""
+    """A request that failed: a non-2xx answer (with the Status message when it sent one), or
+    (status 0) no usable answer at all."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+        super().__init__(f"HTTP {status}: {message}" if status else message)
         self.status = status
         self.message = message
 
 
-class Unreachable(Exception):
-    """The API server did not answer at all (connection refused, DNS, TLS, timeout)."""
+class Unreachable(HttpError):
+    """The API server did not answer (connection refused or reset, DNS, TLS)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message)
+
+
+class TimedOut(HttpError):
+    """No complete answer within the request deadline (a slow or trickling list)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message)
+
+
+class ClusterDown(Exception):
+    """A cluster that cannot be used at all: unreachable, or refusing the credentials (401)."""
+
+    def __init__(self, reason: str, *, refused: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.refused = refused
+
+
+class _Stopped(Exception):
+    """Collection from this cluster ends here (401, the server gone, the run's deadline)."""
+
+    def __init__(self, reason: str, *, refused: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.refused = refused
+
+
+class _Expired(Exception):
+    """410 Gone on a continue token: the list must start again."""
+
+
+class _Loop(Exception):
+    """Pagination that does not end."""
 
 
 @dataclass
@@ -75,6 +126,7 @@ def collect_config(
     page_size: int = 500,
     istio_namespace: str = ISTIO_NAMESPACE,
     request_timeout: float = 60.0,
+    run: http.RunDeadline | None = None,
 ) -> tuple[list[ConfigObject], list[Gap], dict[str, Any]]:
     """Collect from every cluster: in-cluster, each `--context`, or the kubeconfig's current context.
 
@@ -82,11 +134,13 @@ def collect_config(
     and keeps derived certificate facts only (see gateway_credentials).
     Returns (objects, gaps, facts). `facts` has `clusters`, `versions` (kubernetes/istio, suffixed
     `@<cluster>` when there are several), `api_versions` per cluster, `counts`, `seconds`.
-    Raises InputError when the configuration is unusable or no cluster could be reached.
+    Raises InputError when the configuration is unusable or no cluster could be used (unreachable,
+    or every one refused the credentials).
     """
     clients = make_clients(contexts, in_cluster=in_cluster, kubeconfig=kubeconfig)
     results: list[ClusterResult] = []
     unreachable: list[Gap] = []
+    refused = False
     for name, api in clients:
         try:
             results.append(
@@ -99,14 +153,22 @@ def collect_config(
                     page_size=page_size,
                     istio_namespace=istio_namespace,
                     request_timeout=request_timeout,
+                    run=run,
                 )
             )
-        except Unreachable as e:
-            unreachable.append(Gap(phase="config", what="cluster", reason=f"unreachable: {e}", cluster=name))
+        except ClusterDown as e:
+            refused = refused or e.refused
+            unreachable.append(Gap(phase="config", what="cluster", reason=e.reason, cluster=name))
         finally:
             api.close()
     if not results:
-        raise InputError(f"Kubernetes API unreachable: {unreachable[0].reason} (cluster {unreachable[0].cluster})")
+        g = unreachable[0]
+        if refused:
+            raise InputError(
+                f"Kubernetes API of cluster {g.cluster} {g.reason}: check the kubeconfig's user or the "
+                "service account token"
+            )
+        raise InputError(f"Kubernetes API {g.reason} (cluster {g.cluster})")
     return merge_results(results, unreachable)
 
 
@@ -216,6 +278,15 @@ def _client(cfg: k8s_client.Configuration) -> k8s_client.ApiClient:
     return api
 
 
+def _guarded(api: k8s_client.ApiClient) -> k8s_client.ApiClient:
+    """No retries inside urllib3 (a slow list used to cost four full timeouts) and connections
+    watched by the request deadline."""
+    pool = api.rest_client.pool_manager
+    pool.connection_pool_kw["retries"] = urllib3.Retry(total=None, connect=1, read=0, redirect=0, status=0, other=0)
+    http.guard(pool)
+    return api
+
+
 def _user_agent() -> str:
     return f"meshreport/{__version__}"
 
@@ -230,10 +301,15 @@ def collect_cluster(
     page_size: int = 500,
     istio_namespace: str = ISTIO_NAMESPACE,
     request_timeout: float = 60.0,
+    run: http.RunDeadline | None = None,
 ) -> ClusterResult:
-    """Collect one cluster. Raises Unreachable only if the API server does not answer /version."""
-    c = _Collector(api, cluster, namespaces, secret_names or gateway_certs, page_size, istio_namespace, request_timeout)
+    """Collect one cluster. Raises ClusterDown only if the API server does not answer /version or
+    refuses the credentials before anything was listed."""
+    c = _Collector(
+        _guarded(api), cluster, namespaces, secret_names or gateway_certs, page_size, istio_namespace, request_timeout
+    )
     c.gateway_certs = gateway_certs
+    c.run_deadline = run or http.RunDeadline(None)
     return c.run()
 
 
@@ -259,27 +335,41 @@ class _Collector:
         self.all_namespaces: list[str] | None = None  # names from the Namespace list, for per-namespace fallback
         self.forbidden: dict[str, list[str]] = {}  # namespace -> resources it answered 403 for
         self.gateway_certs = False  # read the Secrets Gateways reference, by name (certificate facts only)
+        self.run_deadline = http.RunDeadline(None)
+        self.failed_in_a_row = 0
+        self.step = "version"  # what is being collected, for the gap when collection stops
 
     # --- the run ---------------------------------------------------------------------------
 
     def run(self) -> ClusterResult:
         t0 = time.perf_counter()
         try:
-            version = self.get("/version")
-        except HttpError as e:
-            version = {}
-            self.gap("version", f"cannot read /version: {e}")
-        self.result.kubernetes_version = version.get("gitVersion") if isinstance(version, dict) else None
-        self.served = self.discover()
-        done: set[str] = set()
-        for kind in collected(secret_names=self.secret_names):
-            if kind.fallback_for and kind.fallback_for in done:
-                continue
-            if self.collect_kind(kind, quiet=any(k.fallback_for == kind.kind for k in collected())):
-                done.add(kind.kind)
-        self.collect_configmaps()
-        if self.gateway_certs:
-            self.collect_gateway_credentials()
+            try:
+                version = self.get("/version")
+            except (Unreachable, TimedOut) as e:
+                raise ClusterDown(f"unreachable: {e}") from None
+            except HttpError as e:
+                version = {}
+                self.gap("version", f"cannot read /version: {e}")
+            self.result.kubernetes_version = version.get("gitVersion") if isinstance(version, dict) else None
+            self.step = "discovery"
+            self.served = self.discover()
+            done: set[str] = set()
+            for kind in collected(secret_names=self.secret_names):
+                if kind.fallback_for and kind.fallback_for in done:
+                    continue
+                self.step = resource_key(kind)
+                if self.collect_kind(kind, quiet=any(k.fallback_for == kind.kind for k in collected())):
+                    done.add(kind.kind)
+            self.step = "configmaps"
+            self.collect_configmaps()
+            if self.gateway_certs:
+                self.step = "secrets"
+                self.collect_gateway_credentials()
+        except _Stopped as e:
+            if e.refused and not self.result.objects:
+                raise ClusterDown(e.reason, refused=True) from None
+            self.gap("cluster", f"{e.reason}; not collected: {self.step} and every kind after it")
         for ns, keys in self.forbidden.items():
             # one gap per forbidden namespace, not one per resource: that is what a reader acts on
             self.gap(f"namespace/{ns}", f"forbidden (403): cannot list {len(keys)} resource(s): {', '.join(keys)}", ns)
@@ -294,8 +384,12 @@ class _Collector:
         except HttpError:
             return None
         served: dict[str, list[str]] = {"": ["v1"]}
-        for g in groups.get("groups") or []:
-            served[g.get("name", "")] = [v.get("version") for v in g.get("versions") or []]
+        listed = groups.get("groups") if isinstance(groups, dict) else None
+        if not isinstance(listed, list):
+            return None
+        for g in listed:
+            if isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("versions"), list):
+                served[g["name"]] = [str(v.get("version")) for v in g["versions"] if isinstance(v, dict)]
         return served
 
     def collect_kind(self, kind: Kind, *, quiet: bool = False) -> bool:
@@ -332,11 +426,11 @@ class _Collector:
         Raises HttpError(404) only from the first request, so the caller can try the next version.
         """
         if not kind.namespaced:
-            self.add_all(kind, version, self.paged(kind.path(version), kind))
+            self.add_all(kind, version, kind.path(version))
             return True
         if self.requested is None:
             try:
-                self.add_all(kind, version, self.paged(kind.path(version), kind))
+                self.add_all(kind, version, kind.path(version))
                 return True
             except HttpError as e:
                 if e.status != 403:
@@ -351,7 +445,7 @@ class _Collector:
         first = True
         for ns in namespaces:
             try:
-                self.add_all(kind, version, self.paged(kind.path(version, ns), kind))
+                self.add_all(kind, version, kind.path(version, ns), ns)
                 any_ok = True
             except HttpError as e:
                 if e.status == 404 and first:
@@ -368,53 +462,130 @@ class _Collector:
         assert self.requested is not None
         return list(dict.fromkeys([*self.requested, self.istio_namespace]))
 
-    def add_all(self, kind: Kind, version: str, items: Iterator[dict[str, Any]]) -> None:
-        api_version = kind.api_version(version)
-        count = 0
-        keep = set(self.namespaces_in_scope()) if (kind.kind == "Namespace" and self.requested is not None) else None
-        names: list[str] = []
-        for item in items:
-            # List items of built-in kinds carry no apiVersion/kind; metadata-only Secrets carry the wrong ones.
-            item["apiVersion"] = api_version
-            item["kind"] = kind.kind
-            if not kind.keeps(item):
-                continue  # e.g. CRDs of groups no check reads
-            meta = item.get("metadata") or {}
-            name = meta.get("name", "")
-            if kind.kind == "Namespace":
-                names.append(name)
-                if keep is not None and name not in keep:
+    def add_all(self, kind: Kind, version: str, path: str, namespace: str | None = None) -> None:
+        """List `path` completely and keep its objects.
+
+        A failure after the first page keeps what was listed and records a gap; an expired continue
+        token starts the list again (at most MAX_RELISTS times). Errors of the first page propagate
+        (the caller tells 404 and 403 apart)."""
+        key = resource_key(kind)
+        for attempt in range(MAX_RELISTS + 1):
+            objects: list[ConfigObject] = []
+            names: list[str] = []
+            malformed: list[str] = []
+            pages = 0
+            try:
+                for page in self.paged(path, kind):
+                    pages += 1
+                    for item in page:
+                        self._add_item(kind, version, item, objects, names, malformed)
+            except _Expired:
+                if attempt < MAX_RELISTS:
                     continue
-            ns = meta.get("namespace") if kind.namespaced else None
-            self.result.objects.append(
-                ConfigObject(
-                    api_version=api_version,
-                    kind=kind.kind,
-                    name=name,
-                    namespace=ns,
-                    body=reduce(item),
-                    cluster=self.result.name,
+                self.gap(
+                    key,
+                    f"list incomplete: its continue token expired (410 Gone) {MAX_RELISTS + 1} times in a row; "
+                    f"kept the {len(objects)} objects of the last attempt",
+                    namespace,
                 )
+            except HttpError as e:
+                if not pages:
+                    raise
+                self.gap(key, f"list incomplete after {len(objects)} objects: {_reason(e)}", namespace)
+            except _Stopped:
+                self._keep(kind, objects, names, malformed, namespace)
+                raise
+            except _Loop as e:
+                self.gap(key, f"list stopped: {e}; kept {len(objects)} objects", namespace)
+            break
+        self._keep(kind, objects, names, malformed, namespace)
+
+    def _add_item(
+        self,
+        kind: Kind,
+        version: str,
+        item: Any,
+        objects: list[ConfigObject],
+        names: list[str],
+        malformed: list[str],
+    ) -> None:
+        """One list item as a ConfigObject; an item that is not an object with a name is skipped and counted."""
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        name = meta.get("name") if isinstance(meta, dict) else None
+        ns = meta.get("namespace") if isinstance(meta, dict) and kind.namespaced else None
+        if not isinstance(name, str) or not name or (ns is not None and not isinstance(ns, str)):
+            malformed.append(f"item {len(objects) + len(malformed) + 1}")
+            return
+        if any(o.name == name and o.namespace == ns for o in objects[-2 * self.page_size :]):
+            return  # a page the server sent twice (pagination loop): keep one copy
+        assert isinstance(item, dict)
+        api_version = kind.api_version(version)
+        # List items of built-in kinds carry no apiVersion/kind; metadata-only Secrets carry the wrong ones.
+        item["apiVersion"] = api_version
+        item["kind"] = kind.kind
+        if not kind.keeps(item):
+            return  # e.g. CRDs of groups no check reads
+        if kind.kind == "Namespace":
+            names.append(name)
+            if self.requested is not None and name not in self.namespaces_in_scope():
+                return
+        try:
+            body = reduce(item)
+        except (TypeError, AttributeError, ValueError, KeyError):
+            # untrusted shapes deeper in the object (a container that is not a mapping, ...)
+            malformed.append(f"{name} (fields of the wrong type)")
+            return
+        objects.append(
+            ConfigObject(
+                api_version=api_version, kind=kind.kind, name=name, namespace=ns, body=body, cluster=self.result.name
             )
-            count += 1
+        )
+
+    def _keep(
+        self, kind: Kind, objects: list[ConfigObject], names: list[str], malformed: list[str], namespace: str | None
+    ) -> None:
+        key = resource_key(kind)
+        self.result.objects.extend(objects)
         if kind.kind == "Namespace":
             self.all_namespaces = sorted(names)
-        key = resource_key(kind)
-        self.result.counts[key] = self.result.counts.get(key, 0) + count
+        self.result.counts[key] = self.result.counts.get(key, 0) + len(objects)
+        if malformed:
+            shown = ", ".join(malformed[:5]) + (", ..." if len(malformed) > 5 else "")
+            reason = f"{len(malformed)} malformed list item(s) skipped (no object with a name): {shown}"
+            self.gap(key, reason, namespace)
 
-    def paged(self, path: str, kind: Kind) -> Iterator[dict[str, Any]]:
-        """Items of one list, page by page; the first page is fetched before anything is yielded."""
+    def paged(self, path: str, kind: Kind) -> Iterator[list[Any]]:
+        """The pages of one list (their items). Raises _Expired on 410 Gone for a continue token and
+        _Loop on a continue token seen before or more than MAX_PAGES pages."""
         accept = METADATA_ONLY if kind.kind == "Secret" else "application/json"
         token: str | None = None
-        while True:
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
             query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if token:
                 query.append(("continue", token))
-            page = self.get(path, query, accept=accept)
-            yield from page.get("items") or []
-            token = (page.get("metadata") or {}).get("continue")
+            try:
+                page = self.get(path, query, accept=accept)
+            except HttpError as e:
+                if token and e.status == 410:
+                    raise _Expired() from None
+                raise
+            items = page.get("items") if isinstance(page, dict) else None
+            if items is None and isinstance(page, dict) and "items" in page:
+                items = []  # `items: null` is how Go writes an empty list
+            if not isinstance(items, list):
+                raise HttpError(200, "the answer is not a List (no items)")
+            yield items
+            meta = page.get("metadata")
+            token = meta.get("continue") if isinstance(meta, dict) else None
             if not token:
                 return
+            if not isinstance(token, str):
+                raise HttpError(200, "the continue token is not a string")
+            if token in seen:
+                raise _Loop("the API server sent a continue token it had sent before (a pagination loop)")
+            seen.add(token)
+        raise _Loop(f"more than {MAX_PAGES} pages")
 
     def collect_configmaps(self) -> None:
         """The mesh config and sidecar injector config, read by name in Istio's namespace."""
@@ -468,6 +639,12 @@ class _Collector:
     # --- HTTP ------------------------------------------------------------------------------
 
     def get(self, path: str, query: list[tuple[str, Any]] | None = None, *, accept: str = "application/json") -> Any:
+        """GET `path` as JSON, within the request and run deadlines.
+
+        Raises HttpError (Unreachable, TimedOut: status 0) for this request, _Stopped when the cluster
+        should not be asked again: 401, the run's deadline, or the server gone."""
+        if self.run_deadline.passed:
+            raise _Stopped(self.run_deadline.reason())
         method, url, headers, _body, _post = self.api.param_serialize(
             "GET",
             path,
@@ -476,21 +653,54 @@ class _Collector:
             auth_settings=["BearerToken"],
         )
         self.result.requests += 1
+        timeout = self.timeout
         try:
-            resp = self.api.call_api(method, url, header_params=headers, _request_timeout=self.timeout)
-            data = resp.read()
+            with self.run_deadline.request(timeout) as d:
+                try:
+                    resp = self.api.call_api(
+                        method, url, header_params=headers, _request_timeout=(min(timeout, 10.0), timeout + 1)
+                    )
+                    try:
+                        data = http.read_body(resp.response, d)
+                    finally:
+                        resp.response.release_conn()
+                except (ApiException, urllib3.exceptions.HTTPError, OSError):
+                    if d.expired:
+                        raise d.exceeded() from None
+                    raise
+        except http.DeadlineExceeded as e:
+            if e.by_run:
+                raise _Stopped(f"stopped: {e}") from None
+            self._failed(TimedOut(str(e)))
+        except http.ResponseTooLarge as e:
+            raise HttpError(0, str(e)) from None
         except ApiException as e:
             if e.status in (0, None):
-                raise Unreachable(_one_line(str(e.reason))) from None
+                self._failed(Unreachable(_one_line(str(e.reason))))
             raise HttpError(e.status, _one_line(str(e.reason))) from None
-        except urllib3.exceptions.HTTPError as e:
-            raise Unreachable(_one_line(str(e))) from None
+        except urllib3.exceptions.MaxRetryError as e:
+            if isinstance(e.reason, urllib3.exceptions.ReadTimeoutError):
+                self._failed(TimedOut(f"no answer within the {timeout:g}s timeout"))
+            self._failed(Unreachable(_connection_reason(e.reason or e)))
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            self._failed(Unreachable(_connection_reason(e)))
+        self.failed_in_a_row = 0
+        if resp.status == 401:
+            raise _Stopped(f"refused the credentials (HTTP 401: {_status_message(data, resp.reason)})", refused=True)
         if not 200 <= resp.status < 300:
             raise HttpError(resp.status, _status_message(data, resp.reason))
         try:
             return json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HttpError(resp.status, f"response for {path} is not JSON") from None
+
+    def _failed(self, e: HttpError) -> None:
+        """Raise `e` (no usable answer to this request), or _Stopped when the server that answered
+        before has now failed MAX_FAILED_IN_A_ROW requests in a row."""
+        self.failed_in_a_row += 1
+        if self.failed_in_a_row >= MAX_FAILED_IN_A_ROW and self.result.requests > self.failed_in_a_row:
+            raise _Stopped(f"the API server stopped answering ({self.failed_in_a_row} requests in a row: {e})")
+        raise e
 
     # --- gaps ------------------------------------------------------------------------------
 
@@ -596,6 +806,27 @@ def _reason(e: HttpError) -> str:
     if e.status == 404:
         return f"not found (404): {e.message}"
     return str(e)
+
+
+def _connection_reason(e: object) -> str:
+    """A short reason for a failed connection (urllib3's own text repeats the pool and the URL)."""
+    text = str(e)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "host name not found"),
+        ("Temporary failure in name resolution", "host name not found"),
+        ("No route to host", "no route to host"),
+        ("Network is unreachable", "network unreachable"),
+        ("RemoteDisconnected", "connection closed without an answer"),
+        ("Connection reset", "connection reset"),
+        ("Connection aborted", "connection closed without an answer"),
+        ("IncompleteRead", "connection closed in the middle of the answer"),
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+        ("SSL", "TLS error"),
+    ):
+        if needle in text:
+            return reason
+    return _one_line(text)
 
 
 def _one_line(s: str) -> str:

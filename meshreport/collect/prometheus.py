@@ -13,6 +13,7 @@ the snapshot: every reason passes through `Redactor`, and the recorded URL has n
 from __future__ import annotations
 
 import base64
+import json
 import math
 import threading
 import time
@@ -24,9 +25,11 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+import urllib3
 import yaml
 
 from meshreport import __version__, safe_yaml
+from meshreport.collect import http
 from meshreport.collect import queries as Q
 from meshreport.errors import InputError, UsageError
 from meshreport.progress import Progress
@@ -159,6 +162,13 @@ class QueryError(Exception):
         self.connect = connect
 
 
+class MalformedAnswer(QueryError):
+    """A `success` answer whose data is not the shape the API documents: the query becomes a gap."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"malformed answer: {detail}", retryable=False, status=200)
+
+
 class AuthError(Exception):
     """401/403: every further request would fail the same way."""
 
@@ -169,8 +179,15 @@ class PrometheusClient:
     Thread-safe: each thread gets its own `requests.Session` (connection pool).
     """
 
-    def __init__(self, cfg: PrometheusConfig, *, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: PrometheusConfig,
+        *,
+        warn: Callable[[str], None] | None = None,
+        run: http.RunDeadline | None = None,
+    ) -> None:
         self.cfg = cfg
+        self.run = run or http.RunDeadline(None)
         self.redact = Redactor(cfg.secrets())
         self._local = threading.local()
         self.requests_sent = 0
@@ -201,6 +218,9 @@ class PrometheusClient:
             if self.cfg.cert_file:
                 s.cert = (self.cfg.cert_file, self.cfg.key_file) if self.cfg.key_file else self.cfg.cert_file
             s.trust_env = False  # never pick up credentials from ~/.netrc or proxies implicitly
+            s.max_redirects = 5
+            for adapter in s.adapters.values():
+                http.guard(adapter.poolmanager)  # type: ignore[attr-defined]
             self._local.session = s
         return s
 
@@ -217,17 +237,38 @@ class PrometheusClient:
                     if attempt:
                         e.reason = f"{e.reason} (after {attempt + 1} attempts)"
                     raise
+                if self.run.remaining() <= delay:  # a retry could not finish: the run ends first
+                    e.reason = f"{e.reason} (not retried: the run's deadline ({self.run.seconds:g}s) is near)"
+                    raise
             attempt += 1
             time.sleep(delay)
             delay *= 2
 
     def _get_once(self, path: str, params: Any) -> dict:
         url = self.cfg.url + path
+        if self.run.passed:
+            raise QueryError(self.run.reason(), retryable=False)
         with self._lock:
             self.requests_sent += 1
         timeout = self.cfg.timeout
         try:
-            r = self._session().get(url, params=params, timeout=(min(timeout, 10.0), timeout))
+            # One deadline for connecting, the headers and the whole body (requests' own timeout
+            # is per socket read, which a trickling answer never trips).
+            with self.run.request(timeout) as d:
+                try:
+                    r = self._session().get(url, params=params, timeout=(min(timeout, 10.0), timeout + 1), stream=True)
+                    try:
+                        raw = b"" if r.status_code in (401, 403) else http.read_body(r.raw, d)
+                    finally:
+                        r.close()
+                except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
+                    if d.expired:
+                        raise d.exceeded() from None
+                    raise
+        except http.DeadlineExceeded as e:
+            raise QueryError(str(e), retryable=not e.by_run) from None
+        except http.ResponseTooLarge as e:
+            raise QueryError(str(e), retryable=False) from None
         except requests.exceptions.SSLError as e:
             raise QueryError(self.redact(f"TLS error: {_short(e)}"), retryable=False, connect=True) from None
         except requests.exceptions.ConnectTimeout:
@@ -236,7 +277,7 @@ class PrometheusClient:
             raise QueryError(f"no answer within the {timeout:g}s timeout", retryable=True) from None
         except requests.exceptions.ConnectionError as e:
             raise QueryError(self.redact(_connection_reason(e)), retryable=True, connect=True) from None
-        except requests.exceptions.RequestException as e:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
             raise QueryError(self.redact(f"request failed: {_short(e)}"), retryable=False) from None
         if r.status_code in (401, 403):
             raise AuthError(
@@ -245,13 +286,17 @@ class PrometheusClient:
                 "basic auth or client certificate settings"
             )
         try:
-            body = r.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             body = None
         if r.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
             err = body.get("error") if isinstance(body, dict) else None
             etype = body.get("errorType") if isinstance(body, dict) else None
-            detail = str(err)[:300] if err else (r.text[:200].strip() or r.reason)
+            detail = str(err)[:300] if err else (raw[:200].decode("utf-8", "replace").strip() or r.reason)
+            if body is None and r.status_code == 200:
+                ctype = r.headers.get("Content-Type", "no Content-Type")
+                detail = f"answer is not JSON ({ctype}): {detail}"
+            detail = " ".join(detail.split())
             retryable = r.status_code >= 500 or r.status_code == 429 or etype in ("timeout", "unavailable")
             raise QueryError(self.redact(f"HTTP {r.status_code}: {detail}"), retryable=retryable, status=r.status_code)
         data = body.get("data")
@@ -316,20 +361,48 @@ def _num(x: Any) -> float:
 
 
 def _parse_series(data: Any, kind: str) -> list[Series]:
+    """Series of a `success` answer; MalformedAnswer when its items are not the documented shape
+    (labels string to string, a value `[time, "number"]`, values a list of those)."""
     if not isinstance(data, dict):
-        return []
+        raise MalformedAnswer(f"data is a {type(data).__name__}, not an object")
     rtype, result = data.get("resultType"), data.get("result") or []
     out: list[Series] = []
-    if rtype == "vector":
-        for r in result:
-            out.append(Series(labels=dict(r.get("metric") or {}), value=_num((r.get("value") or [0, None])[1])))
-    elif rtype == "matrix":
-        for r in result:
-            pts = [(float(t), _num(v)) for t, v in r.get("values") or []]
-            out.append(Series(labels=dict(r.get("metric") or {}), points=pts))
+    if rtype in ("vector", "matrix"):
+        if not isinstance(result, list):
+            raise MalformedAnswer(f"{rtype} result is a {type(result).__name__}, not a list")
+        for i, r in enumerate(result):
+            if not isinstance(r, dict):
+                raise MalformedAnswer(f"result item {i} is a {type(r).__name__}, not a series")
+            labels = r.get("metric") or {}
+            if not isinstance(labels, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+            ):
+                raise MalformedAnswer(f"result item {i}: labels are not names and strings")
+            if rtype == "vector":
+                out.append(Series(labels=dict(labels), value=_sample(r.get("value"), i)[1]))
+            else:
+                values = r.get("values") or []
+                if not isinstance(values, list):
+                    raise MalformedAnswer(f"result item {i}: values is not a list")
+                out.append(Series(labels=dict(labels), points=[_sample(p, i) for p in values]))
     elif rtype == "scalar" and isinstance(result, list) and len(result) == 2:
-        out.append(Series(labels={}, value=_num(result[1])))
+        out.append(Series(labels={}, value=_sample(result, 0)[1]))
+    elif result:
+        raise MalformedAnswer(f"unknown resultType {str(rtype)[:40]!r}")
     return out
+
+
+def _sample(pair: Any, i: int) -> tuple[float, float]:
+    """`[time, "value"]` as numbers; the value may be NaN or ±Inf as Prometheus writes them."""
+    if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool):
+        raise MalformedAnswer(f"result item {i}: a sample is not [time, value]")
+    try:
+        t = float(pair[0])
+    except (TypeError, ValueError):
+        raise MalformedAnswer(f"result item {i}: sample time {str(pair[0])[:40]!r} is not a number") from None
+    if not math.isfinite(t):
+        raise MalformedAnswer(f"result item {i}: sample time is not finite")
+    return t, _num(pair[1])
 
 
 # --- collection -------------------------------------------------------------------------------
@@ -365,10 +438,12 @@ class Facts:
 class Collector:
     """One metrics collection over a window: probe, check the window, discover, query, diagnose."""
 
-    def __init__(self, cfg: PrometheusConfig, progress: Progress | None = None) -> None:
+    def __init__(
+        self, cfg: PrometheusConfig, progress: Progress | None = None, run: http.RunDeadline | None = None
+    ) -> None:
         self.cfg = cfg
         self.progress = progress or Progress(quiet=True)
-        self.client = PrometheusClient(cfg, warn=self.progress.warn)
+        self.client = PrometheusClient(cfg, warn=self.progress.warn, run=run)
 
     def probe(self) -> Facts:
         """Can we talk to it at all? Unreachable or 401/403 -> InputError (exit 5). Reads version, scrape interval."""
@@ -613,17 +688,31 @@ def _iso(t: float) -> str:
 
 
 def collect(
-    settings: Settings, window: Window, *, progress: Progress | None = None, namespaces: list[str] | None = None
+    settings: Settings,
+    window: Window,
+    *,
+    progress: Progress | None = None,
+    namespaces: list[str] | None = None,
+    run: http.RunDeadline | None = None,
 ) -> Snapshot:
     """Collect metrics for `window` as `settings` say (URL, auth, namespaces or all-namespaces).
 
     The entry point for `meshreport snapshot` and for the live mode of `render`/`graph`.
-    `namespaces` overrides the settings' choice (None: use settings).
+    `namespaces` overrides the settings' choice (None: use settings); `run` is the whole
+    collection's deadline (None: a new one of the `deadline` setting).
     """
     cfg = PrometheusConfig.from_settings(settings)
     if namespaces is None:
         namespaces = resolve_namespaces(settings)
-    return Collector(cfg, progress).collect(window, namespaces)
+    return Collector(cfg, progress, run or run_deadline(settings)).collect(window, namespaces)
+
+
+def run_deadline(settings: Settings) -> http.RunDeadline:
+    """The deadline of one collection, from the `deadline` setting."""
+    seconds = settings["deadline"]
+    if seconds is not None and seconds <= 0:
+        raise UsageError("--deadline must be more than 0")
+    return http.RunDeadline(seconds)
 
 
 def resolve_namespaces(settings: Settings) -> list[str] | None:

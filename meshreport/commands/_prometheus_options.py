@@ -113,8 +113,14 @@ _OPTIONS: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         "prom_timeout",
         "prometheus.timeout",
         ("--prometheus-timeout",),
-        {"metavar": "DURATION", "help": "Per-query timeout [30s]."},
+        {"metavar": "DURATION", "help": "Deadline of each query, body included [30s]."},
     ),  # noqa: E501
+    (
+        "deadline",
+        "deadline",
+        ("--deadline",),
+        {"metavar": "DURATION", "help": "Deadline of the whole collection; what is not done by then is a gap [30m]."},
+    ),
     (
         "prom_retries",
         "prometheus.retries",

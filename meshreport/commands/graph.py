@@ -17,9 +17,11 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
+from meshreport.commands._setting_flags import setting_flags
 from meshreport.errors import UsageError
 from meshreport.output import write_output
 from meshreport.settings import Settings
+from meshreport.visible import one_line
 
 #: option -> GraphOptions field, so a bad value is named by the flag the user typed.
 FLAGS = {
@@ -49,6 +51,7 @@ def parse_box_by(text: str | None) -> list[str]:
 @cli.command("graph")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
+@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"})])
 @click.option(
     "--graph-type", default="workload", show_default=True, help="app | versionedApp | workload | service (Kiali)."
 )
@@ -106,10 +109,21 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
     snap = pipeline.load_snapshot(snapshot, settings)
     pipeline.check_namespaces(snap, graph_options.namespaces)
     graph = pipeline.analyse(snap, options).graph
-    text = pipeline.graph_text(graph, fmt, graph_options.box_by)
+    gaps = pipeline.counted_gaps(snap)
+    text = pipeline.graph_text(graph, fmt, graph_options.box_by, gaps)
     out: Path | None = opts["output"]
     if out is None:
         sys.stdout.write(text)
-        return
-    write_output(out, text)
-    click.echo(f"{fmt} graph ({len(graph.nodes)} nodes, {len(graph.edges)} edges) written to {out}", err=True)
+    else:
+        write_output(out, text)
+        click.echo(f"{fmt} graph ({len(graph.nodes)} nodes, {len(graph.edges)} edges) written to {out}", err=True)
+    if gaps:
+        first = gaps[0]
+        where = f" in {first.namespace}" if first.namespace else ""
+        click.echo(
+            f"meshreport: note: the snapshot has {len(gaps)} gap(s), so the graph may be incomplete "
+            f'(first: {first.what}{where}: {one_line(first.reason)}); the output lists them under "gaps"',
+            err=True,
+        )
+    if snapshot is None:
+        pipeline.check_gaps(snap, settings["max_gaps"], "the graph was still written")

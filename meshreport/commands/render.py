@@ -15,6 +15,7 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
+from meshreport.commands._setting_flags import setting_flags
 from meshreport.errors import FindingsError, UsageError
 from meshreport.settings import Settings
 
@@ -37,6 +38,7 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 @cli.command("render")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
+@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"})])
 @click.option(
     "-o",
     "--output",
@@ -149,6 +151,8 @@ def render_cmd(
     says that config was not collected instead of listing findings.
     Needs Graphviz ('dot'); without it meshreport exits with code 5.
     Exit 3 (after the report is written) with --fail-on and matching findings.
+    Live (--prometheus): exit 4 (after the report is written) when the
+    collection has more gaps than --max-gaps (MESHREPORT_MAX_GAPS).
     See docs/report.md.
 
     \b
@@ -199,6 +203,8 @@ def render_cmd(
     click.echo(f"  open {index.as_uri()}")
     if not no_pdf:
         click.echo(f"  PDF  {index.parent / 'report.pdf'}")
+    if snapshot is None:
+        pipeline.check_gaps(snap, settings["max_gaps"], "the report was still written")
     reasons = []
     comparison = analysis.comparison
     if comparison is not None:

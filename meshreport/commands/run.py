@@ -46,6 +46,7 @@ RUN_FLAGS = [
     ("kubernetes.secret_names", ("--secret-names",), {"is_flag": True}),
     ("kubernetes.gateway_certs", ("--gateway-certs",), {"is_flag": True}),
     ("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"}),
+    ("kubernetes.timeout", ("--kubernetes-timeout",), {"metavar": "DURATION"}),
     ("email.to", ("--email-to",), {"multiple": True, "metavar": "ADDRESS"}),
 ]
 
@@ -119,7 +120,7 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
     if settings["email.to"]:
         sent = pipeline.send_report(settings, report, result.summary)
         click.echo(f"  emailed to {', '.join(sent)}")
-    pipeline.check_gaps(result.snapshot, settings["max_gaps"])
+    pipeline.check_gaps(result.snapshot, settings["max_gaps"], "the report was still published")
     reasons = result.summary.get("gate", {}).get("reasons", [])
     if reasons:
         raise FindingsError("gate failed (report written): " + "; ".join(reasons))

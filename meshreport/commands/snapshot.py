@@ -13,6 +13,7 @@ from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._config_options import config_options
 from meshreport.commands._prometheus_options import prometheus_options
+from meshreport.commands._setting_flags import setting_flags
 from meshreport.progress import Progress
 from meshreport.settings import Settings
 
@@ -23,7 +24,10 @@ from meshreport.settings import Settings
     "Example: meshreport snapshot --prometheus http://prometheus.istio-system:9090 --window 24h "
     "--all-namespaces -o mesh.mrsnap\n\n"
     "Failed queries are recorded as gaps in the snapshot; with --max-gaps N more than N gaps "
-    "exit with code 4 (the snapshot is still written). Unreachable Prometheus or 401/403: exit 5. "
+    "exit with code 4 (the snapshot is still written). Each query ends by --prometheus-timeout and each "
+    "Kubernetes request by --kubernetes-timeout, bodies included; the whole collection by --deadline, after "
+    "which what is left becomes gaps. Unreachable Prometheus or 401/403, or a Kubernetes API refusing "
+    "explicit credentials (401): exit 5. "
     "A window shorter than twice the scrape interval: exit 2.\n\n"
     "Config (workloads, Istio and Gateway API objects) comes from the Kubernetes API (--context, "
     "--kubeconfig, --in-cluster; by default wherever kubectl would look). With --from-files PATH... "
@@ -33,6 +37,7 @@ from meshreport.settings import Settings
     "belong to --cluster, else to the one cluster the metrics name, else to Kubernetes).",
 )
 @prometheus_options
+@setting_flags([("kubernetes.timeout", ("--kubernetes-timeout",), {"metavar": "DURATION"})])
 @config_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Snapshot file to write (.mrsnap).")
 @click.option("--max-gaps", type=int, default=None, metavar="N", help="Exit 4 when more than N gaps [no limit].")

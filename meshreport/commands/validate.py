@@ -135,14 +135,16 @@ def validate_cmd(
     """
     from meshreport.settings import Settings
 
+    settings = Settings.load(config_file=config_file)
     kube = {
         "kubeconfig": kubeconfig,
         "in_cluster": in_cluster,
         "namespaces": namespaces,
         "secret_names": secret_names,
         "gateway_certs": gateway_certs,
+        "timeout": settings["kubernetes.timeout"],
+        "deadline": settings["deadline"],
     }
-    settings = Settings.load(config_file=config_file)
     rules = pipeline.suppressions(settings, suppress)
     objects, now, gaps = pipeline.config_objects(snapshot, files, contexts, kube)
     for g in gaps:

@@ -21,6 +21,7 @@ from helpers.k8s_stub import StubCluster, StubServer, load_yaml_objects, write_k
 from meshreport.collect.kinds import COLLECTED  # noqa: E402
 from meshreport.collect.kubernetes import (  # noqa: E402
     METADATA_ONLY,
+    ClusterDown,
     client_for,
     collect_cluster,
     collect_config,
@@ -328,11 +329,19 @@ def test_one_unreachable_cluster_is_a_gap_when_another_answers(tmp_path):
     assert objects and {o.cluster for o in objects} == {"up"}
 
 
-def test_unauthorized_lists_become_gaps_not_crashes():
+def test_credentials_refused_everywhere_is_an_input_error_not_35_gaps(tmp_path):
+    """401 on every call used to exit 0 with 35 gaps; now the cluster is refused, like Prometheus' 401."""
     cluster = stub(tokens={"other"})
-    r = collect(cluster)
-    assert r.objects == []
-    assert r.gaps and all("401" in g.reason for g in r.gaps)
+    with pytest.raises(ClusterDown) as e:
+        collect(cluster)
+    assert e.value.refused and "refused the credentials (HTTP 401" in e.value.reason
+    assert len(cluster.requests) == 1  # nothing more is asked once the credentials are refused
+    with StubServer(cluster) as s:
+        kc = write_kubeconfig(tmp_path / "kc", {"prod": (s.url, "wrong")})
+        with pytest.raises(InputError) as ie:
+            collect_config(["prod"], None, kubeconfig=str(kc))
+    assert ie.value.exit_code == EXIT_INPUT
+    assert "Kubernetes API of cluster prod refused the credentials (HTTP 401" in ie.value.message
 
 
 def test_cluster_snapshot_round_trips_through_the_store(tmp_path):

@@ -233,7 +233,7 @@ def test_answer_after_timeout_becomes_gap(tmp_path, capsys):
     snap = store.read(out)
     gaps = [g for g in snap.gaps if g.phase == "metrics"]
     assert gaps and {g.namespace for g in gaps} == {"slow"}
-    assert all("timeout" in g.reason for g in gaps)
+    assert all("request deadline (0.3s)" in g.reason or "0.3s timeout" in g.reason for g in gaps)
     assert {g.what for g in gaps} >= {"graph/istio_requests_total/incoming", "trend/requests"}
     assert all(q.namespace == "fast" or "istio_requests_total" not in q.promql for q in snap.queries)
     # the per-query timeout is also passed to Prometheus, and the whole run did not wait for every answer

@@ -17,6 +17,7 @@ import base64
 import copy
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -136,6 +137,13 @@ class StubCluster:
     - `discovery_broken`: /apis answers 503, so a client must find versions by trying them (404 fallback).
     - `forbidden_resources`: plurals (e.g. `customresourcedefinitions`) every request for answers 403, as when
       the ClusterRole does not grant them.
+    - `faults`: {plural: mode} for lists of that resource, as failing servers behave:
+      `continue-loop` (every page sends the same continue token), `gone` (410 Gone for the first
+      `gone_times` continue requests, then normal), `gone-always`, `500-later` (pages after the first
+      answer 500), `malformed` (items that are not objects with a name mixed in), `huge` (items padded
+      to `huge_bytes`), `hang` (no answer for `hang_seconds`), `trickle` (one body byte every
+      `trickle_seconds`).
+    - `unauthorized_after`: every request after this many answers 401 (a token that expires mid-run).
     """
 
     objects: list[dict[str, Any]] = field(default_factory=list)
@@ -147,6 +155,12 @@ class StubCluster:
     discovery_broken: bool = False
     forbidden_resources: set[str] = field(default_factory=set)
     tokens: set[str] | None = None  # accepted bearer tokens; None accepts any
+    faults: dict[str, str] = field(default_factory=dict)
+    gone_times: int = 1
+    huge_bytes: int = 4 * 1024 * 1024
+    hang_seconds: float = 30.0
+    trickle_seconds: float = 0.2
+    unauthorized_after: int | None = None
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -267,7 +281,45 @@ class StubCluster:
                 if o["metadata"]["name"] == name:
                     return 200, self._as_version(o, gv, always_kind=True)
             return self._status(404, "NotFound", f'{res.plural} "{name}" not found')
-        return self._list(res, gv, items, query, accept)
+        mode = self.faults.get(res.plural)
+        if mode and query.get("continue"):
+            if mode == "gone-always" or (mode == "gone" and self._gone_left() > 0):
+                return self._status(
+                    410, "Expired", "The provided continue parameter is too old to display a consistent list result."
+                )
+            if mode == "500-later":
+                return self._status(500, "InternalError", "etcdserver: request timed out")
+        if mode == "malformed":
+            items = [*items[:1], 7, "x", {"metadata": "oops"}, {"metadata": {"name": 5}}, *items[1:]]
+        if mode == "huge":
+            pad = "x" * 1024
+            items = [
+                {
+                    **o,
+                    "metadata": {
+                        **o["metadata"],
+                        "annotations": {"pad": pad * (self.huge_bytes // 1024 // max(1, len(items)))},
+                    },
+                }
+                for o in items
+            ]
+        code, body = self._list(res, gv, items, query, accept)
+        if mode == "continue-loop" and code == 200:
+            body["metadata"]["continue"] = base64.urlsafe_b64encode(b'{"start": 1}').decode()
+        return code, body
+
+    def _gone_left(self) -> int:
+        with self._lock:
+            self.gone_times -= 1
+            return self.gone_times + 1
+
+    def transport_fault(self, path: str) -> str | None:
+        """`hang` or `trickle` when `path` lists a resource with that fault."""
+        parts = [p for p in path.strip("/").split("/") if p]
+        for plural, mode in self.faults.items():
+            if mode in ("hang", "trickle") and parts and parts[-1] == plural:
+                return mode
+        return None
 
     def _list(
         self, res: Resource, gv: str, items: list[dict[str, Any]], query: dict[str, str], accept: str
@@ -304,7 +356,9 @@ class StubCluster:
         }
 
     @staticmethod
-    def _as_version(obj: dict[str, Any], gv: str, *, always_kind: bool) -> dict[str, Any]:
+    def _as_version(obj: Any, gv: str, *, always_kind: bool) -> Any:
+        if not isinstance(obj, dict):
+            return obj  # a malformed item (fault mode) goes out as it is
         out = dict(obj)
         if always_kind:
             out["apiVersion"] = gv  # the server converts stored objects to the requested version
@@ -340,16 +394,31 @@ class _Handler(BaseHTTPRequestHandler):
         with self.cluster._lock:
             self.cluster.requests.append(Request(path=path, query=query, accept=accept, authorization=auth))
         tokens = self.cluster.tokens
-        if tokens is not None and auth.removeprefix("Bearer ") not in tokens:
+        after = self.cluster.unauthorized_after
+        if (tokens is not None and auth.removeprefix("Bearer ") not in tokens) or (
+            after is not None and len(self.cluster.requests) > after
+        ):
             code, body = StubCluster._status(401, "Unauthorized", "Unauthorized")
         else:
             code, body = self.cluster.handle(path, query, accept)
         data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        fault = self.cluster.transport_fault(path) if code == 200 else None
+        try:
+            if fault == "hang":
+                time.sleep(self.cluster.hang_seconds)
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if fault == "trickle":
+                for i in range(len(data)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(self.cluster.trickle_seconds)
+            else:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
@@ -363,6 +432,8 @@ class StubServer:
         handler = type("Handler", (_Handler,), {"cluster": cluster})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        # a client that hangs up mid-answer (deadline, size limit) is expected, not a stub error
+        self.httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         # a short poll interval: shutdown() waits for it, and tests start many servers
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
