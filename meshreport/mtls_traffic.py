@@ -5,12 +5,16 @@ Traffic comes from the snapshot's securityPolicy results (destination-reported r
 grouped by `connection_security_policy` and by source and destination workload); the configured mode
 from the resolver in meshreport/mtls.py. Two findings come out of the comparison:
 
-- `ready-for-strict`: a PERMISSIVE namespace (or a workload whose own policy says PERMISSIVE) whose
-  inbound traffic was all mutual TLS and at least the floor (FLOOR_REQUESTS requests or FLOOR_TCP_BYTES
-  TCP bytes in the window, so an idle namespace is not called ready), with the PeerAuthentication to apply;
-- `blocks-strict`: plain-text callers (connection_security_policy `none`) into a PERMISSIVE workload,
-  the list to fix before switching; `will-break`: plain-text or unknown-source traffic into a STRICT one.
-A caller is named when it sent at least CALLER_FLOOR_REQUESTS request or CALLER_FLOOR_TCP_BYTES bytes.
+- `ready-for-strict` (MR0101): a PERMISSIVE namespace (or a workload whose own policy says PERMISSIVE)
+  whose inbound traffic was all mutual TLS and at least the floor (`Floor`: 100 requests or 1 MB of TCP
+  bytes in the window by default, so an idle namespace is not called ready), with the PeerAuthentication
+  to apply;
+- `blocks-strict` (MR0102): plain-text callers (connection_security_policy `none`) into a PERMISSIVE
+  workload, the list to fix before switching; `will-break` (MR0103): plain-text or unknown-source
+  traffic into a STRICT one.
+A caller is named when it sent at least the caller floor (1 request or 1 KiB by default). The floors are
+the config file's `mtls:` section (docs/configuration.md). The findings become validation findings with
+these codes (validation/traffic.py), so suppressions and `--fail-on` apply to them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshreport.errors import UsageError
 from meshreport.mtls import DISABLE, PERMISSIVE, STRICT, MtlsResolver, ServerMode, match_labels
 from meshreport.snapshot.keys import REQUESTS, TCP_RECEIVED, TCP_SENT, security_policy_key
 from meshreport.snapshot.model import ConfigObject, Snapshot
@@ -31,6 +36,51 @@ CALLER_FLOOR_TCP_BYTES = 1024
 MUTUAL = "mutual_tls"
 UNKNOWN = "unknown"
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+#: finding kind -> (code, severity); the rules' docs are registered in validation/traffic.py
+CODES = {
+    "ready-for-strict": ("MR0101", "info"),
+    "blocks-strict": ("MR0102", "warning"),
+    "will-break": ("MR0103", "error"),
+}
+
+
+@dataclass(frozen=True)
+class Floor:
+    """How much traffic the comparison needs before it speaks: a namespace or workload is called ready
+    for STRICT only above the `ready_min_*` floor (either one), and a caller is named only from the
+    `caller_min_*` floor, so an idle window or a stray probe makes no finding."""
+
+    ready_min_requests: float = FLOOR_REQUESTS
+    ready_min_tcp_bytes: float = FLOOR_TCP_BYTES
+    caller_min_requests: float = CALLER_FLOOR_REQUESTS
+    caller_min_tcp_bytes: float = CALLER_FLOOR_TCP_BYTES
+
+    @classmethod
+    def from_config(cls, section: Any) -> Floor:
+        """The config file's `mtls:` section (keys as the fields); unknown keys and bad values are errors."""
+        section = section or {}
+        if not isinstance(section, dict):
+            raise UsageError("mtls: must be a mapping of floor names to numbers")
+        known = [f for f in cls.__dataclass_fields__]
+        values: dict[str, float] = {}
+        for k, v in section.items():
+            if k not in known:
+                raise UsageError(f"mtls.{k}: unknown setting (known: {', '.join(known)})")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v != v or v == float("inf"):
+                raise UsageError(f"mtls.{k}: expected a number >= 0, got {v!r}")
+            values[str(k)] = float(v)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.ready_min_requests,
+            "tcp_bytes": self.ready_min_tcp_bytes,
+            "caller_requests": self.caller_min_requests,
+            "caller_tcp_bytes": self.caller_min_tcp_bytes,
+        }
+
+
+DEFAULT_FLOOR = Floor()
 
 
 @dataclass
@@ -61,9 +111,11 @@ class Share:
     def all_mtls(self) -> bool:
         return self.mtls_requests >= self.requests - 1e-9 and self.mtls_tcp_bytes >= self.tcp_bytes - 1e-9
 
-    @property
-    def above_floor(self) -> bool:
-        return self.requests >= FLOOR_REQUESTS or self.tcp_bytes >= FLOOR_TCP_BYTES
+    def above(self, floor: Floor = DEFAULT_FLOOR) -> bool:
+        """At least the ready floor of requests or of TCP bytes (a zero floor still needs some traffic)."""
+        if self.requests <= 0 and self.tcp_bytes <= 0:
+            return False
+        return self.requests >= floor.ready_min_requests or self.tcp_bytes >= floor.ready_min_tcp_bytes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,9 +137,10 @@ class Caller:
     requests: float = 0.0
     tcp_bytes: float = 0.0
 
-    @property
-    def counts(self) -> bool:
-        return self.requests >= CALLER_FLOOR_REQUESTS or self.tcp_bytes >= CALLER_FLOOR_TCP_BYTES
+    def counts(self, floor: Floor = DEFAULT_FLOOR) -> bool:
+        if self.requests <= 0 and self.tcp_bytes <= 0:
+            return False
+        return self.requests >= floor.caller_min_requests or self.tcp_bytes >= floor.caller_min_tcp_bytes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,9 +159,19 @@ class WorkloadTraffic:
     labels: dict[str, str] = field(default_factory=dict)
     inbound: Share = field(default_factory=Share)
     callers: dict[tuple[str, str], Caller] = field(default_factory=dict)  # non-mTLS callers
+    #: port-level modes of the workload's own policy (port -> mode), when it has any
+    ports: dict[int, ServerMode] = field(default_factory=dict)
+    #: the controller's kind (Deployment, StatefulSet, ...) when the config has it, else `Workload`
+    kind: str = "Workload"
 
-    def plaintext_callers(self) -> list[Caller]:
-        return sorted((c for c in self.callers.values() if c.counts), key=lambda c: (-c.requests, -c.tcp_bytes, c.name))
+    def plaintext_callers(self, floor: Floor = DEFAULT_FLOOR) -> list[Caller]:
+        return sorted(
+            (c for c in self.callers.values() if c.counts(floor)), key=lambda c: (-c.requests, -c.tcp_bytes, c.name)
+        )
+
+    def plaintext_ports(self) -> list[int]:
+        """Ports whose own mode accepts plain text (the metrics do not say which port a call used)."""
+        return sorted(p for p, m in self.ports.items() if m.accepts_plaintext)
 
 
 @dataclass
@@ -128,6 +191,10 @@ class MtlsFinding:
     message: str
     callers: tuple[Caller, ...] = ()
     apply: str = ""  # the PeerAuthentication YAML to apply (ready-for-strict)
+    #: the object the finding is about: `Namespace` (namespace-wide) or the workload's controller kind
+    object_kind: str = "Namespace"
+    #: will-break only: ports with their own mode that accepts plain text (the calls may have used them)
+    plaintext_ports: tuple[int, ...] = ()
 
     @property
     def title(self) -> str:
@@ -135,9 +202,27 @@ class MtlsFinding:
             self.kind
         ]
 
+    @property
+    def code(self) -> str:
+        return CODES[self.kind][0]
+
+    @property
+    def severity(self) -> str:
+        """will-break is an error, unless a port of the workload accepts plain text (then maybe fine)."""
+        if self.kind == "will-break" and self.plaintext_ports:
+            return "warning"
+        return CODES[self.kind][1]
+
+    @property
+    def object_name(self) -> str:
+        return self.workload or self.namespace
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "code": self.code,
+            "severity": self.severity,
             "kind": self.kind,
+            "object": {"kind": self.object_kind, "namespace": self.namespace, "name": self.object_name},
             "namespace": self.namespace,
             "workload": self.workload,
             "configured": self.mode.as_dict(),
@@ -157,19 +242,37 @@ class MtlsAnalysis:
     inbound: Share
     namespaces: list[NamespaceMtls]
     findings: list[MtlsFinding]
+    floor: Floor = DEFAULT_FLOOR
+    #: False when the snapshot holds no config objects: modes are Istio's defaults, and no findings are made
+    config_collected: bool = True
+
+    def namespace(self, name: str) -> NamespaceMtls | None:
+        return next((n for n in self.namespaces if n.namespace == name), None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "mesh": {**self.mesh.as_dict(), "auto_mtls": self.auto_mtls, "traffic": self.inbound.as_dict()},
             "traffic_collected": self.traffic_collected,
-            "floor": {
-                "requests": FLOOR_REQUESTS,
-                "tcp_bytes": FLOOR_TCP_BYTES,
-                "caller_requests": CALLER_FLOOR_REQUESTS,
-                "caller_tcp_bytes": CALLER_FLOOR_TCP_BYTES,
-            },
+            "config_collected": self.config_collected,
+            "floor": self.floor.as_dict(),
             "namespaces": [
-                {"namespace": n.namespace, "configured": n.mode.as_dict(), "traffic": n.inbound.as_dict()}
+                {
+                    "namespace": n.namespace,
+                    "configured": n.mode.as_dict(),
+                    "traffic": n.inbound.as_dict(),
+                    "workloads": [
+                        {
+                            "workload": w.workload,
+                            "kind": w.kind,
+                            "configured": {
+                                **w.mode.as_dict(),
+                                "ports": {str(p): m.as_dict() for p, m in sorted(w.ports.items())},
+                            },
+                            "traffic": w.inbound.as_dict(),
+                        }
+                        for w in n.workloads
+                    ],
+                }
                 for n in self.namespaces
             ],
             "findings": [f.as_dict() for f in self.findings],
@@ -182,22 +285,31 @@ def _pct(v: float | None) -> float | None:
 
 def workload_labels(objects: Iterable[ConfigObject]) -> dict[tuple[str | None, str], dict[str, str]]:
     """(namespace, controller name) -> pod labels, from pod templates (the metrics' destination_workload)."""
-    out: dict[tuple[str | None, str], dict[str, str]] = {}
+    return {k: v[1] for k, v in _workloads(objects).items()}
+
+
+def _workloads(objects: Iterable[ConfigObject]) -> dict[tuple[str | None, str], tuple[str, dict[str, str]]]:
+    """(namespace, controller name) -> (kind, pod labels); a Deployment wins over its ReplicaSets' names."""
+    out: dict[tuple[str | None, str], tuple[str, dict[str, str]]] = {}
     for o in objects:
         if o.kind not in TEMPLATE_KINDS:
             continue
         tmpl = o.spec.get("template") or {}
         if o.kind == "CronJob":
             tmpl = ((o.spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-        labels = (tmpl.get("metadata") or {}).get("labels") or {}
-        out[(o.namespace, o.name)] = {str(k): str(v) for k, v in labels.items()}
+        labels = (tmpl.get("metadata") or {}).get("labels") or {} if isinstance(tmpl, dict) else {}
+        if not isinstance(labels, dict):
+            labels = {}
+        out[(o.namespace, o.name)] = (o.kind, {str(k): str(v) for k, v in labels.items()})
     return out
 
 
-def analyse_mtls(snapshot: Snapshot, mesh: MeshConfig | None = None) -> MtlsAnalysis:
+def analyse_mtls(snapshot: Snapshot, mesh: MeshConfig | None = None, floor: Floor | None = None) -> MtlsAnalysis:
+    """The comparison for every namespace of the snapshot; findings only when traffic and config were collected."""
+    floor = floor or DEFAULT_FLOOR
     mesh = mesh if mesh is not None else MeshConfig.from_objects(snapshot.objects)
     r = MtlsResolver(snapshot.objects, mesh)
-    labels = workload_labels(snapshot.objects)
+    known = _workloads(snapshot.objects)
     wls: dict[tuple[str, str], WorkloadTraffic] = {}
     collected = False
     for ns in snapshot.namespaces:
@@ -208,7 +320,7 @@ def analyse_mtls(snapshot: Snapshot, mesh: MeshConfig | None = None) -> MtlsAnal
                     continue
                 collected = True
                 for s in q.series:
-                    _count(s.labels, (s.value or 0.0) * snapshot.window.duration, metric, ns, wls, r, labels)
+                    _count(s.labels, (s.value or 0.0) * snapshot.window.duration, metric, ns, wls, r, known)
     namespaces = []
     for ns in snapshot.namespaces:
         mine = sorted((w for (n, _), w in wls.items() if n == ns), key=lambda w: w.workload)
@@ -219,8 +331,9 @@ def analyse_mtls(snapshot: Snapshot, mesh: MeshConfig | None = None) -> MtlsAnal
     total = Share()
     for n in namespaces:
         total.add(n.inbound)
-    findings = _findings(namespaces, r) if collected else []
-    return MtlsAnalysis(r.mesh_mode(), r.auto_mtls, collected, total, namespaces, findings)
+    config = bool(snapshot.objects)
+    findings = _findings(namespaces, r, floor) if collected and config else []
+    return MtlsAnalysis(r.mesh_mode(), r.auto_mtls, collected, total, namespaces, findings, floor, config)
 
 
 def _count(
@@ -230,7 +343,7 @@ def _count(
     ns: str,
     wls: dict[tuple[str, str], WorkloadTraffic],
     r: MtlsResolver,
-    labels: dict[tuple[str | None, str], dict[str, str]],
+    known: dict[tuple[str | None, str], tuple[str, dict[str, str]]],
 ) -> None:
     """One series into its destination workload's inbound share (each series once: the query of the
     destination's namespace, by the role that holds it)."""
@@ -240,8 +353,9 @@ def _count(
         return
     w = wls.get((dns, dwl))
     if w is None:
-        lbl = labels.get((dns, dwl), {})
-        w = wls[(dns, dwl)] = WorkloadTraffic(dns, dwl, r.workload_mode(dns, lbl).workload, lbl)
+        kind, lbl = known.get((dns, dwl), ("Workload", {}))
+        wm = r.workload_mode(dns, lbl)
+        w = wls[(dns, dwl)] = WorkloadTraffic(dns, dwl, wm.workload, lbl, ports=dict(wm.ports), kind=kind)
     csp = lb.get("connection_security_policy") or UNKNOWN
     mtls = csp == MUTUAL
     tcp = metric != REQUESTS
@@ -270,15 +384,15 @@ def _pa_yaml(ns: str, selector: dict[str, str] | None = None, name: str = "defau
     return "\n".join(lines) + "\n"
 
 
-def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver) -> list[MtlsFinding]:
+def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver, floor: Floor) -> list[MtlsFinding]:
     out: list[MtlsFinding] = []
     for n in namespaces:
         blocked = False
         for w in n.workloads:
-            callers = tuple(w.plaintext_callers())
+            callers = tuple(w.plaintext_callers(floor))
             if not callers:
                 continue
-            names = ", ".join(c.name for c in callers)
+            names = _names(callers)
             if w.mode.mode == PERMISSIVE:
                 blocked = True
                 out.append(
@@ -291,9 +405,16 @@ def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver) -> list[MtlsFind
                         "would reject these callers: make them send mTLS first (a sidecar, and no DestinationRule "
                         "with tls mode DISABLE towards it)",
                         callers,
+                        object_kind=w.kind,
                     )
                 )
             elif w.mode.mode == STRICT:
+                open_ports = tuple(w.plaintext_ports())
+                unless = (
+                    f", unless they used port {', '.join(map(str, open_ports))}, which accepts plain text"
+                    if open_ports
+                    else ""
+                )
                 out.append(
                     MtlsFinding(
                         "will-break",
@@ -301,15 +422,17 @@ def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver) -> list[MtlsFind
                         w.workload,
                         w.mode,
                         f"{n.namespace}/{w.workload} is STRICT ({w.mode.decided_by or w.mode.level}) but received "
-                        f"plain-text or unknown-source traffic from {names}; those calls fail under STRICT",
+                        f"plain-text or unknown-source traffic from {names}; those calls fail under STRICT{unless}",
                         callers,
+                        object_kind=w.kind,
+                        plaintext_ports=open_ports,
                     )
                 )
         modes = {w.mode.mode for w in n.workloads}
         if (
             n.mode.mode == PERMISSIVE
             and not blocked
-            and n.inbound.above_floor
+            and n.inbound.above(floor)
             and n.inbound.all_mtls
             and DISABLE not in modes
         ):
@@ -330,7 +453,7 @@ def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver) -> list[MtlsFind
                 if w.mode.level != "workload" or w.mode.mode != PERMISSIVE:
                     continue
                 pa = r.workload_pa(w.namespace, w.labels)
-                if pa is not None and w.inbound.above_floor and w.inbound.all_mtls:
+                if pa is not None and w.inbound.above(floor) and w.inbound.all_mtls:
                     out.append(
                         MtlsFinding(
                             "ready-for-strict",
@@ -340,11 +463,23 @@ def _findings(namespaces: list[NamespaceMtls], r: MtlsResolver) -> list[MtlsFind
                             f"{n.namespace}/{w.workload} is PERMISSIVE ({w.mode.decided_by}) and all its inbound "
                             f"traffic in the window was mutual TLS ({_amount(w.inbound)}): set its policy to STRICT",
                             apply=_pa_yaml(n.namespace, match_labels(pa), pa.name),
+                            object_kind=w.kind,
                         )
                     )
     order = {"will-break": 0, "blocks-strict": 1, "ready-for-strict": 2}
     out.sort(key=lambda f: (order[f.kind], f.namespace, f.workload or ""))
     return out
+
+
+#: Callers a finding's message names; the finding keeps them all (mtls.json lists every one).
+MESSAGE_CALLERS = 10
+
+
+def _names(callers: tuple[Caller, ...]) -> str:
+    """The busiest callers by name, the rest counted (a message stays one readable line)."""
+    names = ", ".join(c.name for c in callers[:MESSAGE_CALLERS])
+    more = len(callers) - MESSAGE_CALLERS
+    return names + (f" and {more} more" if more > 0 else "")
 
 
 def _amount(s: Share) -> str:

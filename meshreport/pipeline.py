@@ -38,6 +38,7 @@ from meshreport.validation.model import ValidationResult, at_or_above
 if TYPE_CHECKING:
     from meshreport.compare import Comparison
     from meshreport.digest import Digest
+    from meshreport.mtls_traffic import Floor as MtlsFloor
     from meshreport.mtls_traffic import MtlsAnalysis
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "findings",
     "findings_text",
     "health_rules",
+    "mtls_floor",
     "graph_text",
     "load",
     "load_snapshot",
@@ -278,6 +280,8 @@ class AnalysisOptions:
     enable: Sequence[str] = ()
     #: False: graph only (`meshreport graph` shows no findings)
     validate: bool = True
+    #: the mTLS comparison's traffic floors (`mtls_floor(settings)`); None = the documented defaults
+    mtls_floor: MtlsFloor | None = None
 
     @classmethod
     def for_report(
@@ -312,8 +316,11 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
     o.check()
     with paused_gc():
         graph = _graph(snapshot, o)
+    mtls = _mtls(snapshot, o)
     validation = None
     if o.validate and snapshot.objects:
+        from meshreport.validation.traffic import mtls_findings
+
         validation = findings(
             snapshot.objects,
             mesh_config=o.mesh_config,
@@ -321,8 +328,9 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
             annotations=o.annotations,
             enable=o.enable,
             now=snapshot.window.end,
+            extra=mtls_findings(mtls, snapshot.objects),
         )
-    return Analysis.of(graph, validation, _mtls(snapshot, o))
+    return Analysis.of(graph, validation, mtls)
 
 
 def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
@@ -333,7 +341,14 @@ def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
     if o.node:
         return None
     mesh = MeshConfig.from_file(o.mesh_config) if o.mesh_config else None
-    return analyse_mtls(snapshot, mesh)
+    return analyse_mtls(snapshot, mesh, o.mtls_floor)
+
+
+def mtls_floor(settings: Settings) -> MtlsFloor:
+    """The traffic floors of the mTLS comparison: the config file's `mtls:` section, else the defaults."""
+    from meshreport.mtls_traffic import Floor
+
+    return Floor.from_config(settings.section("mtls"))
 
 
 def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
@@ -343,10 +358,15 @@ def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
     if analysis.validation is None:
         return analysis
     wanted = set(namespaces)
-    kept = [f for f in analysis.validation.findings if f.namespace is None or f.namespace in wanted]
+    kept = [f for f in analysis.validation.findings if _finding_namespace(f) in (wanted | {None})]
     validation = replace(analysis.validation, findings=kept)
     # everything else (mTLS, comparison, trend) stays as it was
     return replace(analysis, validation=validation, summary=summarize(analysis.graph, validation))
+
+
+def _finding_namespace(f: Any) -> str | None:
+    """The namespace a finding is about: a Namespace's own name (it has no namespace), else the object's."""
+    return f.name if f.kind == "Namespace" else f.namespace
 
 
 def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:
@@ -367,13 +387,15 @@ def findings(
     annotations: bool = True,
     enable: Sequence[str] = (),
     now: float | None = None,
+    extra: Sequence = (),
 ) -> ValidationResult:
-    """Validate config objects and apply suppressions (annotations, then `suppressions`)."""
+    """Validate config objects and apply suppressions (annotations, then `suppressions`); `extra` are
+    findings made from traffic (validation/traffic.py), suppressed like the rest."""
     from meshreport.validation import check
     from meshreport.validation.meshconfig import MeshConfig
 
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
-    return check(objects, mesh, list(suppressions), annotations=annotations, enable=enable, now=now)
+    return check(objects, mesh, list(suppressions), annotations=annotations, enable=enable, now=now, extra=extra)
 
 
 # --- Outputs -----------------------------------------------------------------------------------
@@ -458,6 +480,7 @@ def report_options(
         mesh_config=mesh_config,
         suppressions=suppressions(settings),
         validate=validate,
+        mtls_floor=mtls_floor(settings),
     )
 
 
@@ -488,6 +511,7 @@ def analysis_key(options: AnalysisOptions, snapshot_file: Path | None = None) ->
             "annotations": options.annotations,
             "enable": sorted(options.enable),
             "validate": options.validate,
+            "mtls_floor": repr(options.mtls_floor),
             "mesh_config": sha(options.mesh_config),
             "snapshot": sha(snapshot_file),
         }

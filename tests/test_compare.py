@@ -60,11 +60,15 @@ def test_known_changes_are_exactly_reported(known):
         ("bookinfo/reviews v3 → bookinfo/ratings", 100, 71, REGRESSION),
     }
     assert c.improvements() == []
-    assert [(f.code, f.origin) for f in c.findings.new] == [("IST0173", "DestinationRule bookinfo/reviews")]
+    assert [(f.code, f.origin) for f in c.findings.new] == [
+        ("IST0173", "DestinationRule bookinfo/reviews"),
+        ("MR0103", "Deployment bookinfo/ratings-v2"),  # the plaintext flow into STRICT bookinfo
+    ]
     assert [(f.code, f.origin) for f in c.findings.resolved] == [("IST0173", "DestinationRule bookinfo/details")]
     assert {f.origin for f in c.findings.still_open} == {
         "DestinationRule bookinfo/ratings",
         "DestinationRule bookinfo/originate-tls-for-googleapis",
+        "Deployment bookinfo/productpage-v1",  # MR0102: plain text from outside the mesh, both windows
     }
     changed = {x.ref: x for x in c.config}
     assert set(changed) == {

@@ -91,3 +91,25 @@ def test_without_security_policy_results_only_the_config_is_shown():
     a = analyse_mtls(snap)
     assert not a.traffic_collected and a.findings == []
     assert {n.namespace: n.mode.mode for n in a.namespaces}["payments"] == "STRICT"
+
+
+def test_will_break_is_a_warning_when_a_port_of_the_strict_workload_accepts_plain_text():
+    from meshreport.snapshot.model import ConfigObject
+
+    m = mtls_mesh()
+    charge = next(w for w in m.workloads if w.name == "charge-v1")
+    export = next(w for w in m.workloads if w.name == "nightly-export-v1")
+    svc = next(s for s in m.services if s.name == "charge")
+    flow = replace(m.flows[-1], source=export, service=svc, dest=charge, mtls=False)
+    plain = _with(m, [*m.flows, flow])
+    assert next(f for f in analyse_mtls(plain).findings if f.kind == "will-break").severity == "error"
+    body = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "charge", "namespace": "payments"},
+        "spec": {"selector": {"matchLabels": {"app": "charge"}}, "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}}},
+    }
+    plain.objects.append(ConfigObject("security.istio.io/v1", "PeerAuthentication", "charge", "payments", body))
+    (brk,) = [f for f in analyse_mtls(plain).findings if f.kind == "will-break"]
+    assert brk.severity == "warning" and brk.plaintext_ports == (8080,) and "port 8080" in brk.message
+    assert (brk.code, brk.object_kind) == ("MR0103", "Deployment")

@@ -135,16 +135,17 @@ def render_cmd(
     \b
     Writes OUTPUT/index.html (worst first: health counts, failing and
     degraded apps with the reason, edges by error share, slowest edges by
-    p95, findings by severity; then mTLS coverage, topology, busiest edges
-    and the namespaces, worst first), OUTPUT/namespaces/<ns>.html (topology,
+    p95, findings by severity; then topology, busiest edges, the namespaces,
+    worst first, and Mutual TLS), OUTPUT/namespaces/<ns>.html (topology,
     workloads and services with sparklines, every edge with rate, 4xx %,
     5xx %, p50/p95/p99, mTLS % and response codes; tables sort by any
-    column), OUTPUT/health.html, OUTPUT/findings.html (config-validation
+    column), OUTPUT/health.html, OUTPUT/findings.html (config-validation and mTLS
     findings by severity, code and namespace, suppressed ones apart),
     OUTPUT/img/*.svg, OUTPUT/report.pdf (a summary of at most ~40 pages) and
     OUTPUT/mtls.json (configured mTLS vs the share of mutual-TLS traffic:
-    Ready for STRICT / Blocks STRICT / Will break, also on the overview,
-    the namespace pages and in the PDF).
+    Ready for STRICT / Blocks STRICT / Will break, findings MR0101-MR0103,
+    also in the Mutual TLS section of the overview, the namespace pages
+    and the PDF; traffic floors: the config file's `mtls:` section).
     A config-only snapshot (no metrics) says so and shows no traffic.
     Health rules: the config file's `health:` section; suppressions: its
     `validation.suppressions`. A metrics-only snapshot (no config objects)
@@ -173,6 +174,7 @@ def render_cmd(
         health_rules=rules,
         mesh_config=mesh_config,
         suppressions=pipeline.suppressions(settings),
+        mtls_floor=pipeline.mtls_floor(settings),
     )
     options.graph.validate({"graph_type": "--graph-type"})
     previous = None

@@ -14,7 +14,7 @@ from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import (
     inventory,  # noqa: F401  (registers the Istio configuration section)
-    mtls_readiness,  # noqa: F401  (registers the mTLS configured-and-seen section)
+    mtls,  # noqa: F401  (registers the Mutual TLS section)
     run_trends,  # noqa: F401  (registers "Trends across runs")
     since,  # noqa: F401  (registers "Since the previous report")
     topology,

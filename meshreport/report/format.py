@@ -31,6 +31,14 @@ def byte_rate(value: float) -> str:
     return f"{value:.0f} B/s"
 
 
+def byte_count(value: float) -> str:
+    """A number of bytes with SI units, as byte_rate."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
 def pct(value: float | None) -> str:
     """Percentages as Kiali prints them (`%.1f`); tiny non-zero shares are not shown as 0.0."""
     if value is None:

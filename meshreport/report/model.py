@@ -22,7 +22,7 @@ from meshreport.report import overview
 from meshreport.report.edges import EdgeRow, NodeRef, edge_row, report_edges
 from meshreport.report.findings import FindingRow, FindingsPage, findings_page, namespace_rows, not_collected
 from meshreport.report.findings import row as finding_row
-from meshreport.report.mtls import MtlsSummary, mtls_summary
+from meshreport.report.mtls_edges import MtlsCoverage, mtls_coverage, share_text
 from meshreport.report.reasons import health_reason
 from meshreport.report.sparkline import Spark, Trends, collect_trends, sparks
 from meshreport.snapshot.model import Diagnostic, Snapshot
@@ -231,7 +231,10 @@ class ReportModel:
     slow_edges: list[EdgeRow] = field(default_factory=list)
     unhealthy: list[overview.Unhealthy] = field(default_factory=list)
     health_page: overview.HealthPage | None = None
-    mtls: MtlsSummary | None = None
+    #: mTLS on the edges (plain-text edges); the Mutual TLS section (report/mtls.py) holds the rest
+    mtls: MtlsCoverage | None = None
+    #: The PDF summary's mTLS sentence (report/mtls.py headline), empty without mTLS data
+    mtls_headline: str = ""
     #: The namespaces table, worst first (failure, degraded, then by error share and rate).
     namespace_order: list[NamespaceSection] = field(default_factory=list)
     #: The namespaces that get a page in the PDF (worst first; the PDF stays ~40 pages).
@@ -367,7 +370,7 @@ def build_model(
         slow_edges=overview.slowest_edges(req_edges, TOP_EDGES),
         unhealthy=overview.top_unhealthy(unhealthy, TOP_EDGES),
         health_page=overview.health_page(unhealthy),
-        mtls=mtls_summary(snapshot, graph, edges, namespaces) if mtls_known else None,
+        mtls=mtls_coverage(edges, namespaces) if mtls_known else None,
         has_health=any(n.health is not None for n in graph.nodes.values()),
         health=_health_counts(graph, namespaces),
         findings=[] if validation is None else [finding_row(f) for f in validation.active],
@@ -384,8 +387,7 @@ def build_model(
         ns_edges.sort(key=lambda r: (r.protocol == "tcp", -r.rate))
         summary = _namespace_summary(snapshot, graph, ns)
         summary.sparks = sparks(trends.by_namespace.get(ns))
-        if model.mtls is not None:
-            summary.mtls_text = model.mtls.namespaces.get(ns, "–")
+        summary.mtls_text = _mtls_text(analysis, model.mtls, ns)
         ns_stats = _namespace_stats(snapshot, graph, ns)
         if not model.has_traffic:
             ns_stats = [st for st in ns_stats if st.label not in TRAFFIC_STATS]
@@ -412,6 +414,16 @@ def build_model(
     inp = ModelInput(snapshot, graph, model, analysis.comparison, analysis)
     _apply_sections(model, inp, _SECTION_BUILDERS if builders is None else builders)
     return model
+
+
+def _mtls_text(analysis: Analysis, coverage: MtlsCoverage | None, ns: str) -> str:
+    """A namespace's share of requests over mTLS: the Mutual TLS section's figure (destination-reported
+    traffic), else the edges' when the snapshot has no security-policy results for it."""
+    a = analysis.mtls
+    mine = a.namespace(ns) if a is not None and a.traffic_collected else None
+    if mine is not None and mine.inbound.requests > 0:
+        return share_text(mine.inbound.request_share)
+    return coverage.namespaces.get(ns, "–") if coverage is not None else "–"
 
 
 def has_traffic(snapshot: Snapshot, graph: TrafficGraph) -> bool:

@@ -17,6 +17,7 @@ from meshreport.analysis import Analysis
 from meshreport.graph.model import TrafficGraph
 from meshreport.report import format as fmt
 from meshreport.report.model import _health_counts, _report_namespaces, _request_totals, wall_clock
+from meshreport.report.mtls import active_findings
 from meshreport.snapshot.model import Snapshot
 from meshreport.validation.model import SEVERITIES, ValidationResult
 
@@ -25,6 +26,8 @@ SCHEMA_VERSION = 1
 FILE_NAME = "summary.json"
 #: Gaps listed one by one; the count is always complete.
 MAX_GAP_ITEMS = 50
+#: mTLS findings listed one by one; `mtls.findingsCount` is always complete.
+MAX_MTLS_ITEMS = 50
 #: A summary bigger than this is not ours (the archive index and `send` read them back).
 MAX_BYTES = 4 * 1024 * 1024
 
@@ -75,6 +78,7 @@ def build_summary(
         "graph": {"type": graph.graph_type, "nodes": len(graph.nodes), "edges": len(graph.edges)},
         "health": health,
         "findings": _findings(validation),
+        "mtls": _mtls(analysis, namespaces),
         "gaps": {
             "count": len(snapshot.gaps),
             "items": [
@@ -90,6 +94,40 @@ def _findings(validation: ValidationResult | None) -> dict[str, Any]:
     if validation is None:
         return {"collected": False, **{s: 0 for s in SEVERITIES}, "suppressed": 0}
     return {"collected": True, **validation.counts()}
+
+
+def _mtls(analysis: Analysis, namespaces: list[str]) -> dict[str, Any] | None:
+    """The Mutual TLS section in numbers: the mesh's configured mode, the shares seen, and the unsuppressed
+    findings of the comparison (MR0101-MR0103, also counted in `findings`) with their callers."""
+    a = analysis.mtls
+    if a is None:
+        return None
+    found, suppressed = active_findings(a, analysis.validation, namespaces)
+    share = a.inbound
+    return {
+        "mode": a.mesh.mode,
+        "decidedBy": a.mesh.decided_by,
+        "autoMtls": a.auto_mtls,
+        "trafficCollected": a.traffic_collected,
+        "requestShare": None if share.request_share is None else round(share.request_share / 100.0, 6),
+        "tcpShare": None if share.tcp_share is None else round(share.tcp_share / 100.0, 6),
+        "findings": [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "title": f.title,
+                "object": f"{f.object_kind} {f.namespace}/{f.object_name}"
+                if f.workload
+                else f"Namespace {f.namespace}",
+                "namespace": f.namespace,
+                "message": f.message,
+                "callers": [c.name for c in f.callers],
+            }
+            for f in found[:MAX_MTLS_ITEMS]
+        ],
+        "findingsCount": len(found),
+        "suppressed": suppressed,
+    }
 
 
 def _worst_p95(graph: TrafficGraph) -> tuple[float | None, str | None]:

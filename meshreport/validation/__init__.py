@@ -26,15 +26,16 @@ def check(
     today: dt.date | None = None,
     enable: Iterable[str] = (),
     now: float | None = None,
+    extra: Iterable[Finding] = (),
 ) -> ValidationResult:
     """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read.
 
     `enable` turns on opt-in rules by code (e.g. IST0136, which istioctl does not run by default).
     `now` (unix seconds; default the current time) is what certificate expiry is judged against:
-    a snapshot's window end keeps reports reproducible."""
+    a snapshot's window end keeps reports reproducible. `extra`: findings made elsewhere (the traffic
+    findings of validation/traffic.py), suppressed and sorted with the rest."""
     from meshreport.validation.suppress import apply
 
     objs = list(objects)
-    return apply(
-        validate(objs, mesh_config, enable=enable, now=now), objs, suppressions, annotations=annotations, today=today
-    )
+    found = sorted([*validate(objs, mesh_config, enable=enable, now=now), *extra], key=Finding.sort_key)
+    return apply(found, objs, suppressions, annotations=annotations, today=today)

@@ -9,6 +9,9 @@ from collections import defaultdict
 
 from meshreport.validation.registry import all_rules
 
+#: The heading of the rules raised from traffic (validation/traffic.py), after the object kinds.
+TRAFFIC = "~Traffic"
+
 INTRO = """\
 # Validation rules
 
@@ -90,6 +93,22 @@ DestinationRule with DISABLE against STRICT is KIA0207 (namespace STRICT) or KIA
 inherited from the mesh), so one misconfiguration is reported once. istioctl has no IST analyzer for
 mTLS consistency today (IST0113 MTLSPolicyConflict is retired), so no IST code depends on it.
 
+## Findings from traffic: MR0101-MR0103
+
+Three codes come from the report's comparison of the configured mTLS mode with the traffic of the
+window (`meshreport/mtls_traffic.py`): MR0101 *Ready for STRICT* (info), MR0102 *Blocks STRICT*
+(warning, the plain-text callers named) and MR0103 *Will break* (error; a warning when a port of the
+workload accepts plain text). They are findings like any other: in the report's findings page,
+counts and PDF, `summary.json`, the SARIF and JUnit files of `meshreport run`, `--fail-on` of
+`render` and `run`, and every suppression above applies to them (the object is the `Namespace`, or
+the workload's controller, e.g. `-S 'MR0102=Deployment billing/*'`). They need traffic and config
+in one snapshot and at least the traffic floor (the config file's `mtls:` section,
+[configuration.md](configuration.md#mtls-traffic-floors)); a metrics-only snapshot gets none.
+
+`meshreport validate` checks configuration only (`-f`, `--context` or the config objects of a
+SNAPSHOT) and never reports them, even for a snapshot with metrics: its input has no traffic window
+to compare with, and its JSON shape stays that of the config checks.
+
 ## Not covered
 
 - Installer prechecks (`istioctl x precheck`): IST0141 InsufficientPermissions, IST0142
@@ -115,7 +134,10 @@ def rules_markdown() -> str:
     rules = all_rules()
     by_kind: dict[str, list] = defaultdict(list)
     for r in rules:
-        by_kind[r.kinds[0] if len(r.kinds) == 1 else ", ".join(r.kinds)].append(r)
+        if r.check is None:
+            by_kind[TRAFFIC].append(r)  # raised from traffic, about several kinds of object
+        else:
+            by_kind[r.kinds[0] if len(r.kinds) == 1 else ", ".join(r.kinds)].append(r)
     out = [INTRO, "## All rules", "", f"{len(rules)} rules.", ""]
     out += ["| code | severity | equivalents | object kinds | title |", "|---|---|---|---|---|"]
     for r in rules:
@@ -123,10 +145,12 @@ def rules_markdown() -> str:
         out.append(f"| {r.code} | {r.severity} | {eq} | {', '.join(r.kinds)} | {r.title} |")
     out.append("")
     for kind in sorted(by_kind):
-        out += [f"## {kind}", ""]
+        out += [f"## {'Traffic (mTLS configured vs seen)' if kind == TRAFFIC else kind}", ""]
         for r in sorted(by_kind[kind], key=lambda r: (r.code, r.name)):
             eq = f"; equivalent: {', '.join(r.equivalents)}" if r.equivalents else ""
             opt = "; off by default, run it with `--enable " + r.code + "`" if not r.default else ""
+            if r.check is None:
+                opt += "; raised from the window's traffic by the report, not by `validate`"
             out += [
                 f"### {r.code}: {r.title}",
                 "",

@@ -45,7 +45,7 @@ def test_json_and_markdown_to_files(files, tmp_path, capsys):
                             "-o", str(tmp_path / name))  # fmt: skip
         assert code == 0, err
     doc = json.loads((tmp_path / "d.json").read_text())
-    assert len(doc["regressions"]) == 10 and len(doc["findings"]["new"]) == 1
+    assert len(doc["regressions"]) == 10 and len(doc["findings"]["new"]) == 2  # IST0173, MR0103
     assert "### Config changes (3)" in (tmp_path / "d.md").read_text()
 
 
@@ -54,7 +54,7 @@ def test_fail_on_regression_and_new(files, capsys):
     code, out, err = _run(capsys, "diff", old, new, "--fail-on-regression")
     assert code == 3 and "10 regressions beyond the thresholds" in err and "Regressions" in out
     code, _, err = _run(capsys, "diff", old, new, "--fail-on-new", "error")
-    assert code == 3 and "1 new finding at or above --fail-on-new error" in err
+    assert code == 3 and "2 new findings at or above --fail-on-new error" in err  # IST0173, MR0103
     # Findings that were already there (debt) and noise do not fail the build.
     code, out, err = _run(capsys, "diff", old, quiet, "--fail-on-regression", "--fail-on-new", "info")
     assert code == 0, err

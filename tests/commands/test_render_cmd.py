@@ -117,7 +117,7 @@ def test_render_writes_findings_then_fail_on_exits_3(tmp_path, capsys):
     html = (out_dir / "findings.html").read_text()  # the report was published before the exit
     assert "IST0173" in html and 'id="sev-error"' in html and "10 suppressed" in html
     assert "IST0173" in (out_dir / "namespaces/bookinfo.html").read_text().split('id="findings"')[1]
-    assert "findings: 3 errors, 1 warning, 0 info; 10 suppressed" in out
+    assert "findings: 3 errors, 2 warnings, 0 info; 10 suppressed" in out  # with MR0102 on productpage-v1
 
 
 def test_render_default_fail_on_none_exits_0_with_findings(tmp_path, capsys):
@@ -140,7 +140,7 @@ def test_config_file_suppressions_and_health_rules(tmp_path, capsys):
         capsys, "render", str(SAMPLE), "-o", str(out_dir), "--no-pdf", "--config", str(cfg), "--fail-on", "error"
     )
     assert code == 0, err
-    assert "findings: 0 errors, 1 warning, 0 info; 13 suppressed" in out
+    assert "findings: 0 errors, 2 warnings, 0 info; 13 suppressed" in out  # with MR0102 on productpage-v1
     findings = (out_dir / "findings.html").read_text()
     assert "config: subsets for later versions" in findings
     index = (out_dir / "index.html").read_text()
@@ -317,11 +317,13 @@ def test_render_with_baseline_gates_after_writing(tmp_path, capsys):
     args = ["render", str(tmp_path / "new.mrsnap"), "--baseline", str(tmp_path / "old.mrsnap"), "-o", str(out_dir)]
     code, out, err = _run(capsys, *args, "--no-pdf")
     assert code == 0, err
-    assert "since the previous report: 10 regressions; 0 improvements; 1 new finding, 1 resolved" in out
+    # new: IST0173 and MR0103 (the plaintext flow into STRICT bookinfo)
+    assert "since the previous report: 10 regressions; 0 improvements; 2 new findings, 1 resolved" in out
     assert 'id="sec-since"' in (out_dir / "index.html").read_text()
     code, out, err = _run(capsys, *args, "--no-pdf", "--fail-on-regression", "--fail-on-new", "error")
     assert code == 3
-    assert "10 regressions beyond the thresholds; 1 new finding at or above --fail-on-new error (report written)" in err
+    gates = "10 regressions beyond the thresholds; 2 new findings at or above --fail-on-new error"
+    assert gates + " (report written)" in err
     assert (out_dir / "index.html").is_file()
     code, _, err = _run(capsys, "render", str(tmp_path / "new.mrsnap"), "--fail-on-regression", "-o", str(out_dir))
     assert code == 2 and "need --baseline" in err

@@ -31,7 +31,7 @@ def test_archive_run_with_every_output_and_a_failed_gate(tmp_path, capsys):
         "--fail-on", "warning", "--fail-on", "p95>100ms,error-share>50%",
     )  # fmt: skip
     assert code == 3
-    assert "gate failed (report written): 4 findings at or above warning; p95 latency 375 ms" in err
+    assert "gate failed (report written): 5 findings at or above warning; p95 latency 375 ms" in err
     assert "error share" not in err  # 0.7 % is under 50 %
     run = archive / "latest"
     assert os.readlink(run) == "2024-01-01T010000Z"

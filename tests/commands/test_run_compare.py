@@ -71,16 +71,16 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
         )  # fmt: skip
     assert code == 3
     assert (
-        "gate failed (report written): 10 regressions since the previous report; 4 new findings at or above error"
+        "gate failed (report written): 10 regressions since the previous report; 5 new findings at or above error"
         in err
     )
-    assert "since the previous report: 10 regressions; 0 improvements; 4 new findings, 1 resolved" in out
+    assert "since the previous report: 10 regressions; 0 improvements; 5 new findings, 1 resolved" in out
     run = archive / NEW_RUN
     summary = json.loads((run / "summary.json").read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(summary)
     c = summary["changes"]
     assert (c["compared"], c["run"], c["file"]) == (True, OLD_RUN, "changes.json")
-    assert (c["regressions"], c["improvements"], c["newFindings"], c["resolvedFindings"]) == (10, 0, 4, 1)
+    assert (c["regressions"], c["improvements"], c["newFindings"], c["resolvedFindings"]) == (10, 0, 5, 1)
     assert (c["appeared"], c["disappeared"], c["configChanges"]) == (0, 2, 4)
     assert summary["gate"]["failOn"] == ["regression", "new>=error"] and summary["gate"]["failed"]
 
@@ -109,7 +109,7 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
     html = msg.get_body(("html",)).get_content()
 
     assert text.index("SINCE THE PREVIOUS REPORT (run 2024-01-01T010000Z)") < text.index("THIS REPORT")
-    assert "Regressions (10):" in text and "New findings (4):" in text and "Resolved findings (1):" in text
+    assert "Regressions (10):" in text and "New findings (5):" in text and "Resolved findings (1):" in text
     assert "  - service bookinfo/ratings: health Degraded → Failure\n" in text
     assert "<b>x</b>\\nFAKE: line" in text  # the cluster's newline is shown, never a line of its own
     assert "\nFAKE: line" not in text
@@ -179,7 +179,7 @@ def test_a_previous_run_that_cannot_be_read_is_said_and_skipped(tmp_path, snaps,
 def test_baseline_with_one_folder_and_usage_errors(tmp_path, snaps, capsys):
     out = tmp_path / "report"
     code, stdout, err = _run(capsys, snaps[1], "-o", str(out), "--baseline", str(snaps[0]), "--fail-on-new", "error")
-    assert code == 3 and "4 new findings at or above error" in err
+    assert code == 3 and "5 new findings at or above error" in err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["changes"]["baseline"] == "old.mrsnap" and summary["changes"]["regressions"] == 10
     assert "Since the previous report" in (out / "index.html").read_text()

@@ -78,7 +78,7 @@ def test_starttls_login_two_recipients_pdf_attached(tmp_path, report, capsys, mo
         assert banned not in lowered, banned
     assert 'style="' in html  # inline styles only
     assert "Shop &lt;mesh&gt; &amp; co" in html  # the title is escaped
-    assert "40.20 req/s" in html and "3 errors, 1 warning, 0 info" in html
+    assert "40.20 req/s" in html and "3 errors, 2 warnings, 0 info" in html
     text = msg.get_body(("plain",)).get_content()
     assert "Shop <mesh> & co" in text and "Request rate:       40.20 req/s" in text
 

@@ -64,7 +64,10 @@ def test_text(known):
         "  edge bookinfo/details v1 → bookinfo/googleapis",
     ]
     assert _section(text, "Config changes (3):") == [f"  {x}" for x in CONFIG]
-    assert "[IST0173] (DestinationRule bookinfo/reviews) The Subset v4" in _section(text, "New findings (1):")[0]
+    new = _section(text, "New findings (2):")
+    assert "[IST0173] (DestinationRule bookinfo/reviews) The Subset v4" in new[0]
+    # the plaintext flow into STRICT bookinfo is a new MR0103 (Will break), its caller named
+    assert "[MR0103] (Deployment bookinfo/ratings-v2)" in new[1] and "from bookinfo/reviews-v3" in new[1]
     assert "(DestinationRule bookinfo/details) The Subset v2" in _section(text, "Resolved findings (1):")[0]
     assert "Improvements" not in text and "Appeared" not in text and "Data gaps" not in text
 
@@ -79,10 +82,11 @@ def test_json(known):
         ("edge", "bookinfo/details v1 → bookinfo/googleapis"),
     ]
     assert [(f["code"], f["kind"], f["name"]) for f in doc["findings"]["new"]] == [
-        ("IST0173", "DestinationRule", "reviews")
+        ("IST0173", "DestinationRule", "reviews"),
+        ("MR0103", "Deployment", "ratings-v2"),
     ]
     assert [(f["code"], f["name"]) for f in doc["findings"]["resolved"]] == [("IST0173", "details")]
-    assert len(doc["findings"]["still_open"]) == 3
+    assert len(doc["findings"]["still_open"]) == 4  # with MR0102 on productpage-v1 (callers from outside)
     vs = next(x for x in doc["config"] if x["kind"] == "VirtualService")
     assert vs["fields"] == [{"path": "spec.http[0].match[1].uri.prefix", "old": '"/static"', "new": '"/assets"'}]
     p95 = next(r for r in doc["regressions"] if r["type"] == "p95")
@@ -94,7 +98,7 @@ def test_markdown(known):
     md = render(known, "markdown")
     assert md.startswith("## meshreport: what changed")
     assert _section(md, "### Regressions (10)") == [f"- {x}" for x in REGRESSIONS]
-    assert "### New findings (1)" in md and "### Resolved findings (1)" in md
+    assert "### New findings (2)" in md and "### Resolved findings (1)" in md
     assert "- VirtualService bookinfo/bookinfo changed: spec.http[0].match[1].uri.prefix" in md
 
 

@@ -48,7 +48,10 @@ def test_section_opens_the_overview(known):
         ("app bookinfo/reviews v2", "health Degraded → Failure"),
     ]
     assert len(v.regressions) == 10 and v.improvements == []
-    assert [f.object_ref for f in v.new_findings] == ["DestinationRule bookinfo/reviews"]
+    assert [f.object_ref for f in v.new_findings] == [
+        "DestinationRule bookinfo/reviews",
+        "Deployment bookinfo/ratings-v2",
+    ]
     assert [f.object_ref for f in v.resolved_findings] == ["DestinationRule bookinfo/details"]
     assert [o.title for o in v.other] == ["Disappeared", "Config changes"]
 

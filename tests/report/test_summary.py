@@ -80,3 +80,26 @@ def test_read_summary_refuses_what_is_not_ours(tmp_path, content):
     p.write_text(content)
     assert read_summary(p) is None
     assert read_summary(tmp_path / "missing.json") is None
+
+
+def test_mtls_block_lists_the_unsuppressed_comparison_findings():
+    from meshreport.synthetic.mtls_mix import mtls_snapshot
+    from meshreport.validation.suppress import parse_cli
+
+    snap = mtls_snapshot()
+    analysis = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report())
+    doc = build_summary(snap, analysis, now=T0)
+    validate(doc)
+    m = doc["mtls"]
+    assert m["mode"] == "PERMISSIVE" and m["decidedBy"] is None and m["autoMtls"] is True
+    assert 0.98 < m["requestShare"] < 0.99 and m["tcpShare"] == 1.0
+    assert {(f["code"], f["object"]) for f in m["findings"]} == {
+        ("MR0101", "Namespace shop"),
+        ("MR0102", "Deployment billing/invoices-v1"),
+    }
+    (blocks,) = [f for f in m["findings"] if f["code"] == "MR0102"]
+    assert blocks["callers"] == ["jobs/nightly-export-v1"] and blocks["severity"] == "warning"
+    assert doc["findings"]["warning"] >= 1 and doc["findings"]["info"] >= 1
+    quiet = pipeline.analyse(snap, pipeline.AnalysisOptions.for_report(suppressions=[parse_cli("MR0102=*")]))
+    m = build_summary(snap, quiet, now=T0)["mtls"]
+    assert [f["code"] for f in m["findings"]] == ["MR0101"] and m["suppressed"] == 1 and m["findingsCount"] == 1
