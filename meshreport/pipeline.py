@@ -282,6 +282,8 @@ class AnalysisOptions:
     validate: bool = True
     #: the mTLS comparison's traffic floors (`mtls_floor(settings)`); None = the documented defaults
     mtls_floor: MtlsFloor | None = None
+    #: False: no configured-vs-seen mTLS analysis (a trend point never reads it; without validation nothing needs it)
+    mtls: bool = True
 
     @classmethod
     def for_report(
@@ -338,7 +340,7 @@ def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
     from meshreport.mtls_traffic import analyse_mtls
     from meshreport.validation.meshconfig import MeshConfig
 
-    if o.node:
+    if o.node or not o.mtls:
         return None
     mesh = MeshConfig.from_file(o.mesh_config) if o.mesh_config else None
     return analyse_mtls(snapshot, mesh, o.mtls_floor)
@@ -470,9 +472,11 @@ def report_options(
     mesh_config: Path | None = None,
     namespaces: list[str] | None = None,
     validate: bool = True,
+    mtls: bool = True,
 ) -> AnalysisOptions:
     """The report's analysis options from the settings (health rules, suppressions) and flags."""
     return AnalysisOptions.for_report(
+        mtls=mtls,
         graph_type=graph_type,
         inject_service_nodes=inject_service_nodes,
         namespaces=namespaces,
@@ -591,7 +595,7 @@ def trend_points(
     from meshreport.digest_store import TREND_FILE, read_point
     from meshreport.trend import run_point
 
-    options = report_options(settings, validate=False, **kw)
+    options = report_options(settings, validate=False, mtls=False, **kw)
     key = trend_key(options)
     points = []
     for run in runs_of(archive, runs):
@@ -856,7 +860,7 @@ def _run_trend(publisher: Publisher, runs: int, options: AnalysisOptions, curren
 
     assert publisher.archive is not None
     key = trend_key(options)
-    trend_options = replace(options, validate=False)
+    trend_options = replace(options, validate=False, mtls=False)
     points = []
     root = publisher.archive.root
     earlier = [r for r in list_runs(root) if r.snapshot.parent != root] if root.is_dir() else []
@@ -920,14 +924,19 @@ def _write_run(
         ("outputs.junit", "junit", "findings.xml"),
         ("outputs.codequality", "codequality", "gl-code-quality-report.json"),
     )
+    comparison = analysis.comparison
+    # findings outputs mark each finding new or existing against the previous report
+    baseline = None
+    if comparison is not None and comparison.findings is not None:
+        f = comparison.findings
+        baseline = Baseline.of(f.new, len(f.resolved), name="previous report")
     for key, fmt, name in machine:
         files[fmt] = None
         if settings[key]:
             result = analysis.validation or ValidationResult(findings=[])
-            (staging / name).write_text(findings_text(result, fmt))
+            (staging / name).write_text(findings_text(result, fmt, baseline=baseline))
             files[fmt] = name
     files["markdown"] = MD_FILE if settings["outputs.markdown"] else None
-    comparison = analysis.comparison
     files["changes"] = None
     if comparison is not None:
         (staging / CHANGES_FILE).write_text(json.dumps(changes_document(comparison, previous), indent=1) + "\n")
@@ -945,7 +954,9 @@ def _write_run(
         summary["gate"] = {"failOn": gate_texts, "failed": bool(reasons), "reasons": reasons}
     write_summary(summary, staging)
     if settings["outputs.markdown"]:
-        (staging / MD_FILE).write_text(markdown_summary(summary, analysis.validation))
+        changes = changes_text(comparison, "markdown") if comparison is not None else None
+        md = markdown_summary(summary, analysis.validation, changes=changes, baseline=baseline)
+        (staging / MD_FILE).write_text(md)
     return summary
 
 

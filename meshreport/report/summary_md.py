@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshreport.report.headline import headline
+from meshreport.report.machine import Baseline
 from meshreport.report.machine import md_escape as _md
 from meshreport.report.machine import render as render_findings
 from meshreport.validation.model import ValidationResult
@@ -18,7 +19,16 @@ LIMIT = 1024 * 1024 - 4096  # headroom for what a CI step appends after it
 _CUT_NOTE = "\n_Cut to stay under 1 MiB; every finding is in findings.sarif and on the report's findings page._\n"
 
 
-def markdown_summary(summary: dict[str, Any], validation: ValidationResult | None, *, limit: int = LIMIT) -> str:
+def markdown_summary(
+    summary: dict[str, Any],
+    validation: ValidationResult | None,
+    *,
+    limit: int = LIMIT,
+    changes: str | None = None,
+    baseline: Baseline | None = None,
+) -> str:
+    """Headline, then what changed since the previous report (`changes`: `diff --format markdown`
+    of the run's comparison), then the findings (new ones marked when `baseline` is given)."""
     h = headline(summary)
     out = [f"## {_md(h.title)}", "", f"Window: {_md(h.window)}", ""]
     out += ["| | |", "|---|---|"]
@@ -33,8 +43,12 @@ def markdown_summary(summary: dict[str, Any], validation: ValidationResult | Non
     if h.gate:
         out += [f"**Gate failed:** {_md(h.gate)}", ""]
     text = "\n".join(out) + "\n"
+    if changes:
+        body = changes.replace("\n### ", "\n#### ")  # its lists sit one level below the section
+        text += "\n" + body.replace("## meshreport: what changed", "### Since the previous report", 1)
     if validation is not None:
-        text += "\n" + render_findings(validation, "markdown").replace("## meshreport validation", "### Findings", 1)
+        findings = render_findings(validation, "markdown", baseline=baseline)
+        text += "\n" + findings.replace("## meshreport validation", "### Findings", 1)
     return _cut(text, limit)
 
 

@@ -178,8 +178,22 @@ def test_a_previous_run_that_cannot_be_read_is_said_and_skipped(tmp_path, snaps,
 
 def test_baseline_with_one_folder_and_usage_errors(tmp_path, snaps, capsys):
     out = tmp_path / "report"
-    code, stdout, err = _run(capsys, snaps[1], "-o", str(out), "--baseline", str(snaps[0]), "--fail-on-new", "error")
+    code, stdout, err = _run(
+        capsys, snaps[1], "-o", str(out), "--baseline", str(snaps[0]), "--fail-on-new", "error",
+        "--sarif", "--junit", "--markdown",
+    )  # fmt: skip
     assert code == 3 and "5 new findings at or above error" in err
+    # the findings outputs mark new and existing findings against the previous report
+    sarif = json.loads((out / "findings.sarif").read_text())["runs"][0]
+    states = [r.get("baselineState") for r in sarif["results"] if not r.get("suppressions")]
+    assert sorted(states) == ["new"] * 5 + ["unchanged"] * 4
+    assert sarif["properties"]["baseline"]["summary"] == "5 new since the previous report, 4 existing, 1 resolved"
+    junit = (out / "findings.xml").read_text()  # one testcase per object
+    assert junit.count('<property name="baseline" value="new"') == 4
+    assert junit.count('<property name="baseline" value="existing"') == 2
+    md = (out / "summary.md").read_text()
+    assert md.index("### Since the previous report") < md.index("#### Regressions (10)") < md.index("### Findings")
+    assert md.count("| **new** |") == 5 and "\nFAKE: line" not in md
     summary = json.loads((out / "summary.json").read_text())
     assert summary["changes"]["baseline"] == "old.mrsnap" and summary["changes"]["regressions"] == 10
     assert "Since the previous report" in (out / "index.html").read_text()

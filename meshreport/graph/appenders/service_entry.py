@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from meshreport.graph.appenders.base import AppenderContext, in_index, out_index, remove_nodes
 from meshreport.graph.ids import new_node
 from meshreport.graph.model import Edge, Node, TrafficGraph, is_ok
-from meshreport.validation.meshconfig import MeshConfig
 
 
 def exported_to(export: list[str], se_namespace: str, viewer: str) -> bool:
@@ -91,7 +90,7 @@ class ServiceEntryAppender:
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
         if not graph.nodes or not ctx.index.service_entries:
             return
-        export_default = list(MeshConfig.from_objects(ctx.snapshot.objects).default_service_export_to)
+        export_default = ctx.index.default_export_to()
         tables: dict[tuple[str, str], dict[str, list[VisibleEntry]]] = {}
 
         def visible(cluster: str, namespace: str) -> dict[str, list[VisibleEntry]]:
