@@ -37,6 +37,7 @@ RUNS_SCHEMA = "meshreport/archive-runs"
 RUNS_SCHEMA_VERSION = 1
 SNAPSHOT_FILE = "snapshot.mrsnap"
 SUMMARY_FILE = "summary.json"
+CHANGES_FILE = "changes.json"
 #: A summary bigger than this is not one we wrote; it is shown as missing.
 MAX_SUMMARY_BYTES = 4 * 1024 * 1024
 #: Renders index.html from (run id, folder, summary or None), newest first, and the latest run id.
@@ -180,6 +181,7 @@ class Archive:
                     "path": f"{r.id}/",
                     "summary": f"{r.id}/{SUMMARY_FILE}" if r.summary is not None else None,
                     "snapshot": f"{r.id}/{SNAPSHOT_FILE}" if (r.path / SNAPSHOT_FILE).is_file() else None,
+                    "changes": f"{r.id}/{CHANGES_FILE}" if (r.path / CHANGES_FILE).is_file() else None,
                     "window": (r.summary or {}).get("window"),
                 }
                 for r in runs

@@ -24,6 +24,7 @@ def render_index(runs: list[tuple[str, Path, dict[str, Any] | None]], latest: st
             "h": headline(summary),
             "has_pdf": (path / "report.pdf").is_file(),
             "has_snapshot": (path / "snapshot.mrsnap").is_file(),
+            "has_changes": (path / "changes.json").is_file(),
         }
         for run_id, path, summary in runs
     ]

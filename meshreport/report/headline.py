@@ -29,6 +29,7 @@ class Headline:
     gaps: int
     level: str  # failure | degraded | healthy | idle: the colour of the row
     gate: str  # why a gate failed, "" when it passed or was not asked
+    changes: str = "–"  # what changed since the previous report, in counts; "–" when not compared
 
 
 def _num(doc: Any, *keys: str) -> float | None:
@@ -94,4 +95,15 @@ def headline(summary: dict[str, Any] | None) -> Headline:
         gaps=_count(s, "gaps", "count"),
         level=level,
         gate="; ".join(reasons),
+        changes=_changes(s.get("changes")),
     )
+
+
+def _changes(c: Any) -> str:
+    """`2 regressions, 1 improvement, 1 new finding, 0 resolved` from summary.json's `changes`."""
+    if not isinstance(c, dict) or c.get("compared") is not True:
+        return "–"
+    parts = [_plural(_count(c, "regressions"), "regression"), _plural(_count(c, "improvements"), "improvement")]
+    if _num(c, "newFindings") is not None:
+        parts.append(f"{_plural(_count(c, 'newFindings'), 'new finding')}, {_count(c, 'resolvedFindings')} resolved")
+    return ", ".join(parts)

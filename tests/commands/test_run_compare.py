@@ -96,6 +96,13 @@ def test_second_run_compares_with_the_first_and_emails_the_changes(tmp_path, sna
     assert [x["text"] for x in doc["regressions"]] == sections["Regressions"]
     assert any('uri.prefix: "/static" → "/assets"' in line for line in sections["Config changes"])
 
+    # the archive's index and runs.json show it per run
+    page = (archive / "index.html").read_text()
+    assert "Since the previous run" in page and "10 regressions, 0 improvements, 5 new findings, 1 resolved" in page
+    assert f'href="{NEW_RUN}/changes.json"' in page and f'href="{OLD_RUN}/changes.json"' not in page
+    listed = {r["id"]: r["changes"] for r in json.loads((archive / "runs.json").read_text())["runs"]}
+    assert listed == {NEW_RUN: f"{NEW_RUN}/changes.json", OLD_RUN: None}
+
     # the site opens with the section and draws the archive's two runs
     index = (run / "index.html").read_text()
     assert index.index('id="sec-since"') < index.index('id="sec-run-trends"')
