@@ -26,5 +26,9 @@ DEFAULT_DOMAIN = "cluster.local"
 #: Kiali's canonical app and version labels, first present wins.
 APP_LABELS = ("service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
 VERSION_LABELS = ("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
+#: Istio's own namespace: the control plane, the gateways and the default root namespace.
+ISTIO_NAMESPACE = "istio-system"
+#: The trust domain SPIFFE identities live under, unless MeshConfig says otherwise.
+DEFAULT_TRUST_DOMAIN = "cluster.local"
 #: Namespaces Kiali treats as the control plane's (no sidecar checks there).
-CONTROL_PLANE_NAMESPACES = frozenset({"istio-system"})
+CONTROL_PLANE_NAMESPACES = frozenset({ISTIO_NAMESPACE})

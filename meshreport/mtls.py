@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshreport.hosts import DEFAULT_DOMAIN, fqdn, host_matches, selector_matches, visible
+from meshreport.mesh_index import MeshIndex, index_of
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.meshconfig import MeshConfig
 
@@ -157,14 +158,14 @@ class MtlsResolver:
     """Resolves server and client mTLS for workloads, namespaces and the mesh from config objects."""
 
     def __init__(
-        self, objects: Iterable[ConfigObject], mesh: MeshConfig | None = None, domain: str = DEFAULT_DOMAIN
+        self, objects: MeshIndex | Iterable[ConfigObject], mesh: MeshConfig | None = None, domain: str = DEFAULT_DOMAIN
     ) -> None:
         self.mesh = mesh if mesh is not None else MeshConfig()
         self.root = self.mesh.root_namespace
         self.domain = domain
         self.auto_mtls = self.mesh.enable_auto_mtls
-        objects = list(objects)
-        pas = sorted((o for o in objects if o.kind == "PeerAuthentication"), key=_age_key)
+        index = index_of(objects)
+        pas = sorted(index.of_kind("PeerAuthentication"), key=_age_key)
         self._mesh_pa: ConfigObject | None = None
         self._ns_pa: dict[str | None, ConfigObject] = {}
         self._wl_pas: dict[str | None, list[ConfigObject]] = {}
@@ -177,7 +178,7 @@ class MtlsResolver:
             elif pa.namespace != self.root:
                 self._wl_pas.setdefault(pa.namespace, []).append(pa)
         self._drs: dict[str | None, list[ConfigObject]] = {}
-        for dr in sorted((o for o in objects if o.kind == "DestinationRule"), key=_age_key):
+        for dr in sorted(index.of_kind("DestinationRule"), key=_age_key):
             self._drs.setdefault(dr.namespace, []).append(dr)
 
     # -- server side -------------------------------------------------------------------------------

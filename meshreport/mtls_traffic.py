@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshreport.errors import UsageError
+from meshreport.mesh_index import MeshIndex
 from meshreport.mtls import DISABLE, PERMISSIVE, STRICT, MtlsResolver, ServerMode, match_labels
 from meshreport.snapshot.keys import REQUESTS, TCP_RECEIVED, TCP_SENT, security_policy_key
 from meshreport.snapshot.model import ConfigObject, Snapshot
@@ -304,11 +305,14 @@ def _workloads(objects: Iterable[ConfigObject]) -> dict[tuple[str | None, str], 
     return out
 
 
-def analyse_mtls(snapshot: Snapshot, mesh: MeshConfig | None = None, floor: Floor | None = None) -> MtlsAnalysis:
-    """The comparison for every namespace of the snapshot; findings only when traffic and config were collected."""
+def analyse_mtls(
+    snapshot: Snapshot, mesh: MeshConfig | None = None, floor: Floor | None = None, index: MeshIndex | None = None
+) -> MtlsAnalysis:
+    """The comparison for every namespace of the snapshot; findings only when traffic and config were collected.
+    `index`: the snapshot's shared MeshIndex."""
     floor = floor or DEFAULT_FLOOR
     mesh = mesh if mesh is not None else MeshConfig.from_objects(snapshot.objects)
-    r = MtlsResolver(snapshot.objects, mesh)
+    r = MtlsResolver(index if index is not None else snapshot.objects, mesh)
     known = _workloads(snapshot.objects)
     wls: dict[tuple[str, str], WorkloadTraffic] = {}
     collected = False

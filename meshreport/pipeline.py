@@ -38,6 +38,7 @@ from meshreport.validation.model import ValidationResult, at_or_above
 if TYPE_CHECKING:
     from meshreport.compare import Comparison
     from meshreport.digest import Digest
+    from meshreport.mesh_index import MeshIndex
     from meshreport.mtls_traffic import Floor as MtlsFloor
     from meshreport.mtls_traffic import MtlsAnalysis
 
@@ -313,12 +314,16 @@ class AnalysisOptions:
 
 
 def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analysis:
-    """Graph (with health) and findings of one snapshot, built once for every output."""
+    """Graph (with health) and findings of one snapshot, built once for every output; the
+    snapshot's config is indexed once (`MeshIndex`) and every analysis reads that index."""
+    from meshreport.mesh_index import MeshIndex
+
     o = options or AnalysisOptions()
     o.check()
+    index = MeshIndex(snapshot.objects)
     with paused_gc():
-        graph = _graph(snapshot, o)
-    mtls = _mtls(snapshot, o)
+        graph = _graph(snapshot, o, index)
+    mtls = _mtls(snapshot, o, index)
     validation = None
     if o.validate and snapshot.objects:
         from meshreport.validation.traffic import mtls_findings
@@ -331,11 +336,12 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
             enable=o.enable,
             now=snapshot.window.end,
             extra=mtls_findings(mtls, snapshot.objects),
+            index=index,
         )
     return Analysis.of(graph, validation, mtls)
 
 
-def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
+def _mtls(snapshot: Snapshot, o: AnalysisOptions, index: MeshIndex | None = None) -> MtlsAnalysis | None:
     """mTLS configured vs seen (meshreport.mtls_traffic), with the same mesh config as the findings."""
     from meshreport.mtls_traffic import analyse_mtls
     from meshreport.validation.meshconfig import MeshConfig
@@ -343,7 +349,7 @@ def _mtls(snapshot: Snapshot, o: AnalysisOptions) -> MtlsAnalysis | None:
     if o.node or not o.mtls:
         return None
     mesh = MeshConfig.from_file(o.mesh_config) if o.mesh_config else None
-    return analyse_mtls(snapshot, mesh, o.mtls_floor)
+    return analyse_mtls(snapshot, mesh, o.mtls_floor, index)
 
 
 def mtls_floor(settings: Settings) -> MtlsFloor:
@@ -371,14 +377,14 @@ def _finding_namespace(f: Any) -> str | None:
     return f.name if f.kind == "Namespace" else f.namespace
 
 
-def _graph(snapshot: Snapshot, o: AnalysisOptions) -> TrafficGraph:
+def _graph(snapshot: Snapshot, o: AnalysisOptions, index: MeshIndex | None = None) -> TrafficGraph:
     from meshreport.graph.build import build_graph
 
     if o.node:
         from meshreport.graph.nodegraph import NodeRef, node_graph
 
-        return node_graph(snapshot, NodeRef.parse(o.node), o.graph)
-    return build_graph(snapshot, o.graph)
+        return node_graph(snapshot, NodeRef.parse(o.node), o.graph, index)
+    return build_graph(snapshot, o.graph, index)
 
 
 def findings(
@@ -390,14 +396,18 @@ def findings(
     enable: Sequence[str] = (),
     now: float | None = None,
     extra: Sequence = (),
+    index: MeshIndex | None = None,
 ) -> ValidationResult:
     """Validate config objects and apply suppressions (annotations, then `suppressions`); `extra` are
-    findings made from traffic (validation/traffic.py), suppressed like the rest."""
+    findings made from traffic (validation/traffic.py), suppressed like the rest. `index`: the
+    MeshIndex of exactly these objects, when the caller has one."""
     from meshreport.validation import check
     from meshreport.validation.meshconfig import MeshConfig
 
     mesh = MeshConfig.from_file(mesh_config) if mesh_config else None
-    return check(objects, mesh, list(suppressions), annotations=annotations, enable=enable, now=now, extra=extra)
+    return check(
+        objects, mesh, list(suppressions), annotations=annotations, enable=enable, now=now, extra=extra, index=index
+    )
 
 
 # --- Outputs -----------------------------------------------------------------------------------

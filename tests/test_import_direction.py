@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "meshreport"
 #: The analysis packages: they read a snapshot and produce the Analysis (and its comparison with
 #: an earlier one).
 ANALYSIS = (
+    "meshreport.mesh_index",
     "meshreport.graph",
     "meshreport.health",
     "meshreport.workload_status",

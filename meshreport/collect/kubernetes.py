@@ -35,11 +35,10 @@ from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
 from meshreport.collect.least_data import reduce
 from meshreport.collect.manifests import METRICS_NOT_COLLECTED
 from meshreport.errors import InputError
-from meshreport.istio_names import SIDECAR_CONTAINER
+from meshreport.istio_names import ISTIO_NAMESPACE, SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
 
 DEFAULT_CLUSTER = "Kubernetes"  # Istio's default cluster id, as in metric labels and Kiali
-ISTIO_NAMESPACE = "istio-system"
 # Secret names only: the API server sends metadata, never `data`, for this Accept header.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 #: How often a list whose continue token expired (410 Gone) is started again.

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from meshreport.errors import UsageError
 from meshreport.graph import appenders as registry
 from meshreport.graph.appenders.base import AppenderContext
@@ -19,8 +17,10 @@ from meshreport.graph.config_index import ConfigIndex
 from meshreport.graph.merge import GraphMerger
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.graph.service_graph import reduce_to_service_graph
-from meshreport.graph.telemetry import N_RESOLVE, RESOLVE_LABELS, Resolver
-from meshreport.graph.traffic import FlowWriter, NodeFactory, code_of
+from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver
+from meshreport.graph.traffic import FlowWriter, NodeFactory
+from meshreport.graph.vectorised import graph_series
+from meshreport.mesh_index import MeshIndex
 from meshreport.snapshot.keys import (
     GRAPH_ROLES,
     REQUEST_MESSAGES,
@@ -31,7 +31,7 @@ from meshreport.snapshot.keys import (
     graph_key,
 )
 from meshreport.snapshot.model import Snapshot
-from meshreport.snapshot.table import MISSING, SeriesTable, group
+from meshreport.snapshot.table import SeriesTable
 
 RATE_HTTP = ("requests", "none")
 RATE_GRPC = ("requests", "sent", "received", "total", "none")
@@ -143,9 +143,6 @@ def build_namespace_graph(
     return graph
 
 
-_PROTOCOL, _CODE, _FLAGS, _GRPC = range(N_RESOLVE, N_RESOLVE + 4)
-
-
 def _apply(
     writer: FlowWriter,
     resolver: Resolver,
@@ -155,41 +152,13 @@ def _apply(
     enabled: set[str],
     idle: bool,
 ) -> None:
-    """One graph query's series, in order. The checks that look at one label or a code are made
-    on the id columns; each distinct flow and each distinct (code, gRPC status, protocol) is
-    turned into strings once."""
-    values = np.where(np.isnan(table.values), 0.0, table.values)  # NaN counts as 0, as Kiali reads it
-    ids = table.ids
-    keep = np.ones(len(values), dtype=bool) if idle else values > 0
-    if kind == "requests":
-        keep &= (ids[:, _PROTOCOL] != MISSING) & (ids[:, _CODE] != MISSING) & (ids[:, _FLAGS] != MISSING)
-    elif kind == "tcp":
-        keep &= ids[:, _FLAGS] != MISSING
-    rows = np.flatnonzero(keep)
-    if not len(rows):
-        return
-    flow_of, flows = resolver.flows(table, rows)
-    ends_of = flows.ends
-    text = table.text
-    flags_of = table.column_text(_FLAGS, rows) if kind != "grpc" else None
-    if kind == "requests":
-        kinds, firsts = group(ids[rows][:, [_CODE, _GRPC, _PROTOCOL]])
-        found = []
-        for i in firsts.tolist():
-            code, grpc, protocol = text(ids[rows[i], [_CODE, _GRPC, _PROTOCOL]].tolist())
-            found.append((protocol, code_of(code, grpc, protocol)) if protocol in enabled else None)
-        per_series = [found[k] for k in kinds.tolist()]
-    elif kind == "tcp":
-        per_series = [("tcp", "-")] * len(rows)
-    else:
-        per_series = [("grpc", "-")] * len(rows)
-    errors = kind == "requests"
+    """One graph query's series, in order, onto the graph (Kiali populateTrafficMap): a series
+    with a value (or any, with idle edges), the labels its kind needs and an enabled protocol
+    adds its value to the hops of its flow. Only `requests` series count errors."""
     add = writer.add
-    for n, (value, flow, pc) in enumerate(zip(values[rows].tolist(), flow_of.tolist(), per_series)):  # noqa: B905
-        ends = ends_of[flow]
-        if ends is None or pc is None:
-            continue
-        add(ends, metric, pc[0], value, pc[1], flags_of[n] if flags_of is not None else "", errors)
+    errors = kind == "requests"
+    for ends, protocol, value, code, flags in graph_series(resolver, table, kind, enabled, idle):
+        add(ends, metric, protocol, value, code, flags, errors)
 
 
 def accessible_namespaces(snapshot: Snapshot, requested: list[str] | None = None) -> frozenset[tuple[str, str]]:
@@ -223,8 +192,11 @@ def accessible_namespaces(snapshot: Snapshot, requested: list[str] | None = None
     return frozenset(pairs)
 
 
-def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> TrafficGraph:
+def build_graph(snapshot: Snapshot, options: GraphOptions | None = None, mesh: MeshIndex | None = None) -> TrafficGraph:
     """The traffic graph for the snapshot's window, Kiali's namespace graph semantics.
+
+    `mesh` is the snapshot's shared MeshIndex (`pipeline.analyse` builds it once for every
+    analysis); without it one is built here.
 
     Callers building big graphs pause the cyclic garbage collector around this
     (`meshreport.pipeline.paused_gc`, as `pipeline.analyse` does).
@@ -232,7 +204,7 @@ def build_graph(snapshot: Snapshot, options: GraphOptions | None = None) -> Traf
     o = options or GraphOptions()
     o.validate()
     namespaces = list(o.namespaces) if o.namespaces is not None else list(snapshot.namespaces)
-    index = ConfigIndex.from_snapshot(snapshot)
+    index = ConfigIndex.from_snapshot(snapshot, mesh)
     ctx = AppenderContext.create(
         snapshot,
         o,

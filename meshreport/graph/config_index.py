@@ -1,8 +1,10 @@
-"""Cross-object lookups the appenders need, built once per graph from `snapshot.objects`.
+"""The graph's view of the mesh index: Kiali's workloads and the lookups the appenders need.
 
 Appenders ask "which workload is `reviews-v1` in `bookinfo`", "which pods back it", "which
-DestinationRules name this service". Answering by scanning all objects per node would make a
-10,000-workload graph quadratic, so everything is indexed here in one pass.
+DestinationRules name this service". Everything is answered from the one `MeshIndex` of the
+snapshot (`meshreport/mesh_index.py`, objects by kind and namespace), never by scanning all
+objects per node; what is Kiali's alone (a controller with its pods, the sidecar as Kiali's
+injection status annotation says) is built here once per graph.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from meshreport.hosts import kiali_fqdn, label_value
 from meshreport.istio_names import (
@@ -24,9 +25,8 @@ from meshreport.istio_names import (
     SIDECAR_STATUS,
     VERSION_LABELS,
 )
+from meshreport.mesh_index import CONTROLLER_KINDS, MeshIndex, index_of, owner, pod_template
 from meshreport.snapshot.model import ConfigObject, Snapshot
-
-CONTROLLER_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "ReplicationController", "DeploymentConfig")
 
 
 def _pod_has_sidecar(pod: ConfigObject) -> bool:
@@ -133,24 +133,15 @@ class WorkloadInfo:
         )
 
 
-def _owner(obj: ConfigObject) -> tuple[str, str] | None:
-    for ref in obj.metadata.get("ownerReferences") or []:
-        if isinstance(ref, dict) and ref.get("kind") and ref.get("name"):
-            return ref["kind"], ref["name"]
-    return None
-
-
-def _template(obj: ConfigObject) -> dict[str, Any]:
-    spec = obj.spec
-    if obj.kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return (spec.get("template") or {}).get("metadata") or {}
+def _template(obj: ConfigObject) -> dict:
+    """The pod template's metadata (labels, annotations)."""
+    return pod_template(obj).get("metadata") or {}
 
 
 class ConfigIndex:
     """Workloads, pods, services and Istio objects keyed the way appenders look them up."""
 
-    def __init__(self, objects: list[ConfigObject]) -> None:
+    def __init__(self, objects: MeshIndex | list[ConfigObject]) -> None:
         self.namespace_labels: dict[str, dict[str, str]] = {}
         self.namespaces_seen: set[str] = set()
         self.workloads: dict[tuple[str, str], list[WorkloadInfo]] = defaultdict(list)
@@ -164,9 +155,10 @@ class ConfigIndex:
         self.virtual_services_by_dest: dict[str, list[ConfigObject]] = defaultdict(list)
         self.gateways: list[ConfigObject] = []
         self.k8s_gateways: dict[tuple[str, str], ConfigObject] = {}
-        self._objects = objects
+        mesh = index_of(objects)
+        self._objects = mesh.objects
         self._export_to: list[str] | None = None
-        self._build(objects)
+        self._build(mesh)
 
     def default_export_to(self) -> list[str]:
         """MeshConfig's defaultServiceExportTo, read once: appenders ask for it per namespace, and
@@ -178,18 +170,14 @@ class ConfigIndex:
         return self._export_to
 
     @classmethod
-    def from_snapshot(cls, snapshot: Snapshot) -> ConfigIndex:
-        return cls(snapshot.objects)
+    def from_snapshot(cls, snapshot: Snapshot, index: MeshIndex | None = None) -> ConfigIndex:
+        """The view of `index` (the snapshot's shared MeshIndex), or of a new one when not given."""
+        return cls(index if index is not None else MeshIndex(snapshot.objects))
 
-    def _build(self, objects: list[ConfigObject]) -> None:
-        by_kind: dict[str, list[ConfigObject]] = defaultdict(list)
-        for o in objects:
-            by_kind[o.kind].append(o)
-            if o.namespace:
-                self.namespaces_seen.add(o.namespace)
-        for o in by_kind["Namespace"]:
-            self.namespace_labels[o.name] = o.labels
-            self.namespaces_seen.add(o.name)
+    def _build(self, mesh: MeshIndex) -> None:
+        by_kind = mesh.of_kind
+        self.namespace_labels = mesh.namespace_labels
+        self.namespaces_seen = mesh.namespace_names
 
         wl_by_key: dict[tuple[str, str, str], WorkloadInfo] = {}
 
@@ -203,22 +191,22 @@ class ConfigIndex:
             return w
 
         for kind in CONTROLLER_KINDS:
-            for o in by_kind[kind]:
+            for o in by_kind(kind):
                 t = _template(o)
                 add(o, t.get("labels") or {}, t.get("annotations") or {})
         # ReplicaSets / Jobs owned by a controller are not workloads themselves: map them to it.
         parent: dict[tuple[str, str, str], tuple[str, str]] = {}
         for kind, owner_kind in (("ReplicaSet", "Deployment"), ("Job", "CronJob")):
-            for o in by_kind[kind]:
-                own = _owner(o)
+            for o in by_kind(kind):
+                own = owner(o)
                 if own is not None and own[0] in (owner_kind, "DeploymentConfig"):
                     parent[(o.namespace or "", kind, o.name)] = own
                 else:
                     t = _template(o)
                     add(o, t.get("labels") or {}, t.get("annotations") or {})
-        for pod in by_kind["Pod"]:
+        for pod in by_kind("Pod"):
             ns = pod.namespace or ""
-            own = _owner(pod)
+            own = owner(pod)
             target: tuple[str, str] | None = None
             if own is not None:
                 kind, name = own
@@ -251,8 +239,8 @@ class ConfigIndex:
             w.pods.append(pod)
         # Kiali gives a controller the pods its template labels select, owner references or not.
         unowned_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
-        for p in by_kind["Pod"]:
-            if _owner(p) is None:
+        for p in by_kind("Pod"):
+            if owner(p) is None:
                 unowned_by_ns[p.namespace or ""].append(p)
         for ns, unowned in unowned_by_ns.items():
             for w in self.workloads_by_ns.get(ns, []):
@@ -269,27 +257,25 @@ class ConfigIndex:
                 if app:
                     self.app_workloads[(w.namespace, app)].append(w)
 
-        for o in by_kind["Service"]:
+        for o in by_kind("Service"):
             self.services[(o.namespace or "", o.name)] = o
             self.services_by_ns[o.namespace or ""].append(o)
-        self.service_entries = by_kind["ServiceEntry"]
-        for o in by_kind["WorkloadEntry"]:
+        self.service_entries = list(by_kind("ServiceEntry"))
+        for o in by_kind("WorkloadEntry"):
             self.workload_entries_by_ns[o.namespace or ""].append(o)
-        for o in by_kind["DestinationRule"]:
+        for o in by_kind("DestinationRule"):
             host = o.spec.get("host")
             if isinstance(host, str) and host:
                 self.destination_rules_by_host[kiali_fqdn(host, o.namespace)].append(o)
-        for o in by_kind["VirtualService"]:
+        for o in by_kind("VirtualService"):
             if o.group and o.group != "networking.istio.io":
                 continue
             self.virtual_services.append(o)
             for host in sorted(vs_destination_hosts(o)):
                 self.virtual_services_by_dest[host].append(o)
-        for o in by_kind["Gateway"]:
-            if o.group == "gateway.networking.k8s.io":
-                self.k8s_gateways[(o.namespace or "", o.name)] = o
-            else:
-                self.gateways.append(o)
+        self.gateways = list(by_kind("Gateway"))
+        for o in by_kind("K8sGateway"):
+            self.k8s_gateways[(o.namespace or "", o.name)] = o
 
     # --- lookups -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from meshreport.errors import UsageError
 from meshreport.graph import appenders as registry
 from meshreport.graph.build import GraphOptions, build_graph
 from meshreport.graph.model import TrafficGraph
+from meshreport.mesh_index import MeshIndex
 from meshreport.snapshot.model import QueryResult, Series, Snapshot
 
 NODE_KINDS = ("workload", "app", "service")
@@ -105,8 +106,9 @@ def narrow(snapshot: Snapshot, ref: NodeRef) -> Snapshot:
     return replace(snapshot, queries=queries, namespaces=[ref.namespace])
 
 
-def node_graph(snapshot: Snapshot, ref: NodeRef, options: GraphOptions) -> TrafficGraph:
-    """Kiali's node graph: same options and appenders, but no idleNode and no service reduction."""
+def node_graph(snapshot: Snapshot, ref: NodeRef, options: GraphOptions, mesh: MeshIndex | None = None) -> TrafficGraph:
+    """Kiali's node graph: same options and appenders, but no idleNode and no service reduction.
+    `mesh`: the snapshot's shared MeshIndex (the narrowed snapshot keeps every object)."""
     if ref.kind == "app" and options.graph_type not in ("app", "versionedApp"):
         raise UsageError("an app node graph needs --graph-type app or versionedApp")
     if ref.namespace not in snapshot.namespaces:
@@ -119,7 +121,7 @@ def node_graph(snapshot: Snapshot, ref: NodeRef, options: GraphOptions) -> Traff
     if service_type:
         # A service node graph is not reduced to a service graph: build the injected workload graph.
         o = replace(o, graph_type="workload", inject_service_nodes=True)
-    graph = build_graph(narrow(snapshot, ref), o)
+    graph = build_graph(narrow(snapshot, ref), o, mesh)
     if service_type:
         graph.graph_type = "service"
         graph.options["graphType"] = "service"

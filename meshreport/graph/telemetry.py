@@ -8,14 +8,11 @@ label checks, bad-telemetry rules, destination fix-ups and the injection decisio
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import NamedTuple
-
-import numpy as np
 
 from meshreport.graph.ids import PASSTHROUGH_CLUSTER, node_id
 from meshreport.graph.model import is_ok
-from meshreport.snapshot.table import SeriesTable
+from meshreport.istio_names import ISTIO_NAMESPACE
 
 #: Labels every graph series must carry (empty values allowed), Kiali's "expected TS labels".
 REQUIRED = (
@@ -93,7 +90,7 @@ def resolve_key(
     # Destination fix-ups: the egress gateway as a workload, and istio#29373 (missing dest cluster).
     if dst_svc == EGRESS_GATEWAY_HOST and dst_svc_name == EGRESS_GATEWAY_HOST:
         dst_cluster = src_cluster
-        dst_svc_ns = dst_wl_ns = "istio-system"
+        dst_svc_ns = dst_wl_ns = ISTIO_NAMESPACE
         dst_svc_name = dst_wl = dst_app = "istio-egressgateway"
         dst_ver = "latest"
     elif dst_cluster == "unknown" and src_cluster != "unknown" and is_ok(dst_svc_ns):
@@ -142,8 +139,8 @@ class Resolver:
         self._cache: dict[tuple[str | None, ...], Ends | None] = {}
         #: One object per distinct Ends value: callers may use an Ends' identity as its value.
         self._interned: dict[Ends, Ends] = {}
-        #: id(string table) -> the flows of its tables, for `flows`.
-        self._indexes: dict[int, FlowIndex] = {}
+        #: The flows of the tables over each string table (graph.vectorised.flows); usually one.
+        self.flow_indexes: list = []
 
     def by_key(self, key: tuple[str | None, ...]) -> Ends | None:
         """The ends of a series given the values of RESOLVE_LABELS (None: label missing), so no
@@ -156,48 +153,3 @@ class Resolver:
                 ends = self._interned.setdefault(ends, ends)
             self._cache[key] = ends
             return ends
-
-    def flows(self, table: SeriesTable, rows: np.ndarray) -> tuple[np.ndarray, FlowIndex]:
-        """The flows of the series `rows` of a table whose first columns are RESOLVE_LABELS:
-        (flow number of each row, the index whose `ends` those numbers point into).
-
-        A snapshot's queries share one string table, so a flow's ids are the same in every query
-        that sees it: it is resolved (from strings) once, where it first appears, and every
-        other series of it finds its number with one dict lookup of its ids' bytes.
-        """
-        key_ids = np.ascontiguousarray(table.ids[rows, :N_RESOLVE])
-        raw = key_ids.view(_FLOW_KEY).ravel().tolist()
-        strings = table.strings
-        index = self._indexes.get(id(strings))
-        if index is None or index.strings is not strings:
-            index = self._indexes[id(strings)] = FlowIndex(strings)  # holds the table: its id stays its own
-        numbers = index.numbers
-        get = numbers.get
-        out = [get(b, -1) for b in raw]
-        if -1 in out:
-            text, by_key, ends = table.text, self.by_key, index.ends
-            for i, n in enumerate(out):
-                if n == -1:
-                    b = raw[i]
-                    n = numbers.get(b)
-                    if n is None:
-                        n = numbers[b] = len(ends)
-                        ends.append(by_key(text(key_ids[i].tolist())))
-                    out[i] = n
-        return np.array(out, dtype=np.intp), index
-
-
-_FLOW_KEY = np.dtype((np.void, 4 * N_RESOLVE))
-
-
-class FlowIndex:
-    """The flows (distinct rows of RESOLVE_LABELS ids) of the tables that share one string
-    table, numbered in order of first appearance, and their ends (None: the series are skipped).
-    Appenders keep per-flow arrays (`SeriesMapper`) indexed by these numbers."""
-
-    __slots__ = ("strings", "numbers", "ends")
-
-    def __init__(self, strings: Sequence[str]) -> None:
-        self.strings = strings
-        self.numbers: dict[bytes, int] = {}
-        self.ends: list[Ends | None] = []

@@ -2,8 +2,8 @@
 
 The graph reads a dozen labels of some 300,000 series for a 10,000-workload mesh. Read as
 arrays, a series' flow is found by a dict lookup of its ids' bytes and only new flows become
-strings (`graph.telemetry.Resolver.flows`); the few labels that vary per series (code, policy,
-protocol) are grouped with `group` or numbered (`Codes`) and turned into strings once per value.
+strings (`graph.vectorised.flows`); the few labels that vary per series (code, policy,
+protocol) are grouped with `group` or numbered (`graph.vectorised.Codes`) and turned into strings once per value.
 """
 
 from __future__ import annotations

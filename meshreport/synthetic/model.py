@@ -13,6 +13,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from meshreport.istio_names import DEFAULT_TRUST_DOMAIN
+
 #: Istio's default buckets for istio_request_duration_milliseconds (ms), +Inf last.
 DURATION_BUCKETS: tuple[float, ...] = (
     0.5,
@@ -37,7 +39,7 @@ DURATION_BUCKETS: tuple[float, ...] = (
     float("inf"),
 )
 
-TRUST_DOMAIN = "cluster.local"
+TRUST_DOMAIN = DEFAULT_TRUST_DOMAIN
 UNKNOWN = "unknown"
 
 

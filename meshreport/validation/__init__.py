@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from meshreport.mesh_index import MeshIndex
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import Finding, Hit, ValidationResult
@@ -27,15 +28,17 @@ def check(
     enable: Iterable[str] = (),
     now: float | None = None,
     extra: Iterable[Finding] = (),
+    index: MeshIndex | None = None,
 ) -> ValidationResult:
     """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read.
 
     `enable` turns on opt-in rules by code (e.g. IST0136, which istioctl does not run by default).
     `now` (unix seconds; default the current time) is what certificate expiry is judged against:
     a snapshot's window end keeps reports reproducible. `extra`: findings made elsewhere (the traffic
-    findings of validation/traffic.py), suppressed and sorted with the rest."""
+    findings of validation/traffic.py), suppressed and sorted with the rest. `index`: the shared
+    MeshIndex of `objects`."""
     from meshreport.validation.suppress import apply
 
     objs = list(objects)
-    found = sorted([*validate(objs, mesh_config, enable=enable, now=now), *extra], key=Finding.sort_key)
+    found = sorted([*validate(objs, mesh_config, enable=enable, now=now, index=index), *extra], key=Finding.sort_key)
     return apply(found, objs, suppressions, annotations=annotations, today=today)

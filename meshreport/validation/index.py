@@ -1,8 +1,11 @@
-"""Cross-object lookups, built once per run, so no check scans all objects per object.
+"""Validation's view of the mesh index, built once per run, so no check scans all objects per object.
 
-`Context` is what every rule receives: `ctx.index` (this module's MeshIndex), `ctx.mesh`
+`Context` is what every rule receives: `ctx.index` (this module's ValidationIndex), `ctx.mesh`
 (MeshConfig), `ctx.now` (unix seconds time-dependent checks use) and `ctx.memo(key, builder)` for
-module-specific lookups built once.
+module-specific lookups built once. Objects by kind, namespace and name, and the namespaces, are
+the snapshot's one `MeshIndex` (`meshreport/mesh_index.py`, shared with the graph and mTLS); what
+is validation's alone (hosts with exportTo, selector targets as istioctl sees them, import scopes
+under a MeshConfig's domain) is built here from it.
 """
 
 from __future__ import annotations
@@ -24,15 +27,22 @@ from meshreport.hosts import (
     suffixes,
     visible,
 )
-from meshreport.istio_names import AMBIENT_REDIRECTION, DATAPLANE_MODE, DEFAULT_DOMAIN, INJECT, SIDECAR_CONTAINER
+from meshreport.istio_names import (
+    AMBIENT_REDIRECTION,
+    DATAPLANE_MODE,
+    DEFAULT_DOMAIN,
+    INJECT,
+    NAMESPACE_INJECTION,
+    REVISION,
+    SIDECAR_CONTAINER,
+)
+from meshreport.mesh_index import GATEWAY_API_GROUP, TEMPLATE_KINDS, MeshIndex, index_of, pod_template, rule_kind
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.meshconfig import MeshConfig
 
 T = TypeVar("T")
 
-# Kinds whose pod template describes the workload's pods (for file inputs without Pods).
-TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
-GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+__all__ = ["GATEWAY_API_GROUP", "TEMPLATE_KINDS", "Context", "ValidationIndex", "Workload", "rule_kind"]
 
 
 @dataclass(frozen=True)
@@ -83,36 +93,25 @@ class Workload:
     containers: list[dict[str, Any]] = field(default_factory=list)
 
 
-def rule_kind(obj: ConfigObject) -> str:
-    """The kind rules register for: Gateway API `Gateway` is `K8sGateway` (Kiali's name), so it never
-    runs Istio Gateway rules; every other kind is its own name. Findings still show `obj.kind`."""
-    if obj.kind == "Gateway" and obj.group == GATEWAY_API_GROUP:
-        return "K8sGateway"
-    return obj.kind
+class ValidationIndex:
+    """The lookups rules share: the mesh index's tables plus hosts, selector targets, service
+    accounts, secrets, DestinationRules and VirtualServices by host, each built once."""
 
-
-class MeshIndex:
-    """The common lookups; every table is built in one pass over the objects."""
-
-    def __init__(self, objects: Iterable[ConfigObject], mesh: MeshConfig, domain: str = DEFAULT_DOMAIN) -> None:
+    def __init__(
+        self, objects: MeshIndex | Iterable[ConfigObject], mesh: MeshConfig, domain: str = DEFAULT_DOMAIN
+    ) -> None:
+        shared = index_of(objects)
         self.mesh = mesh
         self.domain = domain
-        self.objects: list[ConfigObject] = list(objects)
-        self.by_kind: dict[str, list[ConfigObject]] = defaultdict(list)
-        self._by_key: dict[tuple[str, str | None, str], ConfigObject] = {}
-        self._by_kind_ns: dict[tuple[str, str | None], list[ConfigObject]] = defaultdict(list)
-        for o in self.objects:
-            k = rule_kind(o)
-            self.by_kind[k].append(o)
-            self._by_key[(k, o.namespace, o.name)] = o
-            self._by_kind_ns[(k, o.namespace)].append(o)
-
-        self.namespace_labels: dict[str, dict[str, str]] = {
-            o.name: dict(o.labels) for o in self.by_kind.get("Namespace", [])
-        }
+        self.objects: list[ConfigObject] = shared.objects
+        self.by_kind: dict[str, list[ConfigObject]] = shared.by_kind
+        self._shared = shared
+        #: The shared MeshIndex this view reads (for other readers of the same objects, e.g. mTLS).
+        self.mesh_index = shared
+        self.namespace_labels: dict[str, dict[str, str]] = shared.namespace_labels
         self.has_namespace_objects = bool(self.namespace_labels)
         # Namespaces known to exist: declared ones plus those any object lives in.
-        self.namespace_names: set[str] = set(self.namespace_labels) | {o.namespace for o in self.objects if o.namespace}
+        self.namespace_names: set[str] = shared.namespace_names
 
         self._build_hosts()
         self._build_workloads()
@@ -141,13 +140,13 @@ class MeshIndex:
     # Kinds below are rule kinds (see `rule_kind`): Istio `Gateway` vs Gateway API `K8sGateway`.
 
     def of_kind(self, kind: str) -> list[ConfigObject]:
-        return self.by_kind.get(kind, [])
+        return self._shared.of_kind(kind)
 
     def in_namespace(self, kind: str, namespace: str | None) -> list[ConfigObject]:
-        return self._by_kind_ns.get((kind, namespace), [])
+        return self._shared.in_namespace(kind, namespace)
 
     def get(self, kind: str, namespace: str | None, name: str) -> ConfigObject | None:
-        return self._by_key.get((kind, namespace, name))
+        return self._shared.get(kind, namespace, name)
 
     def fqdn(self, host: str, namespace: str | None) -> str:
         return fqdn(host, namespace, self.domain)
@@ -258,9 +257,7 @@ class MeshIndex:
         if o.kind == "Pod":
             pod_spec, meta, is_pod = o.spec, o.metadata, True
         elif o.kind in TEMPLATE_KINDS:
-            tmpl = o.spec.get("template") or {}
-            if o.kind == "CronJob":
-                tmpl = ((o.spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+            tmpl = pod_template(o)
             pod_spec, meta, is_pod = tmpl.get("spec") or {}, tmpl.get("metadata") or {}, False
         elif o.kind == "WorkloadEntry":
             return Workload(
@@ -307,12 +304,12 @@ class MeshIndex:
     def namespace_injection(self, ns: str | None) -> str | None:
         """`enabled`, `disabled`, `rev` (istio.io/rev set), `ambient`, or None (no label)."""
         labels = self.namespace_labels.get(ns or "", {})
-        inj = labels.get("istio-injection")
+        inj = labels.get(NAMESPACE_INJECTION)
         if inj == "enabled":
             return "enabled"
         if inj == "disabled":
             return "disabled"
-        if labels.get("istio.io/rev"):
+        if labels.get(REVISION):
             return "rev"
         if labels.get(DATAPLANE_MODE) == "ambient":
             return "ambient"
@@ -408,7 +405,7 @@ class ImportScope:
     hosts, imports everything (`limited` False). Kiali runs some VS/DR/SE checks only over imported objects.
     """
 
-    def __init__(self, namespace: str, egress: list[EgressHost], index: MeshIndex) -> None:
+    def __init__(self, namespace: str, egress: list[EgressHost], index: ValidationIndex) -> None:
         self.namespace = namespace
         self.egress = egress
         self.limited = bool(egress)
@@ -518,12 +515,12 @@ class Context:
     """What every rule receives: the index, the mesh config, and a per-run memo.
 
     `clusters` sees every cluster of the run (the index only this one); when not given it holds
-    just this Context's objects.
+    just this Context's objects. `objects` may be the cluster's shared MeshIndex.
     """
 
     def __init__(
         self,
-        objects: Iterable[ConfigObject],
+        objects: MeshIndex | Iterable[ConfigObject],
         mesh: MeshConfig | None = None,
         *,
         cluster: str = "Kubernetes",
@@ -531,13 +528,14 @@ class Context:
         clusters: ClusterIndex | None = None,
         now: float | None = None,
     ) -> None:
-        objs = list(objects)
+        shared = index_of(objects)
+        objs = shared.objects
         self.mesh = mesh if mesh is not None else MeshConfig.from_objects(objs)
         self.cluster = cluster
         # The moment time-dependent checks (certificate expiry) judge against: a snapshot's window end,
         # so a report made again from the same snapshot says the same; the current time otherwise.
         self.now = time.time() if now is None else now
-        self.index = MeshIndex(objs, self.mesh, domain)
+        self.index = ValidationIndex(shared, self.mesh, domain)
         self.clusters = clusters if clusters is not None else ClusterIndex({cluster: objs})
         self._memo: dict[str, Any] = {}
 

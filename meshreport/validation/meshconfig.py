@@ -14,16 +14,17 @@ import yaml
 
 from meshreport import safe_yaml
 from meshreport.errors import InputError
+from meshreport.istio_names import DEFAULT_TRUST_DOMAIN, ISTIO_NAMESPACE
 from meshreport.safe_yaml import YamlLimitError
 from meshreport.snapshot.model import ConfigObject
 
 
 @dataclass(frozen=True)
 class MeshConfig:
-    root_namespace: str = "istio-system"
+    root_namespace: str = ISTIO_NAMESPACE
     outbound_policy: str = "ALLOW_ANY"  # outboundTrafficPolicy.mode: ALLOW_ANY | REGISTRY_ONLY
     enable_auto_mtls: bool = True
-    trust_domain: str = "cluster.local"
+    trust_domain: str = DEFAULT_TRUST_DOMAIN
     trust_domain_aliases: tuple[str, ...] = ()
     default_service_export_to: tuple[str, ...] = ("*",)
     default_virtual_service_export_to: tuple[str, ...] = ("*",)
@@ -60,10 +61,10 @@ class MeshConfig:
             return tuple(str(x) for x in v) if v else ("*",)
 
         return cls(
-            root_namespace=str(d.get("rootNamespace") or "istio-system"),
+            root_namespace=str(d.get("rootNamespace") or ISTIO_NAMESPACE),
             outbound_policy=str((d.get("outboundTrafficPolicy") or {}).get("mode") or "ALLOW_ANY").upper(),
             enable_auto_mtls=bool(d.get("enableAutoMtls", True)),
-            trust_domain=str(d.get("trustDomain") or "cluster.local"),
+            trust_domain=str(d.get("trustDomain") or DEFAULT_TRUST_DOMAIN),
             trust_domain_aliases=tuple(str(x) for x in d.get("trustDomainAliases") or ()),
             default_service_export_to=strs("defaultServiceExportTo"),
             default_virtual_service_export_to=strs("defaultVirtualServiceExportTo"),
@@ -108,7 +109,7 @@ class MeshConfig:
                 continue
             if "mesh" not in (o.body.get("data") or {}):
                 continue
-            if o.name == "istio" and o.namespace == "istio-system":
+            if o.name == "istio" and o.namespace == ISTIO_NAMESPACE:
                 best = o
                 break
             if best is None or (o.name == "istio" and best.name != "istio"):

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from meshreport.hosts import DEFAULT_DOMAIN
+from meshreport.mesh_index import MeshIndex, rule_kind
 from meshreport.snapshot.model import ConfigObject
-from meshreport.validation.index import ClusterIndex, Context, rule_kind
+from meshreport.validation.index import ClusterIndex, Context
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import SEVERITIES, Finding
 from meshreport.validation.registry import rules_for
@@ -38,6 +39,7 @@ def validate(
     domain: str = DEFAULT_DOMAIN,
     enable: Iterable[str] = (),
     now: float | None = None,
+    index: MeshIndex | None = None,
 ) -> list[Finding]:
     """All findings (none suppressed yet; see suppress.py), sorted like istioctl.
 
@@ -46,19 +48,31 @@ def validate(
     `cluster` overrides the objects' cluster name. Rules registered with `default=False`
     (istioctl's opt-in analyzers) run only when their code is in `enable`. `now` (unix seconds) is
     what certificate expiry is judged against: pass a snapshot's window end; default the current time.
+    `index` is the shared MeshIndex of exactly these `objects` (`pipeline.analyse` builds it once);
+    its per-cluster indexes are used unless `cluster` regroups the objects or a MeshNetworks
+    object joins them.
     """
     enabled = set(enable)
     groups: dict[str, list[ConfigObject]] = defaultdict(list)
     objects = list(objects)
+    shared = index if cluster is None else None
     if mesh_config is not None and mesh_config.networks is not None:
         objects.append(mesh_networks_object(mesh_config))
+        shared = None
     for o in objects:
         groups[cluster or o.cluster].append(o)
     seen: set[tuple] = set()
     out: list[Finding] = []
     every = ClusterIndex(groups)
     for cl, objs in groups.items():
-        ctx = Context(objs, mesh_config, cluster=cl, domain=domain, clusters=every, now=now)
+        ctx = Context(
+            shared.cluster(cl) if shared is not None else objs,
+            mesh_config,
+            cluster=cl,
+            domain=domain,
+            clusters=every,
+            now=now,
+        )
         for obj in objs:
             ignored = _istioctl_ignores(obj)
             for r in rules_for(rule_kind(obj)):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from graph_helpers import labels
 
-from meshreport.graph.appenders.series import Codes
 from meshreport.graph.telemetry import RESOLVE_LABELS, Resolver, resolve_key
+from meshreport.graph.vectorised import Codes, flows
 from meshreport.snapshot.model import Series
 from meshreport.snapshot.table import SeriesTable, from_series
 
@@ -28,29 +28,29 @@ def test_rows_of_one_flow_share_a_number_and_ends_match_resolve():
     ab, ab_500, bc = labels(A, B), labels(A, B, code="500"), labels(B, C)
     table = table_of(ab, bc, ab_500)
     resolver = Resolver("versionedApp", True)
-    numbers, flows = resolver.flows(table, np.arange(3))
+    numbers, index = flows(resolver, table, np.arange(3))
     assert numbers.tolist() == [0, 1, 0]  # the response code is not part of a flow
-    assert flows.ends == [resolve_key(key(ab), "versionedApp", True), resolve_key(key(bc), "versionedApp", True)]
-    assert flows.ends[0] is resolver.by_key(key(ab))  # one object per distinct ends, shared with the string path
+    assert index.ends == [resolve_key(key(ab), "versionedApp", True), resolve_key(key(bc), "versionedApp", True)]
+    assert index.ends[0] is resolver.by_key(key(ab))  # one object per distinct ends, shared with the string path
 
 
 def test_tables_sharing_a_string_table_share_flow_numbers():
     first = table_of(labels(A, B), labels(B, C))
     second = SeriesTable(first.names, first.values[::-1].copy(), first.ids[::-1].copy(), first.strings)
     resolver = Resolver("workload", False)
-    n1, flows1 = resolver.flows(first, np.arange(2))
-    n2, flows2 = resolver.flows(second, np.arange(2))
+    n1, flows1 = flows(resolver, first, np.arange(2))
+    n2, flows2 = flows(resolver, second, np.arange(2))
     assert flows1 is flows2 and n2.tolist() == n1.tolist()[::-1]
     other = table_of(labels(B, C))  # its own string table: its ids mean other strings
-    n3, flows3 = resolver.flows(other, np.arange(1))
+    n3, flows3 = flows(resolver, other, np.arange(1))
     assert flows3 is not flows1 and flows3.ends[n3[0]] is flows1.ends[n1[1]]
 
 
 def test_unresolvable_flows_have_no_ends():
     bad = labels(A, B)
     del bad["destination_workload"]  # a required label is missing
-    numbers, flows = Resolver("app", False).flows(table_of(bad), np.arange(1))
-    assert flows.ends[numbers[0]] is None
+    numbers, index = flows(Resolver("app", False), table_of(bad), np.arange(1))
+    assert index.ends[numbers[0]] is None
 
 
 def test_codes_number_values_and_treat_a_missing_label_as_empty():
@@ -82,5 +82,5 @@ def _numbering_by_first_appearance(tables: list[SeriesTable]) -> list[list[int]]
 def test_flow_numbers_follow_first_appearance_across_many_tables():
     tables = _random_tables(seed=3, count=30)
     resolver = Resolver("versionedApp", True)
-    got = [resolver.flows(t, np.arange(len(t)))[0].tolist() for t in tables]
+    got = [flows(resolver, t, np.arange(len(t)))[0].tolist() for t in tables]
     assert got == _numbering_by_first_appearance(tables)

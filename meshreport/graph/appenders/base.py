@@ -53,7 +53,6 @@ class AppenderContext:
     node_ids: dict = field(default_factory=dict, repr=False)
     pair_list: list = field(default_factory=list, repr=False)
     pair_numbers: dict = field(default_factory=dict, repr=False)
-    pair_arrays: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, snapshot: Snapshot, options: GraphOptions, **kw: object) -> AppenderContext:

@@ -9,8 +9,8 @@ and p99 side by side, so each quantile the snapshot holds also goes into `respon
 from __future__ import annotations
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.appenders.series import SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.graph.vectorised import SeriesMapper
 from meshreport.snapshot.keys import response_time_key
 
 #: option value -> the <stat> part of the snapshot key `appender/responseTime/<stat>/<role>`.

@@ -4,8 +4,8 @@ the source/destination principals, from destination-reported telemetry."""
 from __future__ import annotations
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.appenders.series import SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.graph.vectorised import SeriesMapper
 from meshreport.snapshot.keys import (
     REQUEST_MESSAGES,
     REQUESTS,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from meshreport.graph.appenders.base import AppenderContext
-from meshreport.graph.appenders.series import SeriesMapper
 from meshreport.graph.model import TrafficGraph
+from meshreport.graph.vectorised import SeriesMapper
 from meshreport.snapshot.keys import throughput_key
 
 ROLES = ("incoming", "outgoing")

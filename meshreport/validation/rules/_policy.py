@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshreport.istio_names import DATAPLANE_MODE
 from meshreport.mtls import MtlsResolver
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import GATEWAY_API_GROUP, Context, Workload
@@ -55,7 +56,7 @@ def owned(w: Workload) -> bool:
 
 def mtls_resolver(ctx: Context) -> MtlsResolver:
     """The one mTLS answer (meshreport.mtls) every mTLS-dependent rule reads, built once per run."""
-    return ctx.memo("policy.mtls", lambda c: MtlsResolver(c.index.objects, c.mesh, c.index.domain))
+    return ctx.memo("policy.mtls", lambda c: MtlsResolver(c.index.mesh_index, c.mesh, c.index.domain))
 
 
 def workload_hosts(ctx: Context, ns: str | None, labels: dict[str, str]) -> list[str]:
@@ -77,7 +78,7 @@ def mtls_gap(ctx: Context, ns: str | None, labels: dict[str, str], what: str) ->
 
 
 def ambient_namespace(ctx: Context, ns: str | None) -> bool:
-    return (ctx.index.namespace_labels.get(ns or "", {}).get("istio.io/dataplane-mode") or "") == "ambient"
+    return (ctx.index.namespace_labels.get(ns or "", {}).get(DATAPLANE_MODE) or "") == "ambient"
 
 
 def waypoint_names(ctx: Context) -> set[tuple[str | None, str]]:

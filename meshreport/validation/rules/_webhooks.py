@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from meshreport.istio_names import REVISION
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.rules._common import as_list, dicts
 
-REV_LABEL = "istio.io/rev"
+REV_LABEL = REVISION
 
 
 def label_selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:

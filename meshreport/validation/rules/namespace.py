@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from meshreport.istio_names import SIDECAR_CONTAINER
+from meshreport.istio_names import DATAPLANE_MODE, NAMESPACE_INJECTION, REVISION, SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import Context
 from meshreport.validation.model import Hit
@@ -59,9 +59,9 @@ def namespace_multiple_injection_labels(obj: ConfigObject, ctx: Context) -> Iter
     if _skipped(obj, ctx):
         return
     labels = obj.labels
-    inj = labels.get("istio-injection")
-    found = [] if inj is None else [f"istio-injection={inj}"]
-    for key in ("istio.io/rev", "istio.io/dataplane-mode"):
+    inj = labels.get(NAMESPACE_INJECTION)
+    found = [] if inj is None else [f"{NAMESPACE_INJECTION}={inj}"]
+    for key in (REVISION, DATAPLANE_MODE):
         if key in labels and inj in (None, "enabled"):
             found.append(f"{key}={labels[key]}")
     if len(found) > 1:
@@ -79,11 +79,7 @@ def _by_default(ctx: Context) -> bool:
 
 def _unlabelled(obj: ConfigObject) -> bool:
     labels = obj.labels
-    return (
-        "istio-injection" not in labels
-        and "istio.io/rev" not in labels
-        and labels.get("istio.io/dataplane-mode") != "ambient"
-    )
+    return NAMESPACE_INJECTION not in labels and REVISION not in labels and labels.get(DATAPLANE_MODE) != "ambient"
 
 
 @rule(
@@ -124,9 +120,9 @@ def namespace_injected_by_default(obj: ConfigObject, ctx: Context) -> Iterator[H
 
 def _injected_revision(labels: dict[str, str]) -> str | None:
     """The revision whose injector serves the namespace (istio.io/rev wins), or None when not injected."""
-    if "istio.io/rev" in labels:
-        return str(labels["istio.io/rev"])
-    return "default" if labels.get("istio-injection") == "enabled" else None
+    if REVISION in labels:
+        return str(labels[REVISION])
+    return "default" if labels.get(NAMESPACE_INJECTION) == "enabled" else None
 
 
 def _mismatches(ctx: Context) -> dict[str | None, tuple[str, list[str]]]:
