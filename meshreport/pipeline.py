@@ -32,6 +32,7 @@ from meshreport.report.machine import FORMATS as FINDINGS_FORMATS
 from meshreport.report.machine import Baseline, summary_line
 from meshreport.report.machine import render as findings_text  # findings in any of FINDINGS_FORMATS
 from meshreport.settings import Settings, resolve_window
+from meshreport.snapshot.keys import DEFAULT_AGGREGATE
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot
 from meshreport.validation.model import ValidationResult, at_or_above
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from meshreport.mtls_traffic import MtlsAnalysis
 
 __all__ = [
+    "DEFAULT_AGGREGATE",
     "CONFIG_NOT_COLLECTED",
     "CHANGES_FORMATS",
     "FINDINGS_FORMATS",

@@ -150,6 +150,14 @@ SETTINGS: list[Setting] = [
         "namespaces", "list", [], "Namespaces to collect (comma-separated in flag and environment).", "--namespaces"
     ),
     Setting(
+        "aggregate",
+        "list",
+        [],
+        "Metric labels to collect request aggregates for (Kiali's aggregateNode appender, e.g. "
+        "request_operation); `graph --aggregate` draws them.",
+        "--aggregate",
+    ),
+    Setting(
         "all_namespaces",
         "bool",
         False,

@@ -568,8 +568,10 @@ class Collector:
         *,
         appenders: bool = True,
         trends: bool = True,
+        aggregates: tuple[str, ...] | list[str] = (),
     ) -> Snapshot:
-        """Collect the window. `namespaces=None` means every namespace with Istio metrics."""
+        """Collect the window. `namespaces=None` means every namespace with Istio metrics; `aggregates`:
+        labels whose request aggregates the aggregateNode appender needs."""
         t0 = time.monotonic()
         with self.progress.phase("connect") as ph:
             facts = self.probe()
@@ -588,6 +590,7 @@ class Collector:
             scrape_interval=facts.scrape_interval,
             appenders=appenders,
             trends=trends,
+            aggregates=aggregates,
         )
         results, gaps, qfacts = self.run_plan(plan, window) if plan else ([], [], {"query_count": 0})
         if plan and not results:
@@ -704,7 +707,11 @@ def collect(
     cfg = PrometheusConfig.from_settings(settings)
     if namespaces is None:
         namespaces = resolve_namespaces(settings)
-    return Collector(cfg, progress, run or run_deadline(settings)).collect(window, namespaces)
+    aggregates = [a for a in settings.get("aggregate") or [] if a]
+    for a in aggregates:
+        if not Q.LABEL_NAME.match(a):
+            raise UsageError(f"invalid --aggregate {a!r}: expected a Prometheus label name such as request_operation")
+    return Collector(cfg, progress, run or run_deadline(settings)).collect(window, namespaces, aggregates=aggregates)
 
 
 def run_deadline(settings: Settings) -> http.RunDeadline:

@@ -10,6 +10,7 @@ space before the rate range, query-scope injection into every `{`, and `round(..
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from meshreport.snapshot.keys import (  # noqa: F401  (re-exported: the plan's keys and metric names)
@@ -21,6 +22,7 @@ from meshreport.snapshot.keys import (  # noqa: F401  (re-exported: the plan's k
     TCP_RECEIVED,
     TCP_SENT,
     TREND_KEYS,
+    aggregate_key,
     graph_key,
     response_time_key,
     security_policy_key,
@@ -58,6 +60,9 @@ GRAPH_METRICS: dict[str, tuple[str, ...]] = {
     TCP_SENT: GB_TCP,
     TCP_RECEIVED: GB_TCP,
 }
+
+#: A Prometheus label name: what `--aggregate` may name (it is placed into PromQL).
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 SRC = 'reporter="source"'
 DST = 'reporter="destination"'
@@ -290,6 +295,37 @@ def security_policy_queries(
     ]
 
 
+def aggregate_queries(
+    namespace: str, range_s: int, label: str, *, scope: dict[str, str] | None = None
+) -> list[tuple[str, RateQuery]]:
+    """Kiali's aggregateNode queries for one label: [(role, query)], destination telemetry, GB_REQ + label.
+
+    incoming: `source_workload_namespace!="<ns>",destination_service_namespace="<ns>"`; outgoing:
+    `source_workload_namespace="<ns>"`; both `<label>!="unknown"` as Kiali, plus `<label>!=""`: a
+    series without the label matches `!="unknown"` in Prometheus and Kiali drops it after the query,
+    so asking Prometheus not to return it changes no graph and keeps a mesh without request
+    classification from answering every request series twice. The aggregate node graph
+    (`--aggregate-value`) reads these results too (its series are those with destination namespace <ns>).
+    """
+    sc = _sc(scope)
+    by = GB_REQ + (label,)
+    wanted = (Matcher(label, "!=", "unknown"), Matcher(label, "!=", ""))
+    filters = {
+        "incoming": (
+            Matcher("reporter", "=", "destination"),
+            Matcher("source_workload_namespace", "!=", namespace),
+            Matcher("destination_service_namespace", "=", namespace),
+            *wanted,
+        ),
+        "outgoing": (
+            Matcher("reporter", "=", "destination"),
+            Matcher("source_workload_namespace", "=", namespace),
+            *wanted,
+        ),
+    }
+    return [(role, RateQuery(REQUESTS, filters[role], by, range_s, space=False, scope=sc)) for role in APPENDER_ROLES]
+
+
 def throughput_queries(
     namespace: str, range_s: int, *, scope: dict[str, str] | None = None
 ) -> list[tuple[str, str, RateQuery]]:
@@ -384,6 +420,7 @@ def collection_plan(
     scrape_interval: float = 15.0,
     appenders: bool = True,
     trends: bool = True,
+    aggregates: tuple[str, ...] | list[str] = (),
 ) -> list[PlannedQuery]:
     """Every query one collection runs: per namespace and metric, never per service.
 
@@ -406,6 +443,9 @@ def collection_plan(
                 plan.append(PlannedQuery(security_policy_key(metric, role), ns, q))
             for kind, role, q in throughput_queries(ns, range_s, scope=scope):
                 plan.append(PlannedQuery(throughput_key(kind, role), ns, q))
+            for label in aggregates:  # only the labels asked for (`--aggregate`)
+                for role, q in aggregate_queries(ns, range_s, label, scope=scope):
+                    plan.append(PlannedQuery(aggregate_key(label, role), ns, q))
         if trends:
             for key, q in trend_queries(ns, rate_s, scope=scope):
                 plan.append(PlannedQuery(key, ns, q, kind="range", step=step))

@@ -34,6 +34,16 @@ _OPTIONS: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         {"metavar": "A,B", "help": "Namespaces to collect (comma-separated)."},
     ),
     (
+        "aggregate",
+        "aggregate",
+        ("--aggregate",),
+        {
+            "metavar": "LABEL",
+            "help": "Also collect requests grouped by this label for aggregate nodes (Kiali's aggregate, "
+            "e.g. request_operation; comma-separated).",
+        },
+    ),
+    (
         "all_namespaces",
         "all_namespaces",
         ("-A", "--all-namespaces"),

@@ -32,6 +32,7 @@ FLAGS = {
     "response_time": "--response-time",
     "throughput": "--throughput",
     "box_by": "--box-by",
+    "aggregate": "--aggregate",
 }
 
 
@@ -42,6 +43,14 @@ def parse_appenders(text: str | None) -> list[str] | None:
     if text.strip() in ("", "none"):
         return []
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _aggregate(settings: Settings) -> str:
+    """The one label the graph aggregates by: --aggregate (collected with it when live), else Kiali's default."""
+    labels = [a for a in settings["aggregate"] or [] if a]
+    if len(labels) > 1:
+        raise UsageError(f"--aggregate: a graph aggregates by one label, got {', '.join(labels)}")
+    return labels[0] if labels else pipeline.DEFAULT_AGGREGATE
 
 
 def parse_box_by(text: str | None) -> list[str]:
@@ -72,6 +81,12 @@ def parse_box_by(text: str | None) -> list[str]:
 @click.option("--throughput", default="response", show_default=True, help="request | response (throughput appender).")
 @click.option("--box-by", default="", metavar="LIST", help="Compound boxes: comma list of cluster,namespace,app.")
 @click.option(
+    "--aggregate-value",
+    default="",
+    metavar="VALUE",
+    help="aggregateNode: only this value of the --aggregate label (Kiali's aggregate node graph).",
+)
+@click.option(
     "--node",
     metavar="KIND:NAMESPACE/NAME[:VERSION]",
     help="A node graph: traffic into and out of one workload, app or service.",
@@ -85,6 +100,12 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
       cytoscape  the JSON Kiali's graph API returns (ids, rate strings, boxes, order)
       dot        the Graphviz source the report draws
     Health tolerances come from the config file's `health: {rate: [...]}` section.
+
+    \b
+    Aggregate nodes (Kiali's aggregateNode appender) split requests by a
+    metric label, default request_operation; collect it with the snapshot:
+      meshreport snapshot --prometheus URL --aggregate request_operation -o S
+      meshreport graph S --aggregate request_operation [--aggregate-value Top]
     """
     fmt = opts["fmt"]
     if fmt not in pipeline.GRAPH_FORMATS:
@@ -102,6 +123,8 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
         throughput=opts["throughput"],
         box_by=parse_box_by(opts["box_by"]),
         health_rules=pipeline.health_rules(settings),
+        aggregate=_aggregate(settings),
+        aggregate_value=opts["aggregate_value"],
     )
     graph_options.validate(FLAGS)
     options = pipeline.AnalysisOptions(graph=graph_options, node=opts["node"], validate=False)

@@ -7,6 +7,7 @@ reduce to a service graph when asked. Pure: reads only the snapshot.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from meshreport.graph.traffic import FlowWriter, NodeFactory
 from meshreport.graph.vectorised import graph_series
 from meshreport.mesh_index import MeshIndex
 from meshreport.snapshot.keys import (
+    DEFAULT_AGGREGATE,
     GRAPH_ROLES,
     REQUEST_MESSAGES,
     REQUESTS,
@@ -34,6 +36,7 @@ from meshreport.snapshot.model import Snapshot
 from meshreport.snapshot.table import SeriesTable
 
 RATE_HTTP = ("requests", "none")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RATE_GRPC = ("requests", "sent", "received", "total", "none")
 RATE_TCP = ("sent", "received", "total", "none")
 RESPONSE_TIMES = ("avg", "50", "95", "99")
@@ -69,6 +72,10 @@ class GraphOptions:
     throughput: str = "response"  # request|response
     box_by: list[str] = field(default_factory=list)
     health_rules: list | None = None  # health.RateRule list for the health appender; None = Kiali's defaults
+    #: aggregateNode: the metric label to aggregate requests by (Kiali's `aggregate`), and one value
+    #: of it (Kiali's aggregate node graph, `aggregateValue`; "" = every value)
+    aggregate: str = DEFAULT_AGGREGATE
+    aggregate_value: str = ""
 
     def validate(self, names: Mapping[str, str] | None = None) -> None:
         """Bad values are the user's mistake: one clear line, exit code 2. The one place graph
@@ -80,6 +87,11 @@ class GraphOptions:
                 if value not in allowed:
                     raise UsageError(f"invalid {names.get(name, name)} {value!r}: expected one of {', '.join(allowed)}")
         registry.selected_names(self.appenders)
+        if not _LABEL_NAME.match(self.aggregate):
+            flag = names.get("aggregate", "aggregate")
+            raise UsageError(
+                f"invalid {flag} {self.aggregate!r}: expected a Prometheus label name such as request_operation"
+            )
 
     @property
     def injects(self) -> bool:
@@ -237,7 +249,10 @@ def build_graph(snapshot: Snapshot, options: GraphOptions | None = None, mesh: M
 
 
 def _options_dict(o: GraphOptions) -> dict:
-    return {
+    extra = {}
+    if o.aggregate != DEFAULT_AGGREGATE or o.aggregate_value:
+        extra = {"aggregate": o.aggregate, "aggregateValue": o.aggregate_value}
+    return extra | {
         "graphType": o.graph_type,
         "injectServiceNodes": o.injects,
         "includeIdleEdges": o.include_idle_edges,

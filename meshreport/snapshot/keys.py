@@ -37,3 +37,16 @@ def security_policy_key(metric: str, role: str) -> str:
 
 def throughput_key(kind: str, role: str) -> str:
     return f"appender/throughput/{kind}/{role}"
+
+
+#: Kiali's default aggregate label (request classification: Istio's `request_operation`).
+DEFAULT_AGGREGATE = "request_operation"
+
+
+def aggregate_key(label: str, role: str) -> str:
+    """The aggregateNode appender's requests grouped by an extra label, e.g. `request_operation`."""
+    return f"appender/aggregate/{label}/{role}"
+
+
+def aggregate_prefix(label: str) -> str:
+    return f"appender/aggregate/{label}/"

@@ -166,3 +166,20 @@ def test_plan_grows_with_namespaces_not_workloads_and_keys_are_unique():
             assert " > 0" not in promql and " [3600s]" in promql
         elif p.key.startswith("appender/"):
             assert promql.endswith(" > 0,0.001)") and "[3600s]" in promql and " [" not in promql
+
+
+def test_aggregate_queries_only_when_asked_and_exact():
+    assert not [k for k, _ in _plan() if k.startswith("appender/aggregate/")]
+    plan = _plan(aggregates=["request_operation"])
+    assert plan[("appender/aggregate/request_operation/incoming", "bookinfo")].query.promql() == (
+        'round(sum(rate(istio_requests_total{reporter="destination",source_workload_namespace!="bookinfo",'
+        'destination_service_namespace="bookinfo",request_operation!="unknown",request_operation!=""}[600s])) '
+        f"by ({GB_REQ},request_operation) > 0,0.001)"
+    )
+    assert plan[("appender/aggregate/request_operation/outgoing", "bookinfo")].query.promql() == (
+        'round(sum(rate(istio_requests_total{reporter="destination",source_workload_namespace="bookinfo",'
+        'request_operation!="unknown",request_operation!=""}[600s])) '
+        f"by ({GB_REQ},request_operation) > 0,0.001)"
+    )
+    assert len(plan) == len(_plan()) + 2
+    assert Q.LABEL_NAME.match("request_operation") and not Q.LABEL_NAME.match('x"}')

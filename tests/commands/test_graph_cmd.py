@@ -159,6 +159,8 @@ def test_health_rules_from_config(tmp_path, capsys):
         (["--node", "workload:bookinfo/reviews-v1:v1"], "only app nodes take a :VERSION"),
         (["--node", "app:bookinfo/reviews", "--graph-type", "workload"], "needs --graph-type app or versionedApp"),
         (["--node", "workload:elsewhere/x"], "not in the snapshot"),
+        (["--aggregate", 'op"} or vector(1)'], "invalid --aggregate"),
+        (["--aggregate", "request_operation,other"], "a graph aggregates by one label"),
     ],
 )
 def test_bad_values_one_line_exit_2(capsys, args, fragment):

@@ -71,6 +71,7 @@ def run(argv, capsys):
         (["-n", "a", "--end", "yesterday"], "--end: expected RFC 3339"),
         (["-n", "a", "--window", "a week"], "--window: expected a duration"),
         (["-n", "a", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["-n", "a", "--aggregate", 'op"}'], "invalid --aggregate"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(tmp_path, capsys, prom, extra, message):

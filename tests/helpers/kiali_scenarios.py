@@ -7,7 +7,8 @@ A scenario file (tests/fixtures/kiali-appenders/*.yaml) holds:
             includeIdleEdges: false, appenders: [serviceEntry]}
     traffic:                      # one istio metric series each, a constant rate per second
       - {src: "ns/workload app version", dst: "svcNs/svc -> ns/workload app version",
-         rate: 1, protocol: http, code: "200", reporter: destination, cluster: Kubernetes}
+         rate: 1, protocol: http, code: "200", reporter: destination, cluster: Kubernetes,
+         labels: {request_operation: Top}}   # labels: extra metric labels (aggregateNode)
     config: |                     # Kubernetes/Istio objects, read with `snapshot --from-files`
       ...
     expect:
@@ -113,6 +114,7 @@ def series_of(t: dict[str, Any]) -> list[tuple[str, dict[str, str], float]]:
     labels.update(
         {"request_protocol": protocol, "response_code": str(t.get("code", "200")), "grpc_response_status": "0"}
     )
+    labels.update({str(k): str(v) for k, v in (t.get("labels") or {}).items()})
     return [("istio_requests_total", labels, rate)]
 
 
@@ -148,6 +150,9 @@ def graph_args(sc: Scenario) -> list[str]:
     args = ["--namespaces", ",".join(g["namespaces"]), "--graph-type", g.get("graphType", "workload")]
     apps = g.get("appenders")
     args += ["--appenders", ",".join(apps) if apps else "none"]
+    for key, flag in (("rateHttp", "--rate-http"), ("rateGrpc", "--rate-grpc")):
+        if g.get(key):
+            args += [flag, str(g[key])]
     if g.get("injectServiceNodes"):
         args.append("--inject-service-nodes")
     if g.get("includeIdleEdges"):
@@ -156,6 +161,12 @@ def graph_args(sc: Scenario) -> list[str]:
         if g.get(key):
             args += [flag, str(g[key])]
     return args
+
+
+def snapshot_args(sc: Scenario) -> list[str]:
+    """`meshreport snapshot` options the scenario needs beyond the window (aggregates to collect)."""
+    g = sc.data["graph"]
+    return ["--aggregate", str(g["aggregate"])] if g.get("aggregate") else []
 
 
 def compare(sc: Scenario, doc: dict[str, Any]) -> tuple[int, list[str]]:

@@ -27,8 +27,8 @@ FINALIZER_ORDER = ("extensions", "outsider", "istio", "ambient", "health", "labe
 ALWAYS = frozenset({"extensions", "outsider", "trafficGenerator"})
 ALIASES = {"sidecarsCheck": "meshCheck"}
 
-#: name -> (module, class). Kiali names not listed (aggregateNode, ambient, labeler, extensions)
-#: are accepted and do nothing: meshreport has no operation nodes, Ambient or extensions support.
+#: name -> (module, class). Kiali names not listed (ambient, labeler, extensions) are accepted and
+#: do nothing: meshreport has no Ambient or extensions support.
 IMPLEMENTED: dict[str, tuple[str, str]] = {
     "serviceEntry": ("meshreport.graph.appenders.service_entry", "ServiceEntryAppender"),
     "deadNode": ("meshreport.graph.appenders.dead_node", "DeadNodeAppender"),
@@ -36,6 +36,7 @@ IMPLEMENTED: dict[str, tuple[str, str]] = {
     "responseTime": ("meshreport.graph.appenders.response_time", "ResponseTimeAppender"),
     "securityPolicy": ("meshreport.graph.appenders.security_policy", "SecurityPolicyAppender"),
     "throughput": ("meshreport.graph.appenders.throughput", "ThroughputAppender"),
+    "aggregateNode": ("meshreport.graph.appenders.aggregate_node", "AggregateNodeAppender"),
     "idleNode": ("meshreport.graph.appenders.idle_node", "IdleNodeAppender"),
     "meshCheck": ("meshreport.graph.appenders.mesh_check", "MeshCheckAppender"),
     "outsider": ("meshreport.graph.appenders.outsider", "OutsiderAppender"),

@@ -48,7 +48,7 @@ def graph_of(sc: ks.Scenario, url: str, tmp_path: Path, capsys) -> dict:
     code, _, err = run(
         capsys, "snapshot", "--prometheus", url, "--window", "1h", "--end", str(sc.end),
         "--scrape-interval", "60s", "-n", ",".join(sc.data["graph"]["namespaces"]),
-        "--from-files", str(config), "-o", str(snap), "-q",
+        "--from-files", str(config), "-o", str(snap), "-q", *ks.snapshot_args(sc),
     )  # fmt: skip
     assert code == 0, err
     code, out, err = run(capsys, "graph", str(snap), *ks.graph_args(sc), "--format", "json")

@@ -28,6 +28,6 @@ def test_explicit_list_keeps_always_on_finalizers_and_aliases():
 
 def test_select_splits_namespace_appenders_and_finalizers():
     ns_apps, finals = select(["istio", "responseTime", "aggregateNode"])
-    assert [a.name for a in ns_apps] == ["responseTime"]  # aggregateNode is accepted, not implemented
+    assert [a.name for a in ns_apps] == ["responseTime", "aggregateNode"]  # in Kiali's order
     assert [a.name for a in finals] == ["outsider", "istio", "trafficGenerator"]
     assert load("labeler") is None
