@@ -7,11 +7,12 @@ formats and the commands read this; none of them runs analysis again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshreport.graph.model import TrafficGraph
 from meshreport.mtls_traffic import MtlsAnalysis
+from meshreport.node_config import NodeConfig
 from meshreport.validation.model import ValidationResult
 
 
@@ -41,13 +42,20 @@ class Analysis:
     mtls: MtlsAnalysis | None = None
     #: Points of earlier runs and this one (trend.RunPoint list, oldest first; `with_trend`), or None.
     trend: Any = None
+    #: Node id -> the Istio objects that apply to it and its configured mTLS (meshreport.node_config);
+    #: empty when the snapshot holds no config
+    node_config: dict[str, NodeConfig] = field(default_factory=dict)
 
     @classmethod
     def of(
-        cls, graph: TrafficGraph, validation: ValidationResult | None = None, mtls: MtlsAnalysis | None = None
+        cls,
+        graph: TrafficGraph,
+        validation: ValidationResult | None = None,
+        mtls: MtlsAnalysis | None = None,
+        node_config: dict[str, NodeConfig] | None = None,
     ) -> Analysis:
         """Wrap results already computed (the pipeline's `analyse`, or a test's hand-built graph)."""
-        return cls(graph, validation, summarize(graph, validation), mtls=mtls)
+        return cls(graph, validation, summarize(graph, validation), mtls=mtls, node_config=node_config or {})
 
     def with_comparison(self, comparison: Any) -> Analysis:
         """The same analysis, compared with an earlier snapshot (render --baseline)."""

@@ -340,7 +340,7 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
             extra=mtls_findings(mtls, snapshot.objects),
             index=index,
         )
-    return Analysis.of(graph, validation, mtls)
+    return Analysis.of(graph, validation, mtls, _node_config(snapshot, graph, o, index))
 
 
 def _mtls(snapshot: Snapshot, o: AnalysisOptions, index: MeshIndex | None = None) -> MtlsAnalysis | None:
@@ -359,6 +359,16 @@ def mtls_floor(settings: Settings) -> MtlsFloor:
     from meshreport.mtls_traffic import Floor
 
     return Floor.from_config(settings.section("mtls"))
+
+
+def _node_config(snapshot: Snapshot, graph: TrafficGraph, o: AnalysisOptions, index: Any = None) -> dict:
+    """The Istio objects that apply to each node (meshreport.node_config), with the findings' mesh config."""
+    from meshreport.node_config import node_config
+    from meshreport.validation.meshconfig import MeshConfig
+
+    if o.node or not snapshot.objects:
+        return {}
+    return node_config(snapshot, graph, MeshConfig.from_file(o.mesh_config) if o.mesh_config else None, index)
 
 
 def scoped(analysis: Analysis, namespaces: Sequence[str]) -> Analysis:
@@ -453,6 +463,8 @@ class RenderOptions:
     #: the rules the analysis's health used (`health_rules()`); the report names the tolerance
     #: behind each unhealthy status with them
     health_rules: list | None = None
+    #: Kiali, Grafana and Jaeger base URLs for the service pages' deep links (`link_bases()`)
+    links: Any = None
 
 
 def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options: RenderOptions | None = None) -> Path:
@@ -466,8 +478,47 @@ def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options:
     o = options or RenderOptions()
     target = Path(out_dir).absolute()
     with publish(target) as staging:
-        write_report(snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now, health_rules=o.health_rules)
+        write_report(
+            snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now, health_rules=o.health_rules, links=o.links
+        )
     return target / "index.html"
+
+
+LINK_SETTINGS = ("links.kiali", "links.grafana", "links.jaeger")
+
+
+def link_bases(settings: Settings) -> Any:
+    """The deep-link base URLs from the `links.*` settings (report.deep_links.LinkBases), None when none
+    is set. Each must be an http(s) URL without credentials: it is printed into every service page."""
+    from urllib.parse import urlsplit
+
+    from meshreport.report.deep_links import LinkBases
+
+    values: dict[str, str] = {}
+    for key in LINK_SETTINGS:
+        url = settings[key]
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok, parts = False, None
+        if not ok:
+            raise UsageError(f"{key}: expected an http:// or https:// URL, got {url!r}")
+        if parts is not None and (parts.username or parts.password):
+            raise UsageError(f"{key}: must not contain credentials (it is written into every service page)")
+        if parts is not None and (parts.query or parts.fragment):
+            raise UsageError(f"{key}: give the base URL only, without ?query or #fragment")
+        values[key.split(".", 1)[1]] = url
+    if not values:
+        return None
+    dashboards = {
+        k: settings[f"links.{k}"]
+        for k in ("grafana_service_dashboard", "grafana_workload_dashboard")
+        if settings[f"links.{k}"]
+    }
+    return LinkBases(**values, **dashboards)
 
 
 # --- Comparison with an earlier snapshot (`diff`, `validate --baseline`) -----------------------
@@ -796,6 +847,7 @@ def run_report(
     trend_runs = settings["archive.trend_runs"]
     if trend_runs is None or trend_runs < 0:
         raise UsageError(f"--trend-runs: expected a number >= 0, got {trend_runs}")
+    link_bases(settings)  # a bad link URL is a usage error before anything is collected
     mesh_config = Path(settings["mesh_config"]) if settings["mesh_config"] else None
     namespaces = list(settings["namespaces"]) or None
     options = report_options(
@@ -923,7 +975,15 @@ def _write_run(
     from meshreport.trend import run_point
 
     title, pdf = settings["title"], settings["pdf"]
-    write_report(snap, analysis, staging, pdf=pdf, title=title, health_rules=options.graph.health_rules)
+    write_report(
+        snap,
+        analysis,
+        staging,
+        pdf=pdf,
+        title=title,
+        health_rules=options.graph.health_rules,
+        links=link_bases(settings),
+    )
     save(snap, staging / SNAPSHOT_FILE)
     (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
     # what the next run compares with and draws its trend from, without re-analysing this snapshot

@@ -297,6 +297,42 @@ RUN_SETTINGS = [
         "Also read Secrets named by Gateways, keeping only certificate facts; needs both opt-in roles.",
         "--gateway-certs",
     ),
+    Setting(
+        "links.kiali",
+        "str",
+        None,
+        "Kiali's URL with its web root (e.g. https://kiali.example.com/kiali): service pages link to the "
+        "service, workload or app in Kiali for the report's window.",
+        "--kiali-url",
+    ),
+    Setting(
+        "links.grafana",
+        "str",
+        None,
+        "Grafana's URL: service pages link to Istio's Service and Workload dashboards for the report's window.",
+        "--grafana-url",
+    ),
+    Setting(
+        "links.grafana_service_dashboard",
+        "str",
+        None,
+        "Path of the Istio Service Dashboard in Grafana [/d/LJ_uJAvmk/istio-service-dashboard, Istio's uid].",
+        "--grafana-service-dashboard",
+    ),
+    Setting(
+        "links.grafana_workload_dashboard",
+        "str",
+        None,
+        "Path of the Istio Workload Dashboard in Grafana [/d/UbsSZTDik/istio-workload-dashboard, Istio's uid].",
+        "--grafana-workload-dashboard",
+    ),
+    Setting(
+        "links.jaeger",
+        "str",
+        None,
+        "Jaeger UI's URL: service pages link to a trace search for the service and the report's window.",
+        "--jaeger-url",
+    ),
 ]
 
 EMAIL_SETTINGS = [
@@ -351,7 +387,7 @@ EMAIL_SETTINGS = [
 SETTINGS += RUN_SETTINGS + EMAIL_SETTINGS
 
 #: Sections whose every key is declared above: unknown keys there are typos and are refused.
-STRICT_SECTIONS = ("prometheus", "email", "archive", "outputs", "kubernetes")
+STRICT_SECTIONS = ("prometheus", "email", "archive", "outputs", "kubernetes", "links")
 
 
 def register(setting: Setting) -> None:

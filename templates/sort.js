@@ -2,19 +2,38 @@
 // Cells sort by their data-v number when they have one, else by their text. No network, no eval.
 (function () {
   "use strict";
-  function key(cell) {
+  // Lean tables (service pages) carry no data-v on number cells: "1.20 s", "35 ms", "<0.1 %",
+  // "1,234 req/s", "2.1 kB/s" and "–" are read as numbers in one unit per column.
+  var SCALE = { "s": 1000, "kB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9 };
+  // Status symbols, worst first (the other tables say it in data-v).
+  var RANK = { "\u2716": 0, "\u25B2": 1, "\u2013": 2, "\u2714": 3, "\u25C6": 4, "\u25CB": 5 };
+  function number(text) {
+    if (text === "–" || text === "") { return -1; }
+    var m = /^(<)?(\d[\d,]*(?:\.\d+)?)\s*(ms|s|%|req\/s|B\/s|kB\/s|MB\/s|GB\/s)?$/.exec(text);
+    if (!m) { return null; }
+    var n = Number(m[2].replace(/,/g, "")) * (SCALE[m[3]] || 1);
+    return m[1] ? n / 2 : n;
+  }
+  function key(cell, lean) {
     if (!cell) { return ""; }
     var v = cell.getAttribute("data-v");
     if (v !== null && v !== "" && !isNaN(Number(v))) { return Number(v); }
-    return cell.textContent.trim().toLowerCase();
+    var text = cell.textContent.trim();
+    if (lean && cell.cellIndex === 1 && RANK[text.charAt(0)] !== undefined) { return RANK[text.charAt(0)]; }
+    if (lean && cell.cellIndex > 1) {
+      var n = number(text);
+      if (n !== null) { return n; }
+    }
+    return text.toLowerCase();
   }
   function sortBy(table, index, th) {
     var body = table.tBodies[0];
     if (!body) { return; }
     var desc = th.getAttribute("aria-sort") !== "descending";
+    var lean = table.classList.contains("lean");
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
-      var x = key(a.cells[index]), y = key(b.cells[index]);
+      var x = key(a.cells[index], lean), y = key(b.cells[index], lean);
       if (typeof x !== typeof y) { x = String(x); y = String(y); }
       var c = x < y ? -1 : x > y ? 1 : 0;
       return desc ? -c : c;

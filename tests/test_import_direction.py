@@ -19,6 +19,7 @@ ANALYSIS = (
     "meshreport.workload_status",
     "meshreport.mtls",
     "meshreport.mtls_traffic",
+    "meshreport.node_config",
     "meshreport.validation",
     "meshreport.digest",
     "meshreport.digest_store",
@@ -68,7 +69,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "meshreport.samples",  # the sample manifests' data package inside a wheel
     ),
     **{a: (*BASE, "meshreport.snapshot", *ANALYSIS) for a in ANALYSIS},
-    "meshreport.analysis": (*BASE, "meshreport.graph.model", "meshreport.validation.model", "meshreport.mtls_traffic"),
+    "meshreport.analysis": (
+        *BASE,
+        "meshreport.graph.model",
+        "meshreport.validation.model",
+        "meshreport.mtls_traffic",
+        "meshreport.node_config",
+    ),
     # the report reads an Analysis and the snapshot: result types, rule documentation, never a check
     "meshreport.report": (
         *BASE,

@@ -18,6 +18,15 @@ from meshreport.settings import Settings, setting
 #: (setting key, click parameter declarations, extra click attributes)
 FlagSpec = tuple[str, tuple[str, ...], dict[str, Any]]
 
+#: Deep links from the service pages (`render` and `run`).
+LINK_FLAGS: list[FlagSpec] = [
+    ("links.kiali", ("--kiali-url",), {"metavar": "URL"}),
+    ("links.grafana", ("--grafana-url",), {"metavar": "URL"}),
+    ("links.grafana_service_dashboard", ("--grafana-service-dashboard",), {"metavar": "PATH"}),
+    ("links.grafana_workload_dashboard", ("--grafana-workload-dashboard",), {"metavar": "PATH"}),
+    ("links.jaeger", ("--jaeger-url",), {"metavar": "URL"}),
+]
+
 
 def setting_flags(specs: list[FlagSpec]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:

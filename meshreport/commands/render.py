@@ -15,7 +15,7 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
-from meshreport.commands._setting_flags import setting_flags
+from meshreport.commands._setting_flags import LINK_FLAGS, setting_flags
 from meshreport.errors import FindingsError, UsageError
 from meshreport.settings import Settings
 
@@ -38,7 +38,7 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 @cli.command("render")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
-@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"})])
+@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"}), *LINK_FLAGS])
 @click.option(
     "-o",
     "--output",
@@ -145,7 +145,13 @@ def render_cmd(
     OUTPUT/mtls.json (configured mTLS vs the share of mutual-TLS traffic:
     Ready for STRICT / Blocks STRICT / Will break, findings MR0101-MR0103,
     also in the Mutual TLS section of the overview, the namespace pages
-    and the PDF; traffic floors: the config file's `mtls:` section).
+    and the PDF; traffic floors: the config file's `mtls:` section), and
+    OUTPUT/services/<ns>/*.html:
+    a page per app, workload and service (following --graph-type) with its
+    traffic in and out, health and why, the Istio objects that apply to it,
+    its findings and mTLS; table rows and picture nodes link to it. With
+    --kiali-url, --grafana-url or --jaeger-url (or the config file's
+    links:) each page links into those tools for the report's window.
     A config-only snapshot (no metrics) says so and shows no traffic.
     Health rules: the config file's `health:` section; suppressions: its
     `validation.suppressions`. A metrics-only snapshot (no config objects)
@@ -165,6 +171,7 @@ def render_cmd(
         _refuse_live_only_flags(settings)
     if (fail_on_regression or fail_on_new != "none") and baseline is None:
         raise UsageError("--fail-on-regression and --fail-on-new need --baseline SNAP")
+    links = pipeline.link_bases(settings)
     namespaces = list(settings["namespaces"]) or None
     rules = pipeline.health_rules(settings)
     options = pipeline.AnalysisOptions.for_report(
@@ -199,7 +206,7 @@ def render_cmd(
         analysis = analysis.with_trend(points)
     if namespaces:
         analysis = pipeline.scoped(analysis, namespaces)
-    render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules)
+    render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules, links=links)
     index = pipeline.render(snap, analysis, out_dir, render_options)
     click.echo(f"Report written to {index.parent}/")
     click.echo(f"  open {index.as_uri()}")

@@ -16,7 +16,7 @@ import click
 from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.commands._prometheus_options import prometheus_options
-from meshreport.commands._setting_flags import setting_flags
+from meshreport.commands._setting_flags import LINK_FLAGS, setting_flags
 from meshreport.errors import FindingsError, MeshreportError
 from meshreport.progress import Progress
 from meshreport.settings import Settings
@@ -48,6 +48,7 @@ RUN_FLAGS = [
     ("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"}),
     ("kubernetes.timeout", ("--kubernetes-timeout",), {"metavar": "DURATION"}),
     ("email.to", ("--email-to",), {"multiple": True, "metavar": "ADDRESS"}),
+    *LINK_FLAGS,
 ]
 
 

@@ -19,6 +19,7 @@ from meshreport.report import (
     since,  # noqa: F401  (registers "Since the previous report")
     topology,
 )
+from meshreport.report.deep_links import LinkBases
 from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import write_pdf
 from meshreport.report.site import environment, write_site
@@ -46,9 +47,13 @@ def write_pictures(
     written: list[Path] = []
     engines: dict[str, str] = {}
     printed = {id(model.mesh_image)} | {id(ns.image) for ns in model.print_namespaces}
+    # Pictures live in img/: a node links to its page one folder up.
+    links = {s.node_id: "../" + s.path for s in model.services}
     for ref in model.images() if model.has_traffic else []:
         pic = (
-            topology.mesh_picture(graph) if ref.namespace is None else topology.namespace_picture(graph, ref.namespace)
+            topology.mesh_picture(graph, links)
+            if ref.namespace is None
+            else topology.namespace_picture(graph, ref.namespace, links)
         )
         svg = out_dir / ref.path
         svg.parent.mkdir(parents=True, exist_ok=True)
@@ -82,13 +87,15 @@ def write_report(
     title: str = "Service mesh report",
     now: float | None = None,
     health_rules: list | None = None,
+    links: LinkBases | None = None,
 ) -> ReportFiles:
     """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`.
 
     `health_rules`: the rules the analysis's health used (they name each unhealthy status's tolerance).
+    `links`: Kiali, Grafana and Jaeger base URLs for the service pages' deep links (None: no links).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(snapshot, analysis, title=title, now=now, health_rules=health_rules, pdf=pdf)
+    model = build_model(snapshot, analysis, title=title, now=now, health_rules=health_rules, pdf=pdf, links=links)
     images, engines = write_pictures(model, analysis.graph, out_dir, pdf=pdf)
     env = environment()
     pages = write_site(model, out_dir, env)

@@ -19,11 +19,13 @@ from meshreport.analysis import Analysis
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
 from meshreport.report import overview
+from meshreport.report.deep_links import LinkBases
 from meshreport.report.edges import EdgeRow, NodeRef, edge_row, report_edges
 from meshreport.report.findings import FindingRow, FindingsPage, findings_page, namespace_rows, not_collected
 from meshreport.report.findings import row as finding_row
 from meshreport.report.mtls_edges import MtlsCoverage, mtls_coverage, share_text
 from meshreport.report.reasons import health_reason
+from meshreport.report.service_pages import ServicePage, build_pages, page_paths, safe_names
 from meshreport.report.sparkline import Spark, Trends, collect_trends, sparks
 from meshreport.snapshot.model import Diagnostic, Snapshot
 
@@ -119,6 +121,8 @@ class NodeRow:
     sparks: list[Spark] = field(default_factory=list)
     #: Since the previous report (report/since.py): e.g. "was Degraded"; empty without a baseline.
     change: str = ""
+    #: The node's own page (report/service_pages.py), None for nodes without one.
+    self_page: str | None = None
 
 
 @dataclass
@@ -247,6 +251,10 @@ class ReportModel:
     sections: list[Section] = field(default_factory=list)
     pages: list[Section] = field(default_factory=list)
     top_sections: list[Section] = field(default_factory=list)
+    #: One page per app, workload and service (report/service_pages.py).
+    services: list[ServicePage] = field(default_factory=list)
+    #: Whether deep links to Kiali, Grafana or Jaeger were configured.
+    has_links: bool = False
 
     def images(self) -> list[ImageRef]:
         return [self.mesh_image] + [ns.image for ns in self.namespaces]
@@ -315,6 +323,7 @@ def build_model(
     builders: Iterable[SectionBuilder] | None = None,
     health_rules: list | None = None,
     pdf: bool = True,
+    links: LinkBases | None = None,
 ) -> ReportModel:
     """Compute every number and text the pages show, once, from the analysis and its snapshot.
 
@@ -322,21 +331,28 @@ def build_model(
     objects) gets a "config was not collected" findings page instead of an empty one. The report
     covers the graph's namespaces (`render -n` builds the graph for those only). `health_rules`
     are the rules the graph's health used; they name the tolerance behind each unhealthy status.
+    `links`: the Kiali, Grafana and Jaeger base URLs for the service pages' deep links.
     """
     graph, validation = analysis.graph, analysis.validation
     namespaces = _report_namespaces(snapshot, graph)
-    pages = {ns: f"namespaces/{slug(ns)}.html" for ns in namespaces}
+    ns_names = safe_names((ns, ns) for ns in namespaces)  # file-name-safe and unique, also ignoring case
+    pages = {ns: f"namespaces/{name}.html" for ns, name in ns_names.items()}
+    own = page_paths(graph, namespaces)
     trends = collect_trends(snapshot, namespaces)
     rows = {nid: _node_row(n, pages.get(n.namespace), trends, health_rules) for nid, n in graph.nodes.items()}
-    refs = {nid: NodeRef(r.name, r.namespace, r.kind, r.page) for nid, r in rows.items()}
+    for nid, path in own.items():
+        rows[nid].self_page = path
+    refs = {nid: NodeRef(r.name, r.namespace, r.kind, r.self_page or r.page) for nid, r in rows.items()}
     mtls_known = any(q.key.startswith("appender/securityPolicy/") for q in snapshot.queries)
     edges = []
+    touches = []
     for e, hop in report_edges(graph):
         if e.source in refs and e.dest in refs:
             row = edge_row(e, refs[e.source], refs[e.dest], edge_status(e), mtls_known=mtls_known, hop=hop)
             if hop is not None and hop.dest in refs:
                 row.via = refs[hop.dest].name
             edges.append(row)
+            touches.append((row, e.source, e.dest, hop.dest if hop is not None else None))
     req_edges = [r for r in edges if r.protocol != "tcp"]
     w = snapshot.window
     unhealthy = _unhealthy(graph, rows, set(namespaces))
@@ -376,6 +392,8 @@ def build_model(
         findings=[] if validation is None else [finding_row(f) for f in validation.active],
         findings_page=not_collected() if validation is None else findings_page(validation, pages),
     )
+    model.services = build_pages(graph, own, rows, touches, pages, analysis, links, w)
+    model.has_links = bool(links is not None and links.any)
     model.stats.insert(len(model.stats) - 1, _findings_stat(model.findings_page))
     if not model.has_traffic:
         model.stats = [st for st in model.stats if st.label not in TRAFFIC_STATS]
@@ -395,7 +413,7 @@ def build_model(
             NamespaceSection(
                 name=ns,
                 page=pages[ns],
-                image=ImageRef(f"img/ns-{slug(ns)}.svg", f"Traffic topology of namespace {ns}", ns, ns),
+                image=ImageRef(f"img/ns-{ns_names[ns]}.svg", f"Traffic topology of namespace {ns}", ns, ns),
                 summary=summary,
                 stats=ns_stats,
                 nodes=ns_rows,
@@ -452,7 +470,7 @@ def _unhealthy(graph: TrafficGraph, rows: dict[str, NodeRow], wanted: set[str]) 
                 name=r.name,
                 kind=r.kind,
                 namespace=r.namespace,
-                page=r.page,
+                page=r.self_page or r.page,
                 level=r.health.level,
                 status=r.health.text,
                 reason=r.health.reason,

@@ -1,7 +1,10 @@
 """The static HTML site: index.html, one page per namespace, add-on pages and the shared CSS.
 
 jinja2 autoescaping is on for every template: names and label values come from the cluster.
-Pictures are referenced with <img>, so nothing inside an SVG can run in the page.
+Pictures are embedded with <object> so that their nodes link to the service pages; the SVG is
+Graphviz's drawing of labels escaped in topology.py (no markup of the cluster's reaches it), and
+its links are relative paths inside the site. Service pages (`services/<ns>/*.html`) name only
+their own namespace in the navigation: thousands of them must stay small.
 """
 
 from __future__ import annotations
@@ -54,4 +57,16 @@ def write_site(model: ReportModel, out_dir: Path, env: jinja2.Environment | None
         put(ns.page, render_page(env, "namespace.html", model, root="../", active=ns.page, ns=ns))
     for page in model.pages:
         put(f"{page.id}.html", render_page(env, "page.html", model, root="", active=page.id, page=page))
+    by_page = {ns.page: ns for ns in model.namespaces}
+    service = env.get_template("service.html")
+    shapes = legend_shapes()
+    for svc in model.services:
+        ns = by_page.get(svc.ns_page)
+        # The navigation names only the page's own namespace: thousands of pages must stay small.
+        put(
+            svc.path,
+            service.render(
+                model=model, root="../../", active="", shapes=shapes, svc=svc, nav_namespaces=[ns] if ns else []
+            ),
+        )
     return written

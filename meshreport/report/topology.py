@@ -162,7 +162,15 @@ def _edge_attrs(edge: Edge, labelled: bool = True) -> dict[str, str]:
     return attrs
 
 
-def _add_nodes(g, graph: TrafficGraph, ids: dict[str, str], nodes: Iterable[Node], focus: str | None, clusters: bool):
+def _add_nodes(
+    g,
+    graph: TrafficGraph,
+    ids: dict[str, str],
+    nodes: Iterable[Node],
+    focus: str | None,
+    clusters: bool,
+    links: dict[str, str] | None = None,
+):
     by_ns: dict[str, list[Node]] = {}
     for n in nodes:
         by_ns.setdefault(n.namespace, []).append(n)
@@ -182,11 +190,18 @@ def _add_nodes(g, graph: TrafficGraph, ids: dict[str, str], nodes: Iterable[Node
             for n in sorted(members, key=lambda n: (n.node_type, n.label)):
                 level = _health_level(n)
                 outside = focus is not None and n.namespace != focus
+                extra = {}
+                if links and n.id in links:
+                    # The node's page, relative to the SVG's folder; `_top` so that a picture shown in
+                    # an <object> opens the page in the window, not inside the picture's frame.
+                    extra = {"URL": _text(links[n.id]), "target": "_top",
+                             "tooltip": _label(_node_title(n, graph.graph_type))}  # fmt: skip
                 sub.node(
                     ids[n.id],
                     label=_label(*_node_lines(n, graph.graph_type)),
                     id=ids[n.id],
                     **_node_attrs(n, level, outside),
+                    **extra,
                 )
 
 
@@ -242,9 +257,16 @@ def _edge_title(e: Edge, names: dict[str, str]) -> str:
     return f"{names.get(e.source, '?')} → {names.get(e.dest, '?')} ({e.protocol}): {numbers}"
 
 
-def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focus: str | None = None) -> Picture:
+def graph_picture(
+    graph: TrafficGraph,
+    node_ids: set[str] | None = None,
+    *,
+    focus: str | None = None,
+    links: dict[str, str] | None = None,
+) -> Picture:
     """The picture of `node_ids` (default: all nodes) and the edges between them; above
-    PICTURE_MAX_EDGES edges, the most failing and busiest ones and the nodes they join."""
+    PICTURE_MAX_EDGES edges, the most failing and busiest ones and the nodes they join.
+    `links`: node id -> the URL (relative to the SVG) a click on the node opens."""
     nodes = [n for nid, n in graph.nodes.items() if node_ids is None or nid in node_ids]
     wanted = {n.id for n in nodes}
     all_edges = [
@@ -261,7 +283,7 @@ def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focu
     engine = "dot" if len(nodes) <= DOT_MAX_NODES else "sfdp"
     g = _new_digraph("mesh" if focus is None else "namespace", engine)
     ids = {n.id: f"n{i}" for i, n in enumerate(sorted(nodes, key=lambda n: n.id))}
-    _add_nodes(g, graph, ids, nodes, focus, clusters=engine == "dot")
+    _add_nodes(g, graph, ids, nodes, focus, clusters=engine == "dot", links=links)
     names = {n.id: " ".join(_node_lines(n, graph.graph_type)) for n in nodes}
     titles = {ids[n.id]: _node_title(n, graph.graph_type) for n in nodes}
     labelled = len(edges) <= LABEL_MAX_EDGES
@@ -287,7 +309,7 @@ def graph_picture(graph: TrafficGraph, node_ids: set[str] | None = None, *, focu
     )
 
 
-def namespace_picture(graph: TrafficGraph, namespace: str) -> Picture:
+def namespace_picture(graph: TrafficGraph, namespace: str, links: dict[str, str] | None = None) -> Picture:
     """A namespace's nodes plus their direct neighbours from elsewhere (drawn dashed)."""
     own = {nid for nid, n in graph.nodes.items() if n.namespace == namespace}
     near = set(own)
@@ -296,15 +318,15 @@ def namespace_picture(graph: TrafficGraph, namespace: str) -> Picture:
             near.update((e.source, e.dest))
     if len(near) > DOT_MAX_NODES:
         near = own
-    return graph_picture(graph, near, focus=namespace)
+    return graph_picture(graph, near, focus=namespace, links=links)
 
 
-def mesh_picture(graph: TrafficGraph) -> Picture:
+def mesh_picture(graph: TrafficGraph, links: dict[str, str] | None = None) -> Picture:
     """The whole mesh; above DOT_MAX_NODES with several namespaces, one node per namespace."""
     namespaces = {n.namespace for n in graph.nodes.values()}
     if len(graph.nodes) > DOT_MAX_NODES and len(namespaces) > 1:
         return namespace_aggregate_picture(graph)
-    return graph_picture(graph)
+    return graph_picture(graph, links=links)
 
 
 def namespace_aggregate_picture(graph: TrafficGraph) -> Picture:

@@ -69,3 +69,25 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
                   "broken anchor #nowhere", "wider than 420 px"):  # fmt: skip
         assert fault in found, fault
     _ = T0
+
+
+def test_service_page_tables_sort_by_their_numbers(reports):
+    """Service pages' lean tables carry no data-v: sort.js reads "175 ms", "1.20 s", "<0.1 %" from the
+    text, so a click on p95 orders reviews' backends 175, 175, 21 ms (as text "21 ms" would come first)."""
+    from helpers.browser import ARGS, chromium
+    from playwright.sync_api import sync_playwright
+
+    page_path = reports["bookinfo"] / "services/bookinfo/svc-reviews.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(page_path.as_uri(), wait_until="load")
+            table = page.locator("table.lean").nth(1)  # outbound: reviews v1, v2, v3
+            table.locator("th button", has_text="p95").click()
+            cells = table.locator("tbody tr td:nth-child(7)").all_inner_texts()
+            assert cells == ["175 ms", "175 ms", "21 ms"], cells
+            table.locator("th button", has_text="p95").click()
+            assert table.locator("tbody tr td:nth-child(7)").all_inner_texts() == ["21 ms", "175 ms", "175 ms"]
+        finally:
+            browser.close()

@@ -104,7 +104,7 @@ def test_namespace_sections_tables_and_links():
     assert m.namespaces[1].summary.gaps == 1
     # The unknown source belongs to no requested namespace, so it links nowhere.
     unknown = next(r for r in m.busiest_edges if r.source.name == "unknown")
-    assert unknown.source.page is None and unknown.dest.page == "namespaces/edge.html"
+    assert unknown.source.page is None and unknown.dest.page == "services/edge/wl-ingress-gw.html"
 
 
 def test_health_column_appears_only_when_a_health_appender_ran():

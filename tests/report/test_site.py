@@ -49,7 +49,7 @@ def test_namespace_page_tables(small_report):
     row = re.search(r"<tr class=\"row-failure\">.*?api-v1.*?</tr>", html, re.S).group(0)
     assert ">20.00<" in row and "10.0 %" in row and "out 12.3 kB/s" in row
     assert "orders-db" in html and "in 12.3 kB/s" in html
-    assert '<a href="../namespaces/edge.html">ingress-gw</a>' in html
+    assert '<a href="../services/edge/wl-ingress-gw.html">ingress-gw</a>' in html
 
 
 def test_hostile_names_are_escaped_in_every_page(small_report):
