@@ -3,7 +3,9 @@
 Synthetic meshes (`meshreport.synthetic.meshes.scalable_snapshot`, about five flows per workload)
 are generated and written first (not timed). Each size then runs in a fresh process: read the
 snapshot, build the graph (all appenders, health), validate the config, build the report model,
-lay out the pictures with the real `dot`, write the HTML site and the PDF with WeasyPrint.
+the Istio objects that apply to each node (the service pages list them), lay out the pictures
+with the real `dot`, write the HTML site (with a page per app, workload and service) and the PDF
+with WeasyPrint.
 Printed: seconds per phase (wall; `dot` runs as a child process), pages, PDF size, the size of
 the site (every file but the PDF) and the peak memory of the Python process (VmHWM).
 
@@ -47,6 +49,7 @@ def measure(path: str, out: str, pdf: bool) -> dict:
     """Runs in the child process."""
     from meshreport.analysis import Analysis
     from meshreport.graph.build import GraphOptions, build_graph
+    from meshreport.node_config import node_config
     from meshreport.pipeline import paused_gc
     from meshreport.report.build import write_pictures
     from meshreport.report.model import build_model
@@ -69,7 +72,8 @@ def measure(path: str, out: str, pdf: bool) -> dict:
         snap = timed("read", lambda: store.read(path))
         graph = timed("graph", lambda: build_graph(snap, GraphOptions(graph_type="versionedApp")))
     validation = timed("validate", lambda: check(snap.objects, None, []))
-    analysis = Analysis.of(graph, validation)
+    applied = timed("config", lambda: node_config(snap, graph))
+    analysis = Analysis.of(graph, validation, node_config=applied)
     model = timed("model", lambda: build_model(snap, analysis, now=WINDOW_END + 60, pdf=pdf))
     timed("pictures", lambda: write_pictures(model, graph, out_dir, pdf=pdf))
     env = environment()
@@ -117,7 +121,7 @@ def main() -> None:
             rows.append(
                 {"workloads": n, **json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)}
             )
-    phases = ["read", "graph", "validate", "model", "pictures", "site", "pdf", "total"]
+    phases = ["read", "graph", "validate", "config", "model", "pictures", "site", "pdf", "total"]
     print(f"{args.namespaces} namespaces, versionedApp graph, wall seconds per phase")
     print(
         f"{'workloads':>9} {'nodes':>6} {'edges':>6} "
