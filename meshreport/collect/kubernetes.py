@@ -472,12 +472,13 @@ class _Collector:
             objects: list[ConfigObject] = []
             names: list[str] = []
             malformed: list[str] = []
+            ids: set[tuple[str | None, str]] = set()  # (namespace, name) listed so far
             pages = 0
             try:
                 for page in self.paged(path, kind):
                     pages += 1
                     for item in page:
-                        self._add_item(kind, version, item, objects, names, malformed)
+                        self._add_item(kind, version, item, objects, names, malformed, ids)
             except _Expired:
                 if attempt < MAX_RELISTS:
                     continue
@@ -507,16 +508,19 @@ class _Collector:
         objects: list[ConfigObject],
         names: list[str],
         malformed: list[str],
+        ids: set[tuple[str | None, str]],
     ) -> None:
-        """One list item as a ConfigObject; an item that is not an object with a name is skipped and counted."""
+        """One list item as a ConfigObject; an item that is not an object with a name is skipped and counted,
+        one the list already had (a page sent twice) is skipped."""
         meta = item.get("metadata") if isinstance(item, dict) else None
         name = meta.get("name") if isinstance(meta, dict) else None
         ns = meta.get("namespace") if isinstance(meta, dict) and kind.namespaced else None
         if not isinstance(name, str) or not name or (ns is not None and not isinstance(ns, str)):
             malformed.append(f"item {len(objects) + len(malformed) + 1}")
             return
-        if any(o.name == name and o.namespace == ns for o in objects[-2 * self.page_size :]):
+        if (ns, name) in ids:
             return  # a page the server sent twice (pagination loop): keep one copy
+        ids.add((ns, name))
         assert isinstance(item, dict)
         api_version = kind.api_version(version)
         # List items of built-in kinds carry no apiVersion/kind; metadata-only Secrets carry the wrong ones.

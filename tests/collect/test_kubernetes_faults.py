@@ -89,6 +89,18 @@ def test_malformed_items_are_skipped_with_a_gap():
     assert r.counts["services"] == complete
 
 
+def test_an_api_server_gone_mid_run_is_one_gap_and_keeps_what_was_listed():
+    cluster = stub(reset_after=10)
+    t0 = time.monotonic()
+    r = collect(cluster)
+    assert time.monotonic() - t0 < 20
+    [gap] = config_gaps(r.gaps, "cluster")
+    assert gap.reason.startswith("the API server stopped answering (3 requests in a row: connection")
+    assert "; not collected: " in gap.reason and "and every kind after it" in gap.reason
+    assert r.objects and r.counts["namespaces"] > 0  # listed before it went away
+    assert len(cluster.requests) == 10 + 3  # three tries without an answer, then no more
+
+
 # --- the command: exit codes, one line, metrics kept ----------------------------------------------
 
 

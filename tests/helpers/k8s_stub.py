@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -144,6 +146,8 @@ class StubCluster:
       to `huge_bytes`), `hang` (no answer for `hang_seconds`), `trickle` (one body byte every
       `trickle_seconds`).
     - `unauthorized_after`: every request after this many answers 401 (a token that expires mid-run).
+    - `reset_after`: every connection after this many requests is reset without an answer (the API
+      server went away mid-run).
     """
 
     objects: list[dict[str, Any]] = field(default_factory=list)
@@ -161,6 +165,7 @@ class StubCluster:
     hang_seconds: float = 30.0
     trickle_seconds: float = 0.2
     unauthorized_after: int | None = None
+    reset_after: int | None = None
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -393,6 +398,11 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         with self.cluster._lock:
             self.cluster.requests.append(Request(path=path, query=query, accept=accept, authorization=auth))
+        if self.cluster.reset_after is not None and len(self.cluster.requests) > self.cluster.reset_after:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
         tokens = self.cluster.tokens
         after = self.cluster.unauthorized_after
         if (tokens is not None and auth.removeprefix("Bearer ") not in tokens) or (
