@@ -60,7 +60,20 @@ def parse_box_by(text: str | None) -> list[str]:
 @cli.command("graph")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
-@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"})])
+@setting_flags(
+    [
+        (
+            "max_gaps",
+            ("--max-gaps",),
+            {
+                "type": int,
+                "metavar": "N",
+                "help": "With --prometheus: exit 4, after the graph is written, when the collection has more "
+                "gaps than N [env MESHREPORT_MAX_GAPS; no limit].",
+            },
+        )
+    ]
+)
 @click.option(
     "--graph-type", default="workload", show_default=True, help="app | versionedApp | workload | service (Kiali)."
 )

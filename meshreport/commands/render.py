@@ -38,7 +38,21 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 @cli.command("render")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @prometheus_options
-@setting_flags([("max_gaps", ("--max-gaps",), {"type": int, "metavar": "N"}), *LINK_FLAGS])
+@setting_flags(
+    [
+        (
+            "max_gaps",
+            ("--max-gaps",),
+            {
+                "type": int,
+                "metavar": "N",
+                "help": "With --prometheus: exit 4, after the report is written, when the collection has more "
+                "gaps than N [env MESHREPORT_MAX_GAPS; no limit].",
+            },
+        ),
+        *LINK_FLAGS,
+    ]
+)
 @click.option(
     "-o",
     "--output",
