@@ -144,9 +144,14 @@ def _config_snapshot(settings: Settings, source: ConfigSource, namespaces: list[
     """Config from the cluster (as `source` says) within the run's deadline and the request timeout."""
     from meshreport.collect import config
 
-    return config.collect_config_snapshot(
-        source, namespaces, window, request_timeout=settings["kubernetes.timeout"], run=run
-    )
+    return config.collect_config_snapshot(source, namespaces, window, request_timeout=_kube_timeout(settings), run=run)
+
+
+def _kube_timeout(settings: Settings) -> float:
+    timeout = settings["kubernetes.timeout"]
+    if timeout is None or timeout <= 0:
+        raise UsageError("--kubernetes-timeout must be more than 0")
+    return float(timeout)
 
 
 def collect(settings: Settings, source: ConfigSource, progress: Any = None, cluster: str | None = None) -> Snapshot:
@@ -169,6 +174,7 @@ def collect(settings: Settings, source: ConfigSource, progress: Any = None, clus
     from meshreport.collect.prometheus import run_deadline
 
     run = run_deadline(settings)  # one deadline for the metrics and the config together
+    _kube_timeout(settings)  # a bad value fails before minutes of collecting
     metrics = collect_prometheus(settings, window, progress=progress, run=run)
     namespaces = None if settings["all_namespaces"] or not settings["namespaces"] else list(settings["namespaces"])
     return merge_config(metrics, _config_snapshot(settings, source, namespaces, window, run))
@@ -807,6 +813,7 @@ def run_snapshot(settings: Settings, source: ConfigSource, progress: Any = None,
             from meshreport.collect.prometheus import run_deadline
 
             run = run_deadline(settings)
+            _kube_timeout(settings)
             metrics = collect_prometheus(settings, window, progress=progress, run=run)
             wanted = settings["namespaces"]
             namespaces = None if settings["all_namespaces"] or not wanted else list(wanted)

@@ -199,3 +199,14 @@ def test_the_run_deadline_covers_the_kubernetes_api_too(prometheus, tmp_path, ca
     [gap] = config_gaps(snap.gaps, "cluster")
     assert "run's deadline (6s)" in gap.reason and "not collected: pods" in gap.reason
     assert metrics_kept(tmp_path / "s.mrsnap")
+
+
+@pytest.mark.parametrize("flag", ["--kubernetes-timeout", "--deadline", "--prometheus-timeout"])
+def test_a_deadline_of_zero_is_a_usage_error_before_anything_is_asked(tmp_path, capsys, flag):
+    argv = ["snapshot", "--prometheus", "http://127.0.0.1:9", "-n", "x", "-o", str(tmp_path / "s.mrsnap"), flag, "0s"]
+    with pytest.raises(SystemExit) as ei:
+        main(argv)
+    err = capsys.readouterr().err
+    assert ei.value.code == 2, err
+    [line] = error_lines(err)
+    assert f"{flag} must be more than 0" in line
