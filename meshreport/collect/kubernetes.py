@@ -16,6 +16,7 @@ stops at a continue token it has seen before, and relists from the start (at mos
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -34,6 +35,7 @@ from meshreport.collect import http
 from meshreport.collect.kinds import ISTIO_CONFIGMAPS, Kind, collected
 from meshreport.collect.least_data import reduce
 from meshreport.collect.manifests import METRICS_NOT_COLLECTED
+from meshreport.collect.prometheus import Redactor
 from meshreport.errors import InputError
 from meshreport.istio_names import ISTIO_NAMESPACE, SIDECAR_CONTAINER
 from meshreport.snapshot.model import ConfigObject, Gap, Snapshot, Source, Window
@@ -346,7 +348,7 @@ class _Collector:
             try:
                 version = self.get("/version")
             except (Unreachable, TimedOut) as e:
-                raise ClusterDown(f"unreachable: {e}") from None
+                raise ClusterDown(self.redact(f"unreachable: {e}")) from None
             except HttpError as e:
                 version = {}
                 self.gap("version", f"cannot read /version: {e}")
@@ -367,7 +369,7 @@ class _Collector:
                 self.collect_gateway_credentials()
         except _Stopped as e:
             if e.refused and not self.result.objects:
-                raise ClusterDown(e.reason, refused=True) from None
+                raise ClusterDown(self.redact(e.reason), refused=True) from None
             self.gap("cluster", f"{e.reason}; not collected: {self.step} and every kind after it")
         for ns, keys in self.forbidden.items():
             # one gap per forbidden namespace, not one per resource: that is what a reader acts on
@@ -709,8 +711,17 @@ class _Collector:
 
     def gap(self, what: str, reason: str, namespace: str | None = None) -> None:
         self.result.gaps.append(
-            Gap(phase="config", what=what, reason=reason, namespace=namespace, cluster=self.result.name)
+            Gap(phase="config", what=what, reason=self.redact(reason), namespace=namespace, cluster=self.result.name)
         )
+
+    def redact(self, text: str) -> str:
+        """`text` without the credentials this client sends (a server may echo them in a Status message)."""
+        cfg = self.api.configuration
+        secrets = [str(v).removeprefix("Bearer ").strip() for v in (cfg.api_key or {}).values() if v]
+        if cfg.password:
+            secrets.append(cfg.password)
+            secrets.append(base64.b64encode(f"{cfg.username or ''}:{cfg.password}".encode()).decode())
+        return Redactor(secrets)(text) if secrets else text
 
     def group_gap(self, group: str) -> None:
         what = f"apigroup/{group}"

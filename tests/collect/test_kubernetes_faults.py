@@ -201,6 +201,37 @@ def test_the_run_deadline_covers_the_kubernetes_api_too(prometheus, tmp_path, ca
     assert metrics_kept(tmp_path / "s.mrsnap")
 
 
+def test_a_token_the_api_server_echoes_never_reaches_a_gap_or_stderr(prometheus, tmp_path, capsys):
+    token = "k8s-s3cr3t-token-value"
+    cluster = stub(forbidden_resources={"customresourcedefinitions"}, echo_auth=True)
+    out = tmp_path / "s.mrsnap"
+    with StubServer(cluster) as s:
+        kc = write_kubeconfig(tmp_path / "kc", {"prod": (s.url, token)})
+        argv = [
+            "snapshot", "--prometheus", prometheus, "--window", "1h", "--end", END, "-n", "bookinfo",
+            "--context", "prod", "--kubeconfig", str(kc), "-o", str(out), "--max-gaps", "0",
+        ]  # fmt: skip
+        with pytest.raises(SystemExit) as ei:
+            main(argv)
+    err = capsys.readouterr().err
+    assert ei.value.code == 4, err
+    [gap] = config_gaps(store.read(out).gaps, "customresourcedefinitions.apiextensions.k8s.io")
+    assert "HTTP 403" in gap.reason and "Authorization: Bearer ***" in gap.reason
+    import gzip
+
+    assert token not in err and token not in gzip.decompress(out.read_bytes()).decode()
+    assert any(token in q.authorization for q in cluster.requests)
+    # refused credentials echoed back: the one line of exit 5 does not carry them either
+    cluster = stub(tokens={"other"}, echo_auth=True)
+    with StubServer(cluster) as s:
+        kc = write_kubeconfig(tmp_path / "kc", {"prod": (s.url, token)})
+        with pytest.raises(SystemExit) as ei:
+            main([*argv[:-2], "--kubeconfig", str(kc)])
+    err = capsys.readouterr().err
+    assert ei.value.code == 5 and "refused the credentials" in err and "Bearer ***" in err
+    assert token not in err
+
+
 @pytest.mark.parametrize("flag", ["--kubernetes-timeout", "--deadline", "--prometheus-timeout"])
 def test_a_deadline_of_zero_is_a_usage_error_before_anything_is_asked(tmp_path, capsys, flag):
     argv = ["snapshot", "--prometheus", "http://127.0.0.1:9", "-n", "x", "-o", str(tmp_path / "s.mrsnap"), flag, "0s"]

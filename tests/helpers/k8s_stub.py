@@ -166,6 +166,7 @@ class StubCluster:
     trickle_seconds: float = 0.2
     unauthorized_after: int | None = None
     reset_after: int | None = None
+    echo_auth: bool = False  # error Status messages repeat the Authorization header, as a careless proxy might
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -411,6 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
             code, body = StubCluster._status(401, "Unauthorized", "Unauthorized")
         else:
             code, body = self.cluster.handle(path, query, accept)
+        if self.cluster.echo_auth and code >= 400 and isinstance(body, dict):
+            body["message"] = f"{body.get('message')} (request had Authorization: {auth})"
         data = json.dumps(body).encode()
         fault = self.cluster.transport_fault(path) if code == 200 else None
         try:
