@@ -229,9 +229,10 @@ def config_objects(
         snap = load(snapshot)
         return snap.objects, snap.window.end, []
     if files:
-        from meshreport.collect.manifests import load_paths
+        from meshreport.collect.manifests import read_paths
 
-        return load_paths(list(files)), None, []
+        objects, skipped = read_paths(list(files))
+        return objects, None, skipped
     from meshreport.collect.http import RunDeadline
     from meshreport.collect.kubernetes import collect_config
 
@@ -328,6 +329,11 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
 
     o = options or AnalysisOptions()
     o.check()
+    written = snapshot
+    if snapshot.objects:  # the graph and mTLS read config too: only ever well-typed (validation.shape)
+        from meshreport.validation.shape import guard_all
+
+        snapshot = replace(snapshot, objects=guard_all(snapshot.objects))
     index = MeshIndex(snapshot.objects)
     with paused_gc():
         graph = _graph(snapshot, o, index)
@@ -337,7 +343,7 @@ def analyse(snapshot: Snapshot, options: AnalysisOptions | None = None) -> Analy
         from meshreport.validation.traffic import mtls_findings
 
         validation = findings(
-            snapshot.objects,
+            written.objects,  # the runner guards them again and reports what it removed
             mesh_config=o.mesh_config,
             suppressions=o.suppressions,
             annotations=o.annotations,

@@ -14,6 +14,7 @@ that may be logged or written into a snapshot.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +33,10 @@ CONFIG_ENV = "MESHREPORT_CONFIG"
 REDACTED = "***"
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+#: Longest duration a setting takes (100 years): nan, inf and 1e400 are not durations.
+MAX_DURATION_S = 100 * 365 * 86400.0
+#: Latest window end (2200-01-01T00:00:00Z), see `parse_end`.
+MAX_END_S = 7258118400.0
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 
@@ -532,6 +537,22 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def http_url(url: str, what: str) -> str:
+    """`url` if it is an http(s) URL with a host and a valid port, else a usage error naming `what`
+    (`http://[::1` or port 99999 make urllib raise ValueError only when the port is first read)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port outside 0-65535 or not a number
+    except ValueError as e:
+        raise UsageError(f"{what}: not a valid URL ({str(e).rstrip('.')})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        shown = strip_credentials(url)
+        raise UsageError(f"{what}: expected an http(s) URL with a host and port 1-65535, got {shown!r}")
+    return url
+
+
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
     """`90s`, `30m`, `24h`, `7d`, `1w`, `1h30m` or plain seconds -> seconds (float)."""
     if isinstance(text, bool):
@@ -551,6 +572,8 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
                 pos = m.end()
             if pos != len(t) or not t:
                 raise UsageError(f"{what}: expected a duration like 30s, 24h or 7d, got {text!r}") from None
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise UsageError(f"{what}: expected a duration up to 100y, got {text!r}")
     if seconds < 0:
         raise UsageError(f"{what}: must not be negative, got {text!r}")
     return seconds
@@ -623,10 +646,10 @@ def _convert(s: Setting, value: Any, origin: str) -> Any:
                 raise ValueError
             return str(value)
         if s.kind == "int":
-            if isinstance(value, bool):
+            if isinstance(value, bool) or (isinstance(value, str) and len(value.strip()) > 18):
                 raise ValueError
             n = int(value)
-            if n < 0:
+            if n < 0 or (s.key.endswith(".port") and not 0 < n < 65536):
                 raise ValueError
             return n
         if s.kind == "bool":
@@ -674,10 +697,10 @@ def parse_end(text: str | float | int, what: str = "--end") -> float:
     from datetime import datetime, timezone
 
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
+        return _end_in_range(float(text), repr(text), what)
     t = str(text).strip()
     try:
-        return float(t)
+        return _end_in_range(float(t), repr(t), what)
     except ValueError:
         pass
     try:
@@ -686,7 +709,19 @@ def parse_end(text: str | float | int, what: str = "--end") -> float:
         raise UsageError(f"{what}: expected RFC 3339 (2024-01-01T00:00:00Z) or unix seconds, got {t!r}") from None
     if dt.tzinfo is None:
         raise UsageError(f"{what}: {t!r} has no time zone; add Z or an offset like +02:00")
-    return dt.astimezone(timezone.utc).timestamp()
+    try:
+        seconds = dt.astimezone(timezone.utc).timestamp()
+    except (OverflowError, ValueError):
+        raise UsageError(f"{what}: {t!r} is out of range") from None
+    return _end_in_range(seconds, repr(t), what)
+
+
+def _end_in_range(seconds: float, shown: str, what: str) -> float:
+    """A window end must be a real time Prometheus can answer for: after 1970, before 2200
+    (Prometheus' timestamps are int64 milliseconds; dates and pictures need a real calendar year)."""
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_END_S:
+        raise UsageError(f"{what}: expected a time between 1970 and 2200, got {shown}")
+    return seconds
 
 
 def resolve_window(settings: Settings, now: float | None = None):
@@ -700,4 +735,7 @@ def resolve_window(settings: Settings, now: float | None = None):
         raise UsageError("--window must be at least 1s")
     end_text = settings["end"]
     end = parse_end(end_text) if end_text else float(int(time.time() if now is None else now))
-    return Window(start=end - float(int(round(duration))), end=end)
+    start = end - float(int(round(duration)))
+    if start < 0:
+        raise UsageError(f"--window {duration:g}s before --end would start before 1970")
+    return Window(start=start, end=end)

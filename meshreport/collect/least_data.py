@@ -47,6 +47,8 @@ def reduce(body: dict[str, Any]) -> dict[str, Any]:
 
 def reduce_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """Identity, labels, annotations (minus last-applied), owners; never managedFields."""
+    if not isinstance(meta, dict):
+        return {}
     out = {k: meta[k] for k in _METADATA_KEEP if k in meta and meta[k] is not None}
     ann = out.get("annotations")
     if isinstance(ann, dict) and LAST_APPLIED in ann:
@@ -106,7 +108,15 @@ def reduce_crd(body: dict[str, Any]) -> dict[str, Any]:
 def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
     """What workload health, sidecar checks and the graph need from a Pod, and nothing else."""
     spec = body.get("spec") or {}
-    status = body.get("status") or {}
+    status = body.get("status") if isinstance(body.get("status"), dict) else {}
+    if not isinstance(spec, dict):  # kept for the shape guard to report (a list emptied: it could hold env)
+        meta = reduce_metadata(body.get("metadata") or {})
+        return {
+            "apiVersion": body.get("apiVersion", "v1"),
+            "kind": "Pod",
+            "metadata": meta,
+            "spec": [] if isinstance(spec, list) else spec,
+        }
     rspec: dict[str, Any] = {}
     if spec.get("serviceAccountName"):
         rspec["serviceAccountName"] = spec["serviceAccountName"]
@@ -116,23 +126,25 @@ def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
         rspec["hostNetwork"] = True  # such pods are never injected (istioctl's IST0103 skips them)
     if (uid := _run_as_user(spec)) is not None:
         rspec["securityContext"] = {"runAsUser": uid}  # UID 1337 is the proxy's (IST0144)
-    rspec["containers"] = [_reduce_container(c) for c in spec.get("containers") or []]
+    rspec["containers"] = _reduce_containers(spec.get("containers") or [])
     if spec.get("initContainers"):
-        rspec["initContainers"] = [_reduce_container(c, init=True) for c in spec["initContainers"]]
+        rspec["initContainers"] = _reduce_containers(spec["initContainers"], init=True)
     rstatus: dict[str, Any] = {}
     if status.get("phase"):
         rstatus["phase"] = status["phase"]
     conds = [
         {k: c[k] for k in ("type", "status") if k in c}
-        for c in status.get("conditions") or []
-        if c.get("type") in ("Ready", "ContainersReady", "PodScheduled", "Initialized")
+        for c in _list(status.get("conditions"))
+        if isinstance(c, dict) and c.get("type") in ("Ready", "ContainersReady", "PodScheduled", "Initialized")
     ]
     if conds:
         rstatus["conditions"] = conds
     for key in ("containerStatuses", "initContainerStatuses"):
         if status.get(key):
             rstatus[key] = [
-                {k: cs[k] for k in ("name", "ready", "started", "restartCount") if k in cs} for cs in status[key]
+                {k: cs[k] for k in ("name", "ready", "started", "restartCount") if k in cs}
+                for cs in _list(status[key])
+                if isinstance(cs, dict)
             ]
     out: dict[str, Any] = {
         "apiVersion": body.get("apiVersion", "v1"),
@@ -143,6 +155,21 @@ def reduce_pod(body: dict[str, Any]) -> dict[str, Any]:
     if rstatus:
         out["status"] = rstatus
     return out
+
+
+def _list(v: Any) -> list:
+    return v if isinstance(v, list) else []
+
+
+def _reduce_containers(cs: Any, *, init: bool = False) -> Any:
+    """Each container reduced. A value of the wrong type stays for the shape guard to report (a
+    scalar as it is, a list or mapping emptied: it could hold env values)."""
+    if not isinstance(cs, list):
+        return cs if not isinstance(cs, (dict, list)) else {}
+    return [
+        _reduce_container(c, init=init) if isinstance(c, dict) else (c if not isinstance(c, (dict, list)) else [])
+        for c in cs
+    ]
 
 
 def _reduce_container(c: dict[str, Any], *, init: bool = False) -> dict[str, Any]:
@@ -220,12 +247,12 @@ def _env_name(e: dict[str, Any]) -> dict[str, Any]:
 
 def has_sidecar(pod_body: dict[str, Any]) -> bool:
     """An istio-proxy container, or an istio-proxy native sidecar among the init containers."""
-    spec = pod_body.get("spec") or {}
-    names = [c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
-    return SIDECAR_CONTAINER in names
+    spec = pod_body.get("spec") if isinstance(pod_body.get("spec"), dict) else {}
+    cs = _list(spec.get("containers")) + _list(spec.get("initContainers"))
+    return SIDECAR_CONTAINER in [c.get("name") for c in cs if isinstance(c, dict)]
 
 
 def has_istio_init(pod_body: dict[str, Any]) -> bool:
     """The istio-init container that sets up iptables (absent with the CNI plugin)."""
-    spec = pod_body.get("spec") or {}
-    return any(c.get("name") == ISTIO_INIT_CONTAINER for c in spec.get("initContainers") or [])
+    spec = pod_body.get("spec") if isinstance(pod_body.get("spec"), dict) else {}
+    return any(isinstance(c, dict) and c.get("name") == ISTIO_INIT_CONTAINER for c in _list(spec.get("initContainers")))

@@ -33,7 +33,7 @@ from meshreport.collect import http
 from meshreport.collect import queries as Q
 from meshreport.errors import InputError, UsageError
 from meshreport.progress import Progress
-from meshreport.settings import Settings, parse_duration, strip_credentials
+from meshreport.settings import Settings, http_url, parse_duration, strip_credentials
 from meshreport.snapshot.model import Diagnostic, Gap, QueryResult, Series, Snapshot, Source, Window
 
 DEFAULT_SCRAPE_INTERVAL = 15.0
@@ -73,9 +73,7 @@ class PrometheusConfig:
         url = s["prometheus.url"]
         if not url:
             raise UsageError("no Prometheus URL: pass --prometheus URL or set MESHREPORT_PROMETHEUS_URL")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"--prometheus: expected an http(s) URL, got {strip_credentials(url)!r}")
+        parts = urlsplit(http_url(url, "--prometheus"))
         auth_type = (s["prometheus.auth.type"] or "").lower() or None
         if auth_type not in (None, "none", "basic", "bearer"):
             raise UsageError(f"prometheus.auth.type: expected none, basic or bearer, got {auth_type!r}")

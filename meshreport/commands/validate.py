@@ -14,6 +14,7 @@ from meshreport import pipeline
 from meshreport.cli import cli
 from meshreport.errors import FindingsError, UsageError
 from meshreport.output import write_output
+from meshreport.visible import one_line
 
 
 @cli.command("validate")
@@ -150,7 +151,8 @@ def validate_cmd(
     for g in gaps:
         where = "/".join(x for x in (g.cluster, g.namespace) if x)
         click.echo(
-            f"meshreport: warning: not collected: {g.what}{f' ({where})' if where else ''}: {g.reason}", err=True
+            one_line(f"meshreport: warning: not collected: {g.what}{f' ({where})' if where else ''}: {g.reason}"),
+            err=True,
         )
     _check_enable(enable)
     if (fail_on_new or fail_on_regression) and baseline is None:

@@ -23,6 +23,7 @@ from meshreport.compare import (
 )
 from meshreport.report import format as fmt
 from meshreport.report.machine import finding_dict, md_escape, text_line
+from meshreport.visible import one_line
 
 FORMATS = ("text", "json", "markdown")
 #: Version of the JSON document; bump on incompatible changes.
@@ -87,7 +88,8 @@ def sections(c: Comparison) -> list[tuple[str, list[str]]]:
     if c.config is not None:
         out.append(("Config changes", [config_line(x) for x in c.config]))
     out.append(("Data gaps", [f"{g.change}: {g.phase} {g.what}{_ns(g.namespace)}: {g.reason}" for g in c.gaps]))
-    return [(h, lines) for h, lines in out if lines]
+    # every line is about untrusted names: one line each, control characters shown visibly
+    return [(h, [one_line(x) for x in lines]) for h, lines in out if lines]
 
 
 def _where(name: str, ns: str) -> str:
@@ -126,7 +128,7 @@ def window_text(c: Comparison) -> str:
 def _text(c: Comparison) -> str:
     out = ["What changed", f"  windows: {window_text(c)}", f"  {headline(c)}"]
     for n in c.notes:
-        out.append(f"  note: {n}")
+        out.append(f"  note: {one_line(n)}")
     for heading, lines in sections(c):
         out.append("")
         out.append(f"{heading} ({len(lines)}):")

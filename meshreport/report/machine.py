@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 import yaml
@@ -23,6 +25,7 @@ from meshreport import __version__
 from meshreport.report.findings import summary_text
 from meshreport.validation.model import SEVERITIES, Finding, ValidationResult, at_or_above
 from meshreport.validation.registry import Rule, rules_by_code
+from meshreport.visible import one_line
 
 FORMATS = ("text", "json", "yaml", "sarif", "junit", "markdown", "codequality")
 INFO_URI = "https://github.com/meshreport/meshreport"
@@ -100,13 +103,16 @@ def _location(f: Finding) -> str:
 
 
 def text_line(f: Finding, baseline: Baseline | None = None) -> str:
-    """`Error [IST0101] (VirtualService bookinfo/reviews reviews.yaml:12) Referenced host not found: "reviewz"`."""
+    """`Error [IST0101] (VirtualService bookinfo/reviews reviews.yaml:12) Referenced host not found: "reviewz"`.
+
+    Always one line: names and messages carry untrusted text, whose line breaks, ANSI escapes and
+    other control characters are shown as `\\n`, `\\x1b` (meshreport.visible)."""
     line = f"{_LEVEL_WORD[f.severity]} [{f.code}] ({f.origin}{_location(f)}) {f.message}"
     if f.suppressed:
         line += f" [suppressed: {f.suppressed}]"
     if baseline is not None and baseline.state(f) == "new":
         line = "[new] " + line
-    return line
+    return one_line(line)
 
 
 def _text(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:
@@ -114,7 +120,9 @@ def _text(result: ValidationResult, show: str, show_suppressed: bool, baseline: 
     if not lines:
         lines.append("No validation issues found.")
     for e in result.expired:
-        lines.append(f"Expired suppression {e.code}={e.resource} (expired {e.expires}; no longer applied): {e.reason}")
+        lines.append(
+            one_line(f"Expired suppression {e.code}={e.resource} (expired {e.expires}; no longer applied): {e.reason}")
+        )
     lines.append(summary_line(result))
     if baseline is not None:
         lines.append(f"Baseline: {baseline.summary(result)}")
@@ -183,9 +191,16 @@ def _sarif_rule(code: str, rules: list[Rule]) -> dict[str, Any]:
 
 
 def k8s_uri(f: Finding) -> str:
-    """Stable URI for an object that did not come from a file: `k8s://cluster/namespace/Kind/name`."""
-    ns = f"{f.namespace}/" if f.namespace else ""
-    return f"k8s://{f.cluster}/{ns}{f.kind}/{f.name}"
+    """Stable URI for an object that did not come from a file: `k8s://cluster/namespace/Kind/name`
+    (each part percent-encoded)."""
+    ns = f"{quote(f.namespace, safe='')}/" if f.namespace else ""
+    return f"k8s://{quote(f.cluster, safe='')}/{ns}{quote(f.kind, safe='')}/{quote(f.name, safe='')}"
+
+
+def file_uri(path: str) -> str:
+    """A file path as a SARIF artifact URI: a relative (or absolute) URI reference, percent-encoded
+    (RFC 3986), so spaces, `#`, `?`, `%` and control characters in a name cannot change what it points at."""
+    return quote(path.replace("\\", "/"), safe="/")
 
 
 def _fingerprint(f: Finding) -> str:
@@ -200,7 +215,10 @@ def _sarif(result: ValidationResult, show: str, show_suppressed: bool, baseline:
     results = []
     for f in listed:
         if f.source:
-            phys = {"artifactLocation": {"uri": f.source.file}, "region": {"startLine": max(1, f.source.line)}}
+            phys = {
+                "artifactLocation": {"uri": file_uri(f.source.file)},
+                "region": {"startLine": max(1, f.source.line)},
+            }
         else:
             phys = {"artifactLocation": {"uri": k8s_uri(f)}, "region": {"startLine": 1}}
         r: dict[str, Any] = {
@@ -284,10 +302,10 @@ def _junit(result: ValidationResult, show: str, show_suppressed: bool, baseline:
     for (ns, code, origin), fs in sorted(cases.items()):
         suite = suites.get(ns)
         if suite is None:
-            suite = suites[ns] = ET.SubElement(root, "testsuite", name=ns)
-        case = ET.SubElement(suite, "testcase", classname=ns, name=f"{code} {origin}")
+            suite = suites[ns] = ET.SubElement(root, "testsuite", name=xml_text(ns))
+        case = ET.SubElement(suite, "testcase", classname=xml_text(ns), name=xml_text(f"{code} {origin}"))
         active = [f for f in fs if f.suppressed is None]
-        body = "\n".join(text_line(f, baseline) for f in fs) + f"\n\n{fs[0].doc}"
+        body = "\n".join(text_line(f, baseline) for f in fs) + f"\n\n{xml_text(fs[0].doc)}"
         if uri := doc_uri(code):
             body += f"\n{uri}"
         if active:
@@ -298,10 +316,10 @@ def _junit(result: ValidationResult, show: str, show_suppressed: bool, baseline:
                 props = ET.SubElement(case, "properties")
                 ET.SubElement(props, "property", name="baseline", value="new" if is_new else "existing")
                 message = ("[new] " if is_new else "[existing] ") + message
-            el = ET.SubElement(case, "failure", message=message, type=worst.severity)
+            el = ET.SubElement(case, "failure", message=one_line(message), type=worst.severity)
             el.text = body
         else:
-            ET.SubElement(case, "skipped", message=f"suppressed: {fs[0].suppressed}")
+            ET.SubElement(case, "skipped", message=one_line(f"suppressed: {fs[0].suppressed}"))
     if not cases:
         suite = suites["meshreport"] = ET.SubElement(root, "testsuite", name="meshreport")
         ET.SubElement(suite, "testcase", classname="meshreport", name=f"validate ({result.objects} objects)")
@@ -326,7 +344,26 @@ MAX_ROWS = 500  # keeps a GitHub job summary well under its 1 MiB limit
 
 
 def md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text as inert Markdown on one line (tables included): no HTML, no links or images
+    (`[`, `]` escaped, bare URLs not linked), no table-breaking pipes, control characters shown visibly."""
+    t = one_line(text.replace("\n", " "))
+    t = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    t = _MD_SPECIAL.sub(r"\\\g<0>", t)
+    return _AUTOLINK.sub("\\g<1>\u200b", t)
+
+
+_MD_SPECIAL = re.compile(r"[\\|\[\]]")
+# GitHub links bare `https://x` and `www.x`: a zero-width space after the scheme's colon or `www` stops it.
+_AUTOLINK = re.compile(r"(?i)(\b(?:https?|ftp|mailto):|\bwww)(?=[./])")
+
+
+def xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: characters it forbids (most C0 controls, U+FFFE/FFFF, lone surrogates)
+    are shown as escapes (`\\x1b`), since a JUnit file with one of them is not XML at all."""
+    return _XML_INVALID.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _markdown(result: ValidationResult, show: str, show_suppressed: bool, baseline: Baseline | None) -> str:

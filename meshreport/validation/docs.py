@@ -28,6 +28,23 @@ also takes a MeshNetworks file, like istioctl's meshNetworks).
 Like istioctl, IST checks report nothing about objects in `kube-system`, `kube-public`,
 `kube-node-lease` and `local-path-storage` (istioctl does not read those namespaces); KIA checks do.
 
+## Odd files and wrong types
+
+`validate -f DIR` reads every `.yaml`, `.yml` and `.json` file below DIR (hidden files and folders
+left out). A document that is not a Kubernetes object (a Helm `Chart.yaml` or values file, a
+kustomization, a template with `{{ }}` that is not valid YAML, invalid YAML), an object without
+`metadata.name`, a file that is not UTF-8 and a folder or file that cannot be read are each reported
+on stderr with their file:line (`meshreport: warning: not collected: FILE:LINE: ...; skipped`; in a
+snapshot made from files they are config gaps) and everything else is validated. Only when nothing
+at all could be read is it exit 5; a path that does not exist is exit 5 at once.
+
+Before any rule runs, each object passes a shape guard (`meshreport/validation/shape.py`): a field of
+the wrong type (`annotations: 7`, `hosts: 5`, `spec: "oops"`, a list where a mapping belongs, an
+integer beyond 64 bits) is left out of the copy the rules see and reported, IST0106 for an Istio spec
+(against the CRD schema) and MR0002 for everything else; a number or boolean where a label, annotation
+or ConfigMap value belongs is read as its text with an MR0002 warning. The object still gets every
+other check, and the rest of the input is unaffected.
+
 ## Suppressing findings
 
 - Annotation `galley.istio.io/analyze-suppress: "IST0101,KIA1107"` (or `*`) on the object.

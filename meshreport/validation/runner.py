@@ -10,8 +10,11 @@ from meshreport.mesh_index import MeshIndex, rule_kind
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.index import ClusterIndex, Context
 from meshreport.validation.meshconfig import MeshConfig
-from meshreport.validation.model import SEVERITIES, Finding
-from meshreport.validation.registry import rules_for
+from meshreport.validation.model import SEVERITIES, Finding, Hit
+from meshreport.validation.registry import Rule, rules_by_code, rules_for
+from meshreport.validation.shape import WRONG_TYPE_CODE, ShapeIssue, guard, is_istio
+
+SCHEMA_RULES = "schema"  # Rule.module of rules/schema.py
 
 # istioctl drops every object in these namespaces (and these Namespaces) when it reads its input
 # (inject.IgnoredNamespaces), so no IST finding is ever about one of them.
@@ -59,8 +62,20 @@ def validate(
     if mesh_config is not None and mesh_config.networks is not None:
         objects.append(mesh_networks_object(mesh_config))
         shared = None
+    # The shape guard: rules and the index only ever see well-typed objects; what it removed is reported.
+    # Istio's own schema validation (rules.schema) judges the object as written: it reports a wrong
+    # type in an Istio spec as istioctl words it.
+    shapes: dict[int, list[ShapeIssue]] = {}
+    written: dict[int, ConfigObject] = {}
     for o in objects:
-        groups[cluster or o.cluster].append(o)
+        shaped, issues = guard(o)
+        if shaped is not o:
+            written[id(shaped)] = o
+            istio = is_istio(o)
+            shapes[id(shaped)] = [i for i in issues if i.out_of_range or not (istio and i.path.startswith("spec"))]
+        groups[cluster or o.cluster].append(shaped)
+    if shapes:
+        shared = None  # the shared index holds the objects as written: index the well-typed copies
     seen: set[tuple] = set()
     out: list[Finding] = []
     every = ClusterIndex(groups)
@@ -75,38 +90,53 @@ def validate(
         )
         for obj in objs:
             ignored = _istioctl_ignores(obj)
+            for r, hits in _shape_hits(obj, shapes.get(id(obj), [])):
+                for h in hits:
+                    _add(out, seen, r, h, obj, cl)
             for r in rules_for(rule_kind(obj)):
                 if not r.default and r.code not in enabled:
                     continue
                 if ignored and r.code.startswith("IST"):
                     continue
+                target = written.get(id(obj), obj) if r.module == SCHEMA_RULES else obj
                 try:
-                    hits = list(r.check(obj, ctx))
+                    hits = list(r.check(target, ctx))
                 except Exception as e:  # a bug in a rule: say which rule and object
                     raise RuntimeError(f"rule {r.code} ({r.name}) failed on {obj.ref()}: {e}") from e
                 for h in hits:
-                    sev = h.severity or r.severity
-                    if sev not in SEVERITIES:
-                        raise ValueError(f"rule {r.code} ({r.name}) yielded severity {sev!r}")
-                    f = Finding(
-                        code=r.code,
-                        severity=sev,
-                        kind=obj.kind,
-                        name=obj.name,
-                        namespace=obj.namespace,
-                        cluster=cl,
-                        message=h.message,
-                        equivalents=r.equivalents,
-                        source=obj.source,
-                        path=h.path,
-                        doc=r.doc,
-                        rule=r.name,
-                    )
-                    # istioctl keeps one of messages that read alike (level, code, origin, text), wherever
-                    # they point; Kiali lists each path.
-                    key = (f.code, f.resource_key, f.message, None if f.code.startswith("IST") else f.path)
-                    if key not in seen:
-                        seen.add(key)
-                        out.append(f)
+                    _add(out, seen, r, h, obj, cl)
     out.sort(key=Finding.sort_key)
     return out
+
+
+def _shape_hits(obj: ConfigObject, issues: list[ShapeIssue]) -> list[tuple[Rule, list[Hit]]]:
+    """The shape guard's issues as MR0002 hits (an Istio spec's are IST0106, from rules.schema)."""
+    if not issues:
+        return []
+    return [(rules_by_code()[WRONG_TYPE_CODE][0], [Hit(i.message, path=i.path, severity=i.severity) for i in issues])]
+
+
+def _add(out: list[Finding], seen: set[tuple], r: Rule, h: Hit, obj: ConfigObject, cl: str) -> None:
+    sev = h.severity or r.severity
+    if sev not in SEVERITIES:
+        raise ValueError(f"rule {r.code} ({r.name}) yielded severity {sev!r}")
+    f = Finding(
+        code=r.code,
+        severity=sev,
+        kind=obj.kind,
+        name=obj.name,
+        namespace=obj.namespace,
+        cluster=cl,
+        message=h.message,
+        equivalents=r.equivalents,
+        source=obj.source,
+        path=h.path,
+        doc=r.doc,
+        rule=r.name,
+    )
+    # istioctl keeps one of messages that read alike (level, code, origin, text), wherever
+    # they point; Kiali lists each path.
+    key = (f.code, f.resource_key, f.message, None if f.code.startswith("IST") else f.path)
+    if key not in seen:
+        seen.add(key)
+        out.append(f)

@@ -42,6 +42,13 @@ def _validator(group_kind: str, version: str) -> tuple[Draft7Validator, dict] | 
     return Draft7Validator(entry["spec"]), entry["spec"]
 
 
+def spec_schema(api_version: str, kind: str) -> dict | None:
+    """The CRD's `spec` schema for this apiVersion and kind, None when Istio has no CRD for it."""
+    group, _, version = api_version.rpartition("/")
+    found = _validator(f"{group}/{kind}", version) if group else None
+    return found[1] if found is not None else None
+
+
 def _path(parts: Any) -> str:
     out = "spec"
     for p in parts:
