@@ -97,6 +97,11 @@ def _atomic(path: Path, name: str, text: bool, mode: int) -> Iterator[IO]:
 
 
 def write_output(target: str | Path, data: str | bytes) -> None:
-    """Write all of `data` to `target` (see the module docstring for what each kind of path gets)."""
+    """Write all of `data` to `target` (see the module docstring for what each kind of path gets).
+
+    Text is written as UTF-8; what UTF-8 cannot hold (a lone surrogate a hostile snapshot's JSON can
+    carry) is written as a visible `\\udXXX` escape instead of failing the write."""
+    if isinstance(data, str) and not data.isascii():
+        data = data.encode("utf-8", "backslashreplace").decode("utf-8")
     with open_output(target, text=isinstance(data, str)) as fh:
         fh.write(data)

@@ -40,8 +40,8 @@ def reduce(body: dict[str, Any]) -> dict[str, Any]:
         return reduce_crd(body)
     out = {k: v for k, v in body.items() if k != "metadata"}
     out["metadata"] = reduce_metadata(body.get("metadata") or {})
-    if kind == "MutatingWebhookConfiguration":
-        out["webhooks"] = [_strip_ca_bundle(w) for w in body.get("webhooks") or []]
+    if kind == "MutatingWebhookConfiguration" and isinstance(body.get("webhooks"), list):
+        out["webhooks"] = [_strip_ca_bundle(w) for w in body["webhooks"]]
     return _strip_env(out)
 
 
@@ -90,7 +90,7 @@ def reduce_crd(body: dict[str, Any]) -> dict[str, Any]:
         }
     rspec["versions"] = [
         {k: v[k] for k in ("name", "served", "storage", "deprecated") if k in v}
-        for v in spec.get("versions") or []
+        for v in _list(spec.get("versions"))
         if isinstance(v, dict)
     ]
     out: dict[str, Any] = {

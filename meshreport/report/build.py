@@ -7,6 +7,7 @@ atomic publish.
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,25 @@ class ReportFiles:
     engines: dict[str, str] = field(default_factory=dict)
 
 
+def _draw(pic: topology.Picture, svg: Path, png: Path | None) -> str:
+    """Draw one picture; "" when it worked, else why not, with a placeholder SVG saying so written in
+    its place (Graphviz failed or crashed, or wrote an SVG that is not XML)."""
+    try:
+        topology.render_files(pic, svg, png)
+    except subprocess.CalledProcessError as e:
+        why = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        code = f"killed by signal {-e.returncode}" if e.returncode < 0 else f"exit {e.returncode}"
+        reason = f"Graphviz failed, {code}" + (f": {why[0][:120]}" if why else "")
+    else:
+        if topology.well_formed(svg):
+            return ""
+        reason = "Graphviz wrote an SVG that is not well-formed XML"
+    if png is not None:
+        png.unlink(missing_ok=True)
+    topology.unavailable_svg(svg, reason)
+    return reason
+
+
 def write_pictures(
     model: ReportModel, graph: TrafficGraph, out_dir: Path, *, pdf: bool = True
 ) -> tuple[list[Path], dict[str, str]]:
@@ -59,8 +79,13 @@ def write_pictures(
         svg.parent.mkdir(parents=True, exist_ok=True)
         big = pic.nodes > topology.PRINT_VECTOR_MAX_NODES
         png = svg.with_suffix(".png") if pdf and big and id(ref) in printed else None
-        topology.render_files(pic, svg, png)
+        failed = _draw(pic, svg, png)
         written.append(svg)
+        if failed:
+            # said in the report where the picture would be; every table is still there
+            ref.note = f"This picture could not be drawn ({failed}); the tables list every workload and edge."
+            engines[ref.path] = "failed"
+            continue
         if png is not None:
             written.append(png)
             ref.print_path = str(Path(ref.path).with_suffix(".png"))

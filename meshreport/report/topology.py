@@ -16,6 +16,7 @@ import html
 import math
 import re
 import subprocess
+import xml.parsers.expat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from meshreport.errors import InputError
 from meshreport.graph.model import Edge, Node, TrafficGraph
 from meshreport.report import format as fmt
 from meshreport.report.model import LEVELS, edge_status, node_kind
+from meshreport.visible import one_line
 
 FONT = "DejaVu Sans"
 PAD_IN = 0.2  # Graphviz `pad`, inches around the drawing
@@ -96,8 +98,9 @@ class Picture:
 
 
 def _text(value: str) -> str:
-    """A plain-text Graphviz label part: backslashes doubled, `&` kept literal."""
-    return value.replace("\\", "\\\\").replace("&", "&amp;")
+    """A plain-text Graphviz label part: control characters shown visibly (`\\x1b`; Graphviz would copy
+    them into the SVG, which is then not XML), backslashes doubled, `&` kept literal."""
+    return one_line(value).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 def _label(*lines: str) -> graphviz.quoting.NoHtml:
@@ -447,7 +450,7 @@ def _retitle(svg_path: Path, titles: dict[str, str]) -> None:
         title = titles.get(m.group(1))
         if title is None:
             return m.group(0)
-        return f'<g id="{m.group(1)}" class="{m.group(2)}">\n<title>{html.escape(title, quote=False)}</title>'
+        return f'<g id="{m.group(1)}" class="{m.group(2)}">\n<title>{html.escape(one_line(title), quote=False)}</title>'
 
     svg_path.write_text(_TITLE.sub(sub, text), encoding="utf-8")
 
@@ -463,6 +466,33 @@ def _print_dpi(layout: str) -> str:
     x0, y0, x1, y1 = map(float, m.groups())
     longest_in = max(x1 - x0, y1 - y0, 1.0) / 72.0 + 2 * PAD_IN
     return f"{min(96.0, PRINT_PNG_MAX_PX / longest_in):.1f}"
+
+
+def well_formed(svg_path: Path) -> bool:
+    """Whether the SVG Graphviz wrote is XML a browser and WeasyPrint will draw (streamed, so a big
+    picture is not held twice)."""
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        with svg_path.open("rb") as f:
+            parser.ParseFile(f)
+    except (xml.parsers.expat.ExpatError, OSError):
+        return False
+    return True
+
+
+def unavailable_svg(svg_path: Path, why: str) -> None:
+    """A small SVG that says the picture could not be drawn and why, in place of the picture: the
+    site and the PDF show it where the picture would be, instead of a broken image."""
+    text = html.escape(one_line(why)[:200], quote=False)
+    svg_path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="80" viewBox="0 0 640 80">'
+        '<rect width="640" height="80" fill="#fdf3f2" stroke="#c9190b"/>'
+        f'<text x="16" y="32" font-family="{FONT}" font-size="14" fill="#2e3133">'
+        "This picture could not be drawn.</text>"
+        f'<text x="16" y="56" font-family="{FONT}" font-size="11" fill="#4f5255">{text}</text></svg>\n',
+        encoding="utf-8",
+    )
 
 
 def _run_layout(engine: str, source: str, outputs: list[str]) -> None:

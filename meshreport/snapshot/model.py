@@ -129,25 +129,33 @@ class ConfigObject:
     def group(self) -> str:
         return self.api_version.split("/")[0] if "/" in self.api_version else ""
 
+    # Typed accessors: a body from a file or a snapshot may hold anything (`metadata: "oops"`,
+    # `annotations: 7`); these always return a mapping. The shape guard (validation/shape.py)
+    # reports such values and makes the deeper fields well-typed.
+
     @property
     def metadata(self) -> dict[str, Any]:
-        return self.body.get("metadata") or {}
+        return _mapping(self.body.get("metadata"))
 
     @property
     def labels(self) -> dict[str, str]:
-        return self.metadata.get("labels") or {}
+        return _mapping(self.metadata.get("labels"))
 
     @property
     def annotations(self) -> dict[str, str]:
-        return self.metadata.get("annotations") or {}
+        return _mapping(self.metadata.get("annotations"))
 
     @property
     def spec(self) -> dict[str, Any]:
-        return self.body.get("spec") or {}
+        return _mapping(self.body.get("spec"))
 
     def ref(self) -> str:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name}"
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass

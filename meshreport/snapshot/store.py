@@ -174,7 +174,29 @@ def _parse(text: bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        doc = json.loads(text)
+    if b"\\ud" in text or b"\\uD" in text:
+        doc = scrub_surrogates(doc)
+    return doc
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """The value with every lone surrogate (a `\\ud800` JSON escape without its pair, which no
+    collector writes and UTF-8 cannot hold) replaced by U+FFFD, so no output, hash or file name
+    built from a snapshot's strings fails to encode. Pairs (emoji) are joined as they should be."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [scrub_surrogates(x) for x in value]
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(x) for k, x in value.items()}
+    return value
 
 
 #: A file whose text is at most this long is parsed in one call (`_parse`), the fastest way; a
@@ -286,7 +308,7 @@ def _snapshot_from(
     if converted is not None:
         queries = converted
         if strings is not None:
-            strings.extend(table)
+            strings.extend(scrub_surrogates(table))
     else:
         queries = _queries_from(v, v.list_(doc.get("queries", []), "$.queries"), table)
     objects = [

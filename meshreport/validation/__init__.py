@@ -41,4 +41,5 @@ def check(
 
     objs = list(objects)
     found = sorted([*validate(objs, mesh_config, enable=enable, now=now, index=index), *extra], key=Finding.sort_key)
+    # suppression annotations go through ConfigObject's typed accessors, whatever the object holds
     return apply(found, objs, suppressions, annotations=annotations, today=today)

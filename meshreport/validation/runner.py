@@ -63,16 +63,18 @@ def validate(
         objects.append(mesh_networks_object(mesh_config))
         shared = None
     # The shape guard: rules and the index only ever see well-typed objects; what it removed is reported.
-    # Istio's own schema validation (rules.schema) judges the object as written: it reports a wrong
-    # type in an Istio spec as istioctl words it.
+    # Istio's own schema validation (rules.schema) sees an Istio object with only its structural
+    # mismatches removed, so it words a scalar of the wrong type (`timeout: 10`) as istioctl does.
     shapes: dict[int, list[ShapeIssue]] = {}
     written: dict[int, ConfigObject] = {}
     for o in objects:
         shaped, issues = guard(o)
         if shaped is not o:
-            written[id(shaped)] = o
             istio = is_istio(o)
-            shapes[id(shaped)] = [i for i in issues if i.out_of_range or not (istio and i.path.startswith("spec"))]
+            if istio:
+                written[id(shaped)] = guard(o, scalars=False)[0]
+            said = [i for i in issues if not (istio and i.path.startswith("spec") and not i.structural)]
+            shapes[id(shaped)] = [i for i in issues if i in said or i.out_of_range]
         groups[cluster or o.cluster].append(shaped)
     if shapes:
         shared = None  # the shared index holds the objects as written: index the well-typed copies
@@ -110,10 +112,21 @@ def validate(
 
 
 def _shape_hits(obj: ConfigObject, issues: list[ShapeIssue]) -> list[tuple[Rule, list[Hit]]]:
-    """The shape guard's issues as MR0002 hits (an Istio spec's are IST0106, from rules.schema)."""
+    """The shape guard's issues as hits: IST0106 in an Istio spec (a scalar of the wrong type there is
+    rules.schema's to report), MR0002 everywhere else."""
     if not issues:
         return []
-    return [(rules_by_code()[WRONG_TYPE_CODE][0], [Hit(i.message, path=i.path, severity=i.severity) for i in issues])]
+    out = []
+    schema = [r for r in rules_for(rule_kind(obj)) if r.code == "IST0106"] if is_istio(obj) else []
+    in_spec = [i for i in issues if schema and i.path.startswith("spec")]
+    if in_spec:
+        out.append((schema[0], [Hit(f"Schema validation error: {i.message}", path=i.path) for i in in_spec]))
+    rest = [i for i in issues if i not in in_spec]
+    if rest:
+        out.append(
+            (rules_by_code()[WRONG_TYPE_CODE][0], [Hit(i.message, path=i.path, severity=i.severity) for i in rest])
+        )
+    return out
 
 
 def _add(out: list[Finding], seen: set[tuple], r: Rule, h: Hit, obj: ConfigObject, cl: str) -> None:

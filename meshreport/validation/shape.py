@@ -38,6 +38,7 @@ class ShapeIssue:
     got: str
     read_as: str | None = None  # a scalar in a string map (label, annotation) is read as its text
     out_of_range: bool = False  # an integer beyond 64 bits (no schema type check catches it)
+    structural: bool = False  # a mapping or list where the other or a scalar belongs, or the reverse
 
     @property
     def message(self) -> str:
@@ -141,11 +142,13 @@ KUBERNETES: dict[str, dict[str, dict]] = {
 _ANY_KIND = {"spec": _ANY_OBJ}
 
 
-def guard(obj: ConfigObject) -> tuple[ConfigObject, list[ShapeIssue]]:
+def guard(obj: ConfigObject, *, scalars: bool = True) -> tuple[ConfigObject, list[ShapeIssue]]:
     """`obj` with every wrong-typed value removed, and what was removed ([] and `obj` itself when
-    it is well-typed)."""
+    it is well-typed). With `scalars=False` only structural mismatches are removed (a mapping or list
+    where it does not belong, or a scalar where one does): a number where text belongs stays, for
+    Istio's schema checks, which read scalars defensively and word such errors as istioctl does."""
     issues: list[ShapeIssue] = []
-    body = _walk(_body_schema(obj), obj.body, "", issues)
+    body = _walk(_body_schema(obj), obj.body, "", issues, scalars)
     if body is obj.body:
         return obj, issues
     if body is _DROP:
@@ -171,7 +174,7 @@ def _body_schema(obj: ConfigObject) -> dict:
     return {"type": "object", "properties": props}
 
 
-def _walk(schema: dict, value: Any, path: str, issues: list[ShapeIssue]) -> Any:
+def _walk(schema: dict, value: Any, path: str, issues: list[ShapeIssue], scalars: bool = True) -> Any:
     """The value with wrong-typed parts removed (the same object when nothing changed), or _DROP."""
     expected = schema.get("type")
     if schema.get("x-kubernetes-int-or-string"):
@@ -182,21 +185,24 @@ def _walk(schema: dict, value: Any, path: str, issues: list[ShapeIssue]) -> Any:
     if not isinstance(expected, str):
         return value
     if not _has_type(value, expected):
+        structural = expected in ("object", "array") or isinstance(value, (dict, list))
+        if not scalars and not structural:
+            return value
         if schema.get("x-meshreport-scalar-as-text") and (isinstance(value, (bool, float)) or _is_int(value)):
             text = json.dumps(value) if isinstance(value, bool) else str(value)
             issues.append(ShapeIssue(path, expected, _shown(value), read_as=text))
             return text
         big = isinstance(value, int) and not isinstance(value, bool) and expected in ("integer", "number")
-        issues.append(ShapeIssue(path, expected, _shown(value), out_of_range=big))
+        issues.append(ShapeIssue(path, expected, _shown(value), out_of_range=big, structural=structural))
         return _DROP
     if expected == "object" and not schema.get("x-kubernetes-preserve-unknown-fields"):
-        return _walk_object(schema, value, path, issues)
+        return _walk_object(schema, value, path, issues, scalars)
     if expected == "array" and isinstance(schema.get("items"), dict):
-        return _walk_array(schema["items"], value, path, issues)
+        return _walk_array(schema["items"], value, path, issues, scalars)
     return value
 
 
-def _walk_object(schema: dict, value: dict, path: str, issues: list[ShapeIssue]) -> dict:
+def _walk_object(schema: dict, value: dict, path: str, issues: list[ShapeIssue], scalars: bool) -> dict:
     props = schema.get("properties")
     extra = schema.get("additionalProperties")
     out: dict | None = None
@@ -206,7 +212,7 @@ def _walk_object(schema: dict, value: dict, path: str, issues: list[ShapeIssue])
             sub = extra
         if sub is None:
             continue
-        new = _DROP if item is None else _walk(sub, item, f"{path}.{key}" if path else str(key), issues)
+        new = _DROP if item is None else _walk(sub, item, f"{path}.{key}" if path else str(key), issues, scalars)
         if new is not item:
             if out is None:
                 out = dict(value)
@@ -217,14 +223,14 @@ def _walk_object(schema: dict, value: dict, path: str, issues: list[ShapeIssue])
     return value if out is None else out
 
 
-def _walk_array(items: dict, value: list, path: str, issues: list[ShapeIssue]) -> list:
+def _walk_array(items: dict, value: list, path: str, issues: list[ShapeIssue], scalars: bool) -> list:
     out: list | None = None
     for i, item in enumerate(value):
         if item is None:
-            issues.append(ShapeIssue(f"{path}[{i}]", str(items.get("type", "value")), "null"))
+            issues.append(ShapeIssue(f"{path}[{i}]", str(items.get("type", "value")), "null", structural=True))
             new = _DROP
         else:
-            new = _walk(items, item, f"{path}[{i}]", issues)
+            new = _walk(items, item, f"{path}[{i}]", issues, scalars)
         if new is not item and out is None:
             out = list(value[:i])
         if out is not None and new is not _DROP:
