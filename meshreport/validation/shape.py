@@ -3,8 +3,8 @@ rule, schema check or graph builder meets `annotations: 7`, `hosts: 5`, `spec: "
 where a mapping belongs.
 
 Each object is walked against a structural schema: for Istio kinds the OpenAPI schema of Istio's own
-CRD (`schema/istio_crds.json`), for the Kubernetes kinds meshreport reads a small one below (only the
-fields some check or the graph reads), and `metadata` plus `spec` for every kind. A value of the
+CRD (`schema/istio_crds.json`), for the Kubernetes and Gateway API kinds meshreport reads a small one
+below (only the fields some check or the graph reads), and `metadata` plus `spec` for every kind. A value of the
 wrong type is removed from the copy the checks see and reported as a `ShapeIssue` (IST0106 for
 Istio kinds, MR0002 for the others), so the object still gets every other check and the rest of
 the input is unaffected. A null mapping value is dropped silently, as the API server does. A
@@ -141,6 +141,48 @@ KUBERNETES: dict[str, dict[str, dict]] = {
 }
 _ANY_KIND = {"spec": _ANY_OBJ}
 
+_PARENT_REF = _obj(group=_STR, kind=_STR, name=_STR, namespace=_STR, sectionName=_STR, port=_INT)
+_ROUTE_SPEC = _obj(
+    parentRefs=_arr(_PARENT_REF),
+    hostnames=_arr(_STR),
+    rules=_arr(
+        _obj(
+            backendRefs=_arr(_obj(group=_STR, kind=_STR, name=_STR, namespace=_STR, port=_INT, weight=_INT)),
+            matches=_arr(_ANY_OBJ),
+            filters=_arr(_ANY_OBJ),
+        )
+    ),
+)
+#: Body schemas of the Gateway API kinds (group gateway.networking.k8s.io) the checks read.
+GATEWAY_API: dict[str, dict[str, dict]] = {
+    "Gateway": {
+        "spec": _obj(
+            gatewayClassName=_STR,
+            listeners=_arr(
+                _obj(
+                    name=_STR,
+                    hostname=_STR,
+                    port=_INT,
+                    protocol=_STR,
+                    tls=_ANY_OBJ,
+                    allowedRoutes=_obj(namespaces=_obj(**{"from": _STR, "selector": _SELECTOR}), kinds=_arr(_ANY_OBJ)),
+                )
+            ),
+            addresses=_arr(_obj(type=_STR, value=_STR)),
+        )
+    },
+    **{k: {"spec": _ROUTE_SPEC} for k in ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute", "UDPRoute")},
+    "ReferenceGrant": {
+        "spec": _obj(
+            **{
+                "from": _arr(_obj(group=_STR, kind=_STR, namespace=_STR)),
+                "to": _arr(_obj(group=_STR, kind=_STR, name=_STR)),
+            }
+        )
+    },
+}
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
 
 def guard(obj: ConfigObject, *, scalars: bool = True) -> tuple[ConfigObject, list[ShapeIssue]]:
     """`obj` with every wrong-typed value removed, and what was removed ([] and `obj` itself when
@@ -167,7 +209,8 @@ def is_istio(obj: ConfigObject) -> bool:
 
 
 def _body_schema(obj: ConfigObject) -> dict:
-    props: dict[str, dict] = {"metadata": _META, **KUBERNETES.get(obj.kind, _ANY_KIND)}
+    table = GATEWAY_API if obj.group == GATEWAY_API_GROUP else KUBERNETES
+    props: dict[str, dict] = {"metadata": _META, **table.get(obj.kind, _ANY_KIND)}
     spec = openapi.spec_schema(obj.api_version, obj.kind)
     if spec is not None:
         props["spec"] = spec

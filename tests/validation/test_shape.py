@@ -80,6 +80,13 @@ apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
 metadata: {name: istio-sidecar-injector}
 webhooks: [{name: sidecar-injector.istio.io, clientConfig: {service: {name: istiod, namespace: istio-system}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: shop}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: reviews, port: 9080}]}]
 """
 
 BIG = int("9" * 400)
@@ -111,6 +118,9 @@ CASES = [
     ("ConfigMap", ("data", "mesh"), ["x"]),
     ("MutatingWebhookConfiguration", ("webhooks", 0, "clientConfig"), 7),
     ("MutatingWebhookConfiguration", ("webhooks",), {"name": "x"}),
+    ("HTTPRoute", ("spec", "parentRefs", 0), "gw"),
+    ("HTTPRoute", ("spec", "rules", 0, "backendRefs"), {"name": "reviews"}),
+    ("HTTPRoute", ("spec", "rules", 0, "backendRefs", 0, "port"), "\x1b[31mred"),
 ]
 NULLS = [(kind, path, None) for kind, path, _ in CASES]
 

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     severity="error",
     title="Field has the wrong type",
     doc="A field of a Kubernetes object (any kind's `metadata` and `spec`; the Service, Pod, controller, "
-    "ConfigMap, Secret and webhook fields meshreport reads) holds a value of the wrong type: `annotations: 7`, "
-    "a list where a mapping belongs, a number where text belongs, an integer beyond 64 bits. The API server "
+    "ConfigMap, Secret, webhook and Gateway API fields meshreport reads) holds a value of the wrong type: "
+    "`annotations: 7`, a list where a mapping belongs, a number where text belongs, an integer beyond 64 bits. "
+    "The API server "
     "refuses such an object. The value is left out of every other check of the object, which still runs; "
     "the rest of the input is checked as usual. Istio kinds report the same against their CRD schema as "
     "IST0106.",
