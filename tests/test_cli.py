@@ -101,3 +101,101 @@ def test_signal_mid_render_removes_staging_and_keeps_the_old_report(tmp_path, si
     assert word in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
     assert (out / "index.html").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["graph", "{bad}"],
+        ["validate", "{bad}"],
+        ["render", "{bad}", "--no-pdf", "-o", "{tmp}/r"],
+        ["diff", "{bad}", str(SAMPLE)],
+        ["diff", str(SAMPLE), "{bad}"],
+        ["run", "--from-snapshot", "{bad}", "--no-pdf", "-o", "{tmp}/run"],
+        ["validate", str(SAMPLE), "--baseline", "{bad}"],
+    ],
+    ids=["graph", "validate", "render", "diff-old", "diff-new", "run", "validate-baseline"],
+)
+def test_a_damaged_snapshot_is_exit_5_from_every_command(capsys, tmp_path, argv):
+    """Garbage, a truncated file and a gzip of non-JSON: the same error class, the same code (5)."""
+    import gzip
+
+    data = SAMPLE.read_bytes()
+    for i, content in enumerate((b"not a snapshot", data[: len(data) // 2], gzip.compress(b'{"format": 7'))):
+        bad = tmp_path / f"bad{i}.mrsnap"
+        bad.write_bytes(content)
+        args = [a.replace("{bad}", str(bad)).replace("{tmp}", str(tmp_path)) for a in argv]
+        code, _, err = run(capsys, *args)
+        assert code == EXIT_INPUT, (args, err)
+        assert err.startswith("meshreport: error: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["graph", str(SAMPLE)],
+        ["validate", str(SAMPLE)],
+        ["render", str(SAMPLE), "--no-pdf", "-o", "{tmp}/r"],
+        ["diff", str(SAMPLE), str(SAMPLE)],
+        ["snapshot", "--prometheus", "http://127.0.0.1:1", "-o", "{tmp}/s.mrsnap"],
+        ["run", "--from-snapshot", str(SAMPLE), "--no-pdf", "-o", "{tmp}/run"],
+        ["send", "{tmp}", "--email-to", "a@b.c"],
+    ],
+    ids=["graph", "validate", "render", "diff", "snapshot", "run", "send"],
+)
+def test_an_unreadable_config_file_is_exit_5_from_every_command(capsys, tmp_path, argv):
+    """A file-system error reading an input (here the --config path is a folder) is exit 5 everywhere."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--config", str(tmp_path)]
+    code, _, err = run(capsys, *args)
+    assert code == EXIT_INPUT, err
+    assert err.startswith("meshreport: error: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["snapshot", "--from-files", "{manifests}", "-o", "{missing}/x/s.mrsnap"],
+        ["run", "--from-snapshot", str(SAMPLE), "--no-pdf", "-o", "{missing}/x/report"],
+    ],
+    ids=["snapshot", "run"],
+)
+def test_unwritable_output_of_snapshot_and_run_is_exit_2(capsys, tmp_path, argv):
+    (tmp_path / "file").write_text("")
+    manifests = ROOT / "samples" / "manifests"
+    args = [a.replace("{missing}", str(tmp_path / "file")).replace("{manifests}", str(manifests)) for a in argv]
+    code, _, err = run(capsys, *args)
+    assert code == EXIT_USAGE, err
+    assert err.startswith("meshreport: error: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["diff", "{dir}", str(SAMPLE)],
+        ["diff", str(SAMPLE), str(SAMPLE), "--mesh-config", "{dir}"],
+        ["validate", str(SAMPLE), "--baseline", "{dir}"],
+        ["validate", str(SAMPLE), "--mesh-config", "{dir}"],
+        ["validate", "--context", "x", "--kubeconfig", "{dir}"],
+        ["render", str(SAMPLE), "--no-pdf", "--baseline", "{dir}", "-o", "{dir}/r"],
+        ["render", str(SAMPLE), "--no-pdf", "--mesh-config", "{dir}", "-o", "{dir}/r"],
+        ["run", "--from-snapshot", "{dir}", "--no-pdf", "-o", "{dir}/run"],
+    ],
+    ids=[
+        "diff",
+        "diff-mesh-config",
+        "validate-baseline",
+        "validate-mesh-config",
+        "kubeconfig",
+        "render-baseline",
+        "render-mesh-config",
+        "run",
+    ],
+)
+def test_a_folder_given_as_an_input_file_is_exit_5_from_every_command(capsys, tmp_path, argv):
+    """The same file-system error (EISDIR reading an input) is exit 5 whichever option names it; it
+    used to be click's usage error (2) for options declared as files only."""
+    args = [a.replace("{dir}", str(tmp_path)) for a in argv]
+    code, _, err = run(capsys, *args)
+    assert code == EXIT_INPUT, err
+    assert err.startswith("meshreport: error: ") and err.count("\n") == 1, err

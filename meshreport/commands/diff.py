@@ -43,8 +43,8 @@ def _pair(old: Path | None, new: Path | None, archive: Path | None) -> tuple[Pat
 
 
 @cli.command("diff")
-@click.argument("old", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("new", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("old", required=False, type=click.Path(path_type=Path))
+@click.argument("new", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--archive",
     type=click.Path(file_okay=False, path_type=Path),
@@ -74,13 +74,13 @@ def _pair(old: Path | None, new: Path | None, archive: Path | None) -> tuple[Pat
 )
 @click.option(
     "--mesh-config",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="MeshConfig YAML for validating both snapshots [each snapshot's istio ConfigMap].",
 )
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Config file (compare thresholds, health, suppressions).",
 )
 @click.option(

@@ -78,7 +78,7 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf (faster; the HTML site only).")
 @click.option(
     "--mesh-config",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="MeshConfig YAML for validation (like istioctl --meshConfigFile) [the snapshot's istio ConfigMap].",
 )
 @click.option(
@@ -90,7 +90,7 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help='Snapshot of the previous report: the overview opens with "Since the previous report" '
     "(regressions, improvements, new and resolved findings), tables mark new edges and changed health.",
 )

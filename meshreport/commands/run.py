@@ -20,6 +20,7 @@ from meshreport.commands._setting_flags import LINK_FLAGS, setting_flags
 from meshreport.errors import FindingsError, MeshreportError
 from meshreport.progress import Progress
 from meshreport.settings import Settings
+from meshreport.visible import one_line
 
 RUN_FLAGS = [
     ("output", ("-o", "--output"), {"metavar": "DIR"}),
@@ -58,7 +59,7 @@ RUN_FLAGS = [
 @click.option(
     "--from-snapshot",
     "snapshot_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Render this .mrsnap file instead of collecting (no Prometheus needed).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (warnings and the result are still shown).")
@@ -113,7 +114,7 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
         raise
     report = result.report
     for warning in result.warnings:
-        click.echo(f"meshreport: warning: {warning}", err=True)
+        click.echo(one_line(f"meshreport: warning: {warning}"), err=True)
     click.echo(f"Report written to {report}/")
     click.echo(f"  open {(report / 'index.html').as_uri()}")
     if result.comparison is not None:

@@ -31,7 +31,8 @@ from meshreport.settings import Settings
     "A window shorter than twice the scrape interval: exit 2.\n\n"
     "Config (workloads, Istio and Gateway API objects) comes from the Kubernetes API (--context, "
     "--kubeconfig, --in-cluster; by default wherever kubectl would look). With --from-files PATH... "
-    "it is a config-only snapshot of YAML files, folders or - (stdin); bad YAML: exit 5. With both "
+    "it is a config-only snapshot of YAML files, folders or - (stdin); documents that are not Kubernetes objects "
+    "become gaps (file:line), exit 5 only when no object could be read. With both "
     "--prometheus URL and --from-files PATH... one snapshot holds the metrics and the YAML config, so a "
     "graph with badges needs no Kubernetes API (namespaces default to those the files define; the objects "
     "belong to --cluster, else to the one cluster the metrics name, else to Kubernetes).",

@@ -23,7 +23,7 @@ from meshreport.visible import one_line
     "-f", "--filename", "files", multiple=True, metavar="PATH", help="YAML file, folder (recursive) or - for stdin."
 )
 @click.option("--context", "contexts", multiple=True, help="Kubernetes context to read config from (repeatable).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file for --context.")
+@click.option("--kubeconfig", type=click.Path(), help="Kubeconfig file for --context.")
 @click.option("--in-cluster", is_flag=True, help="Read config with the pod's service account.")
 @click.option("-n", "--namespace", "namespaces", multiple=True, help="Only these namespaces when reading a cluster.")
 @click.option("--secret-names", is_flag=True, help="Also read Secret names (for gateway credential checks).")
@@ -58,7 +58,7 @@ from meshreport.visible import one_line
 )
 @click.option(
     "--mesh-config",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="MeshConfig YAML (like istioctl --meshConfigFile), an istio ConfigMap, or a MeshNetworks YAML "
     "(top-level `networks`, checked by IST0126).",
 )
@@ -71,7 +71,7 @@ from meshreport.visible import one_line
     help="Suppress a code for matching objects, `*` wildcards (repeatable), e.g. -S 'IST0101=VirtualService shop/*'.",
 )
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file (validation.suppressions).")
+@click.option("--config", "config_file", type=click.Path(), help="Config file (validation.suppressions).")
 @click.option("--ignore-annotations", is_flag=True, help="Do not honour suppression annotations on objects.")
 @click.option(
     "--enable",
@@ -82,7 +82,7 @@ from meshreport.visible import one_line
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Snapshot (.mrsnap) of an earlier run, validated the same way: its findings are existing, the others new.",
 )
 @click.option(
@@ -196,7 +196,7 @@ def validate_cmd(
 def _regressions(baseline: str, snapshot: str, settings) -> list[str]:
     found = pipeline.compare_files(baseline, snapshot, settings).regressions()
     for r in found:
-        click.echo(f"regression: {pipeline.change_line(r)}", err=True)
+        click.echo(one_line(f"regression: {pipeline.change_line(r)}"), err=True)
     if not found:
         return []
     return [f"{len(found)} regression{'s' if len(found) != 1 else ''} since the baseline beyond the thresholds"]
