@@ -193,6 +193,18 @@ def load_snapshot(path: Path | None, settings: Settings) -> Snapshot:
         return collect_metrics(settings)
 
 
+def slowest_requests(snap: Snapshot, n: int = 10) -> list[dict[str, Any]]:
+    """The `n` slowest requests of a metrics collection (collector.metrics.requests), slowest first;
+    empty for a snapshot that does not record them (older files, synthetic, config only)."""
+    table = (snap.collector.get("metrics") or {}).get("requests")
+    if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+        return []
+    cols = table.get("columns") or []
+    rows = [dict(zip(cols, r, strict=False)) for r in table["rows"] if isinstance(r, list)]
+    rows.sort(key=lambda r: -(r.get("seconds") or 0))
+    return rows[:n]
+
+
 def check_gaps(snap: Snapshot, max_gaps: int | None, kept: str = "the snapshot was still written") -> None:
     """GapsError (exit 4) when more than `max_gaps` gaps count (see `counted_gaps`); `kept` says
     what was written anyway."""

@@ -15,6 +15,9 @@ from typing import IO, Any
 
 import click
 
+#: Seconds between two progress lines of a long phase in a log (no terminal).
+STATUS_EVERY = 10.0
+
 
 class Phase:
     """One running phase: advance the bar, attach counts for the summary line."""
@@ -25,7 +28,9 @@ class Phase:
         self.done = 0
         self.counts: dict[str, Any] = {}
         self._bar = bar
+        self._log: IO[str] | None = None  # set by Progress for a log (no terminal)
         self.started = time.monotonic()
+        self._last_status = self.started
         self.duration = 0.0
 
     def advance(self, n: int = 1) -> None:
@@ -35,6 +40,21 @@ class Phase:
 
     def note(self, **counts: Any) -> None:
         self.counts.update(counts)
+
+    def status(self, text: str) -> None:
+        """What the phase is at besides its count (e.g. bytes read): shown next to the bar on a
+        terminal, and in a `done/total` line at most every STATUS_EVERY seconds in a log."""
+        now = time.monotonic()
+        if self._bar is not None:
+            self._bar.label = f"meshreport: {self.name} ({text})"
+        elif self._log is not None and now - self._last_status >= STATUS_EVERY:
+            total = f"/{self.total}" if self.total is not None else ""
+            click.echo(
+                f"meshreport: {self.name}: {self.done}{total} done, {text}, {now - self.started:.0f}s", file=self._log
+            )
+        else:
+            return
+        self._last_status = now
 
 
 class Progress:
@@ -53,6 +73,8 @@ class Progress:
             bar_cm = click.progressbar(length=total, label=f"meshreport: {name}", file=self.stream, show_pos=True)
         bar = bar_cm.__enter__() if bar_cm is not None else None
         ph = Phase(name, total, bar)
+        if bar is None and not self.quiet and not self.tty:
+            ph._log = self.stream
         try:
             yield ph
         finally:

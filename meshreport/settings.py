@@ -141,6 +141,14 @@ SETTINGS: list[Setting] = [
     ),
     Setting("prometheus.concurrency", "int", 8, "Queries run at the same time.", "--concurrency"),
     Setting(
+        "prometheus.batch_namespaces",
+        "int",
+        10,
+        "Namespaces answered by one request (the same query for each, split by namespace; a request "
+        "over Prometheus' sample limit or the answer size limit is split in halves). 1: one request per namespace.",
+        "--batch-namespaces",
+    ),
+    Setting(
         "prometheus.scrape_interval",
         "duration",
         None,

@@ -13,7 +13,6 @@ the snapshot: every reason passes through `Redactor`, and the recorded URL has n
 from __future__ import annotations
 
 import base64
-import json
 import math
 import threading
 import time
@@ -31,10 +30,13 @@ import yaml
 from meshreport import __version__, safe_yaml
 from meshreport.collect import http
 from meshreport.collect import queries as Q
+from meshreport.collect.batches import Batch, make_batches
+from meshreport.collect.decode import Answer, DecodeError, ResponseDecoder
 from meshreport.errors import InputError, UsageError
 from meshreport.progress import Progress
 from meshreport.settings import Settings, http_url, parse_duration, strip_credentials
-from meshreport.snapshot.model import Diagnostic, Gap, QueryResult, Series, Snapshot, Source, Window
+from meshreport.snapshot.builder import SeriesBuilder
+from meshreport.snapshot.model import Diagnostic, Gap, QueryResult, Snapshot, Source, Window
 
 DEFAULT_SCRAPE_INTERVAL = 15.0
 #: Metrics whose namespace labels tell which namespaces have Istio traffic.
@@ -67,6 +69,7 @@ class PrometheusConfig:
     retry_backoff: float = 1.0
     concurrency: int = 8
     scrape_interval: float | None = None
+    batch_namespaces: int = 10
 
     @classmethod
     def from_settings(cls, s: Settings) -> PrometheusConfig:
@@ -95,6 +98,8 @@ class PrometheusConfig:
                 raise UsageError("prometheus.auth.type is bearer but no token or token file is set")
         if s["prometheus.concurrency"] < 1:
             raise UsageError("--concurrency must be at least 1")
+        if s["prometheus.batch_namespaces"] < 1:
+            raise UsageError("--batch-namespaces must be at least 1")
         timeout = s["prometheus.timeout"]
         if timeout <= 0:
             raise UsageError("--prometheus-timeout must be more than 0")
@@ -114,6 +119,7 @@ class PrometheusConfig:
             retry_backoff=s["prometheus.retry_backoff"],
             concurrency=s["prometheus.concurrency"],
             scrape_interval=s["prometheus.scrape_interval"],
+            batch_namespaces=s["prometheus.batch_namespaces"],
         )
 
     def secrets(self) -> list[str]:
@@ -152,12 +158,15 @@ class Redactor:
 class QueryError(Exception):
     """A request that failed; `retryable` for timeouts/5xx/429/connection errors."""
 
-    def __init__(self, reason: str, *, retryable: bool, status: int | None = None, connect: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, status: int | None = None, connect: bool = False, too_big: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.status = status
         self.connect = connect
+        self.too_big = too_big  # over Prometheus' sample limit or the size limit: a smaller query may pass
 
 
 class MalformedAnswer(QueryError):
@@ -224,12 +233,34 @@ class PrometheusClient:
 
     def get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]], *, retries: int | None = None) -> dict:
         """GET `path`, return the JSON `data` (plus `warnings` under `_warnings`). Retries retryable errors."""
+        ans, _ = self.request(path, params, retries=retries)
+        data = ans.data
+        if isinstance(data, dict) and ans.warnings:
+            data = dict(data, _warnings=ans.warnings)
+        return data if isinstance(data, (dict, list)) else {}
+
+    def request(
+        self,
+        path: str,
+        params: dict[str, Any] | list[tuple[str, Any]],
+        *,
+        new_sink: Callable[[], Callable[[list[dict]], None]] | None = None,
+        retries: int | None = None,
+        split_big: bool = False,
+    ) -> tuple[Answer, int]:
+        """GET `path`, its series streamed into a sink made fresh for every attempt (`new_sink`).
+
+        Returns what is left of the answer and the bytes read. Retries retryable errors; with
+        `split_big`, an answer over the size limit or Prometheus' sample limit ends as a QueryError
+        with `too_big` (not retried: the caller splits the request).
+        """
         retries = self.cfg.retries if retries is None else retries
         delay = self.cfg.retry_backoff
         attempt = 0
         while True:
+            sink = new_sink() if new_sink is not None else _drop
             try:
-                return self._get_once(path, params)
+                return self._get_once(path, params, sink, split_big)
             except QueryError as e:
                 if not e.retryable or attempt >= retries:
                     if attempt:
@@ -242,13 +273,19 @@ class PrometheusClient:
             time.sleep(delay)
             delay *= 2
 
-    def _get_once(self, path: str, params: Any) -> dict:
+    def _get_once(
+        self, path: str, params: Any, sink: Callable[[list[dict]], None], split_big: bool
+    ) -> tuple[Answer, int]:
         url = self.cfg.url + path
         if self.run.passed:
             raise QueryError(self.run.reason(), retryable=False)
         with self._lock:
             self.requests_sent += 1
         timeout = self.cfg.timeout
+        head = b""  # the start of the body, for a message when it is not the API's JSON
+        size = 0
+        ans: Answer | None = None
+        problem: DecodeError | None = None
         try:
             # One deadline for connecting, the headers and the whole body (requests' own timeout
             # is per socket read, which a trickling answer never trips).
@@ -256,7 +293,17 @@ class PrometheusClient:
                 try:
                     r = self._session().get(url, params=params, timeout=(min(timeout, 10.0), timeout + 1), stream=True)
                     try:
-                        raw = b"" if r.status_code in (401, 403) else http.read_body(r.raw, d)
+                        if r.status_code not in (401, 403):
+                            decoder = ResponseDecoder(sink if r.status_code == 200 else _drop)
+                            # The read loop: each chunk is decoded, and its series reduced, as it arrives.
+                            for chunk in http.iter_body(r.raw, d):
+                                size += len(chunk)
+                                if len(head) < 1024:
+                                    head += chunk[: 1024 - len(head)]
+                                decoder.feed(chunk)
+                            ans = decoder.close()
+                    except DecodeError as e:
+                        problem = e
                     finally:
                         r.close()
                 except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
@@ -266,7 +313,7 @@ class PrometheusClient:
         except http.DeadlineExceeded as e:
             raise QueryError(str(e), retryable=not e.by_run) from None
         except http.ResponseTooLarge as e:
-            raise QueryError(str(e), retryable=False) from None
+            raise QueryError(str(e), retryable=False, too_big=split_big) from None
         except requests.exceptions.SSLError as e:
             raise QueryError(self.redact(f"TLS error: {_short(e)}"), retryable=False, connect=True) from None
         except requests.exceptions.ConnectTimeout:
@@ -283,46 +330,91 @@ class PrometheusClient:
                 f"({'unauthorized' if r.status_code == 401 else 'forbidden'}): check the token, "
                 "basic auth or client certificate settings"
             )
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            body = None
-        if r.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            err = body.get("error") if isinstance(body, dict) else None
-            etype = body.get("errorType") if isinstance(body, dict) else None
-            detail = str(err)[:300] if err else (raw[:200].decode("utf-8", "replace").strip() or r.reason)
-            if body is None and r.status_code == 200:
-                ctype = r.headers.get("Content-Type", "no Content-Type")
-                detail = f"answer is not JSON ({ctype}): {detail}"
+        if r.status_code != 200 or ans is None or ans.status != "success":
+            err = ans.error if ans is not None else None
+            etype = ans.error_type if ans is not None else None
+            detail = str(err)[:300] if err else (head[:200].decode("utf-8", "replace").strip() or r.reason)
+            if problem is not None and r.status_code == 200:
+                if problem.syntax:
+                    ctype = r.headers.get("Content-Type", "no Content-Type")
+                    detail = f"answer is not JSON ({ctype}): {detail}"
+                else:
+                    detail = f"malformed answer: {problem}"
             detail = " ".join(detail.split())
             retryable = r.status_code >= 500 or r.status_code == 429 or etype in ("timeout", "unavailable")
-            raise QueryError(self.redact(f"HTTP {r.status_code}: {detail}"), retryable=retryable, status=r.status_code)
-        data = body.get("data")
-        if isinstance(data, dict) and body.get("warnings"):
-            data = dict(data, _warnings=[str(w) for w in body["warnings"]])
-        return data if isinstance(data, (dict, list)) else {}
+            if r.status_code == 200 and problem is not None:
+                retryable = False
+            raise QueryError(
+                self.redact(f"HTTP {r.status_code}: {detail}"),
+                retryable=retryable,
+                status=r.status_code,
+                too_big=split_big and _sample_limit(str(err or "")),
+            )
+        return ans, size
 
     # --- endpoints ---------------------------------------------------------------------------
 
-    def instant(self, promql: str, at: float) -> tuple[list[Series], list[str]]:
-        data = self.get("/api/v1/query", {"query": promql, "time": _ts(at), "timeout": f"{self.cfg.timeout:g}s"})
-        return _parse_series(data, "instant"), data.get("_warnings", [])
-
-    def range(self, promql: str, start: float, end: float, step: float) -> tuple[list[Series], list[str]]:
-        params = {
-            "query": promql,
-            "start": _ts(start),
-            "end": _ts(end),
-            "step": f"{step:g}",
-            "timeout": f"{self.cfg.timeout:g}s",
-        }
-        data = self.get("/api/v1/query_range", params)
-        return _parse_series(data, "range"), data.get("_warnings", [])
+    def query_params(self, kind: str, promql: str, start: float, end: float, step: float | None) -> dict[str, str]:
+        """The parameters of a query; `stats` asks for Prometheus' own timings (others ignore it)."""
+        if kind == "range":
+            return {
+                "query": promql,
+                "start": _ts(start),
+                "end": _ts(end),
+                "step": f"{step:g}",
+                "timeout": f"{self.cfg.timeout:g}s",
+                "stats": "all",
+            }
+        return {"query": promql, "time": _ts(end), "timeout": f"{self.cfg.timeout:g}s", "stats": "all"}
 
     def label_values(self, label: str, matches: list[str], start: float, end: float) -> list[str]:
         params = [("match[]", m) for m in matches] + [("start", _ts(start)), ("end", _ts(end))]
         data = self.get(f"/api/v1/label/{label}/values", params)
         return [str(v) for v in data] if isinstance(data, list) else []
+
+
+#: Bytes read from the connection at a time (decoded and reduced before the next).
+READ_CHUNK = 1 << 18
+#: An error answer is a short JSON object; more than this is not read.
+ERROR_BODY_LIMIT = 1 << 20
+
+
+def _drop(series: list[dict]) -> None:
+    pass
+
+
+def _sample_limit(error: str) -> bool:
+    """Prometheus' `query.max-samples` (and Thanos/Mimir's sample and chunk limits) in an error message."""
+    e = error.lower()
+    return (
+        "too many samples" in e or "max-samples" in e or "maximum number of samples" in e or "exceeded the limit" in e
+    )
+
+
+def _labels(item: dict) -> dict[str, str]:
+    metric = item.get("metric")
+    if not metric:
+        return {}
+    if not isinstance(metric, dict):
+        raise DecodeError("a series' metric is not an object")
+    if not all(type(v) is str for v in metric.values()):
+        raise DecodeError("a series' labels are not names and strings")
+    return metric
+
+
+def _points(item: dict) -> list[tuple[float, float]]:
+    values = item.get("values") or []
+    try:
+        return [(float(t), _num(v)) for t, v in values]
+    except (TypeError, ValueError):
+        raise DecodeError("a series' values are not [time, value] pairs") from None
+
+
+def _value(item: dict) -> float:
+    pair = item.get("value") or [0, None]
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise DecodeError("a series' value is not a [time, value] pair")
+    return _num(pair[1])
 
 
 def _ts(t: float) -> str:
@@ -356,51 +448,6 @@ def _num(x: Any) -> float:
         return float(x)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _parse_series(data: Any, kind: str) -> list[Series]:
-    """Series of a `success` answer; MalformedAnswer when its items are not the documented shape
-    (labels string to string, a value `[time, "number"]`, values a list of those)."""
-    if not isinstance(data, dict):
-        raise MalformedAnswer(f"data is a {type(data).__name__}, not an object")
-    rtype, result = data.get("resultType"), data.get("result") or []
-    out: list[Series] = []
-    if rtype in ("vector", "matrix"):
-        if not isinstance(result, list):
-            raise MalformedAnswer(f"{rtype} result is a {type(result).__name__}, not a list")
-        for i, r in enumerate(result):
-            if not isinstance(r, dict):
-                raise MalformedAnswer(f"result item {i} is a {type(r).__name__}, not a series")
-            labels = r.get("metric") or {}
-            if not isinstance(labels, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
-            ):
-                raise MalformedAnswer(f"result item {i}: labels are not names and strings")
-            if rtype == "vector":
-                out.append(Series(labels=dict(labels), value=_sample(r.get("value"), i)[1]))
-            else:
-                values = r.get("values") or []
-                if not isinstance(values, list):
-                    raise MalformedAnswer(f"result item {i}: values is not a list")
-                out.append(Series(labels=dict(labels), points=[_sample(p, i) for p in values]))
-    elif rtype == "scalar" and isinstance(result, list) and len(result) == 2:
-        out.append(Series(labels={}, value=_sample(result, 0)[1]))
-    elif result:
-        raise MalformedAnswer(f"unknown resultType {str(rtype)[:40]!r}")
-    return out
-
-
-def _sample(pair: Any, i: int) -> tuple[float, float]:
-    """`[time, "value"]` as numbers; the value may be NaN or ±Inf as Prometheus writes them."""
-    if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool):
-        raise MalformedAnswer(f"result item {i}: a sample is not [time, value]")
-    try:
-        t = float(pair[0])
-    except (TypeError, ValueError):
-        raise MalformedAnswer(f"result item {i}: sample time {str(pair[0])[:40]!r} is not a number") from None
-    if not math.isfinite(t):
-        raise MalformedAnswer(f"result item {i}: sample time is not finite")
-    return t, _num(pair[1])
 
 
 # --- collection -------------------------------------------------------------------------------
@@ -499,36 +546,93 @@ class Collector:
     def run_plan(
         self, plan: list[Q.PlannedQuery], window: Window
     ) -> tuple[list[QueryResult], list[Gap], dict[str, Any]]:
-        """Run every planned query (concurrently, up to the limit); failures become gaps."""
-        results: dict[int, QueryResult] = {}
-        gaps: dict[int, Gap] = {}
-        warned: list[int] = []  # list.append is atomic; a shared int += is not
+        """Run every planned query, several namespaces per request (`batches`), up to the
+        concurrency limit; each answer is reduced into its queries' arrays as it is read.
 
-        def one(i: int, pq: Q.PlannedQuery) -> None:
-            promql = pq.query.promql()
+        A batch that fails, or whose answer is over Prometheus' sample limit or the size limit
+        (MESHREPORT_MAX_RESPONSE_MB),
+        is split in halves and run again, down to one namespace; a single query that still fails
+        becomes a gap. A partial answer (Thanos, Mimir: `warnings`) is kept and recorded as a gap too.
+        """
+        built: dict[int, SeriesBuilder] = {}
+        warned: dict[int, str] = {}
+        gaps: dict[int, Gap] = {}
+        costs: list[list[Any]] = []
+        splits: list[dict[str, Any]] = []
+        read = [0, 0]  # bytes, series (updated under `lock`)
+        lock = threading.Lock()
+
+        def one(batch: Batch) -> list[Batch]:
+            """Run one request; return the batches to run instead when it has to be split."""
+            promql = batch.promql()
+            if batch.kind == "range":
+                step = batch.members[0].step or 60
+                start, end = Q.range_bounds(window.start, window.end, step)
+                path, params = "/api/v1/query_range", self.client.query_params("range", promql, start, end, step)
+            else:
+                path, params = (
+                    "/api/v1/query",
+                    self.client.query_params("instant", promql, window.end, window.end, None),
+                )
+            builders: list[SeriesBuilder] = []
+
+            def new_sink() -> Callable[[list[dict]], None]:
+                builders[:] = [SeriesBuilder(batch.kind) for _ in batch.members]
+                return _routing_sink(batch, builders)
+
+            t = time.monotonic()
             try:
-                if pq.kind == "range":
-                    start, end = Q.range_bounds(window.start, window.end, pq.step or 60)
-                    series, warns = self.client.range(promql, start, end, pq.step or 60)
-                    qr = QueryResult(pq.key, promql, pq.namespace, "range", end, series, start=start, step=pq.step)
-                else:
-                    series, warns = self.client.instant(promql, window.end)
-                    qr = QueryResult(pq.key, promql, pq.namespace, "instant", window.end, series)
-                if warns:
-                    qr.params["warnings"] = self.client.redact("; ".join(warns))[:1000]
-                    warned.append(i)
-                results[i] = qr
+                ans, size = self.client.request(path, params, new_sink=new_sink, split_big=len(batch.members) > 1)
             except QueryError as e:
-                gaps[i] = Gap(phase="metrics", what=pq.key, namespace=pq.namespace, reason=e.reason)
+                seconds = time.monotonic() - t
+                with lock:
+                    costs.append(
+                        _cost(batch, seconds, None, None, None, "split" if len(batch.members) > 1 else "failed")
+                    )
+                if len(batch.members) > 1:
+                    why = "sample or size limit" if e.too_big else "failed"
+                    with lock:
+                        splits.append(
+                            {"key": batch.key, "namespaces": batch.namespaces, "reason": f"{why}: {e.reason}"}
+                        )
+                    return batch.halves()
+                (i,) = batch.index
+                gaps[i] = Gap(phase="metrics", what=batch.key, namespace=batch.namespaces[0], reason=e.reason)
+                return []
+            seconds = time.monotonic() - t
+            if ans.result_type == "scalar" and len(ans.others) == 2 and batch.kind == "instant":
+                builders[0].add({}, _num(ans.others[1]))
+            nseries = sum(map(len, builders))
+            with lock:
+                costs.append(_cost(batch, seconds, size, nseries, ans.stats, "ok"))
+                read[0] += size
+                read[1] += nseries
+            warnings = ans.warnings + (["isPartial: a storage node did not answer"] if ans.partial else [])
+            note = self.client.redact("; ".join(warnings))[:1000] if warnings else None
+            for k, i in enumerate(batch.index):
+                built[i] = builders[k]
+                if note:
+                    warned[i] = note
+                    # A partial answer (a store or querier that did not answer): its series are
+                    # kept, and the gap says they may be incomplete.
+                    gaps[i] = Gap(
+                        phase="metrics",
+                        what=batch.key,
+                        namespace=batch.namespaces[k],
+                        reason=f"partial answer, series may be missing: {note}",
+                    )
+            return []
 
         started = time.monotonic()
+        batches = make_batches(plan, size=self.cfg.batch_namespaces)
         with self.progress.phase("queries", total=len(plan)) as ph:
             pool = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix="meshreport-prom")
             try:
-                pending = {pool.submit(one, i, pq) for i, pq in enumerate(plan)}
+                pending = {pool.submit(one, b): b for b in batches}
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    done, _ = wait(pending, return_when=FIRST_EXCEPTION)
                     for f in done:
+                        batch = pending.pop(f)
                         exc = f.exception()
                         if isinstance(exc, AuthError):
                             for p in pending:
@@ -536,18 +640,43 @@ class Collector:
                             raise InputError(str(exc))
                         if exc is not None:
                             raise exc
-                        ph.advance()
+                        more = f.result()
+                        for b in more:
+                            pending[pool.submit(one, b)] = b
+                        if not more:
+                            ph.advance(len(batch.members))
+                        with lock:
+                            ph.status(f"{_mb(read[0])} read")
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-            nseries = sum(len(r.series) for r in results.values())
-            ph.note(queries=len(plan), gaps=len(gaps), series=nseries)
-        ordered = [results[i] for i in sorted(results)]
+            nseries = read[1]
+            ph.note(queries=len(plan), gaps=len(gaps), series=nseries, requests=len(costs), read=_mb(read[0]))
+        ordered: list[QueryResult] = []
+        for i in sorted(built):
+            pq = plan[i]
+            if pq.kind == "range":
+                start, end = Q.range_bounds(window.start, window.end, pq.step or 60)
+                fields: dict[str, Any] = {"kind": "range", "time": end, "start": start, "step": pq.step}
+            else:
+                fields = {"kind": "instant", "time": window.end}
+            params = {"warnings": warned[i]} if i in warned else {}
+            ordered.append(
+                QueryResult.deferred(
+                    built[i], key=pq.key, promql=pq.query.promql(), namespace=pq.namespace, params=params, **fields
+                )
+            )
         facts = {
             "query_count": len(plan),
-            "failed_queries": len(gaps),
+            "failed_queries": sum(1 for i in gaps if i not in built),
             "queries_with_warnings": len(warned),
             "series": nseries,
+            "bytes_read": read[0],
+            "batch_namespaces": self.cfg.batch_namespaces,
+            "request_count": len(costs),
+            "splits": splits[:MAX_RECORDED_SPLITS],
+            "split_count": len(splits),
             "duration_s": round(time.monotonic() - started, 3),
+            "requests": {"columns": list(COST_COLUMNS), "rows": sorted(costs, key=lambda r: -r[2])},
         }
         return ordered, [gaps[i] for i in sorted(gaps)], facts
 
@@ -641,7 +770,7 @@ class Collector:
     def _diagnose(
         self, window: Window, namespaces: list[str], results: list[QueryResult], discovered: bool
     ) -> list[Diagnostic]:
-        graph_series = sum(len(r.series) for r in results if r.key.startswith("graph/"))
+        graph_series = sum(r.series_count() for r in results if r.key.startswith("graph/"))
         if graph_series:
             return []
         names = self.istio_metric_names(window)
@@ -673,6 +802,65 @@ class Collector:
                 else list(NO_METRICS_CAUSES),
             )
         ]
+
+
+#: What the collector facts record of each request (`metrics.requests`), slowest first.
+COST_COLUMNS = (
+    "key",
+    "namespaces",
+    "seconds",
+    "bytes",
+    "series",
+    "prometheus_seconds",
+    "samples",
+    "outcome",
+)
+MAX_RECORDED_SPLITS = 100
+
+
+def _cost(
+    batch: Batch, seconds: float, size: int | None, series: int | None, stats: dict | None, outcome: str
+) -> list[Any]:
+    """One row of `metrics.requests`: Prometheus' own time and samples when it sent `stats`."""
+    timings = stats.get("timings") if isinstance(stats, dict) else None
+    samples = stats.get("samples") if isinstance(stats, dict) else None
+    own = timings.get("execTotalTime") if isinstance(timings, dict) else None
+    total = samples.get("totalQueryableSamples") if isinstance(samples, dict) else None
+    return [
+        batch.key,
+        batch.namespaces,
+        round(seconds, 4),
+        size,
+        series,
+        round(own, 4) if isinstance(own, (int, float)) else None,
+        total if isinstance(total, int) else None,
+        outcome,
+    ]
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _routing_sink(batch: Batch, builders: list[SeriesBuilder]) -> Callable[[list[dict]], None]:
+    """Each answered series into the builder of every namespace query it belongs to."""
+    kind = batch.kind
+    single = builders[0] if len(builders) == 1 else None
+
+    def sink(items: list[dict]) -> None:
+        for x in items:
+            labels = _labels(x)
+            if kind == "range":
+                pts, value = _points(x), 0.0
+            else:
+                pts, value = None, _value(x)
+            if single is not None:
+                single.add(labels, value, pts)
+            else:
+                for k in batch.route(labels):
+                    builders[k].add(labels, value, pts)
+
+    return sink
 
 
 def _selector(metric: str, scope: dict[str, str]) -> str:

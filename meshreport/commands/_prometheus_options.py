@@ -150,6 +150,12 @@ _OPTIONS: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         {"type": int, "metavar": "N", "help": "Queries in flight [8]."},
     ),  # noqa: E501
     (
+        "batch_namespaces",
+        "prometheus.batch_namespaces",
+        ("--batch-namespaces",),
+        {"type": int, "metavar": "N", "help": "Namespaces per request, split when too big [10]."},
+    ),  # noqa: E501
+    (
         "scrape_interval",
         "prometheus.scrape_interval",
         ("--scrape-interval",),

@@ -16,6 +16,7 @@ from meshreport.commands._prometheus_options import prometheus_options
 from meshreport.commands._setting_flags import setting_flags
 from meshreport.progress import Progress
 from meshreport.settings import Settings
+from meshreport.visible import one_line as visible
 
 
 @cli.command(
@@ -50,6 +51,12 @@ from meshreport.settings import Settings
     "[the one cluster the metrics name, else Kubernetes].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (warnings still shown).")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="After collecting, list the 10 slowest Prometheus requests (seconds, Prometheus' own time, "
+    "MB, series, query key and namespaces) on stdout.",
+)
 def snapshot_cmd(
     settings: Settings,
     config_source: pipeline.ConfigSource,
@@ -57,6 +64,7 @@ def snapshot_cmd(
     max_gaps: int | None,
     cluster: str | None,
     quiet: bool,
+    explain: bool,
 ) -> None:
     settings = settings.with_flags({"max_gaps": max_gaps})
     snap = pipeline.collect(settings, config_source, Progress(quiet=quiet), cluster=cluster)
@@ -69,4 +77,31 @@ def snapshot_cmd(
             f"{len(snap.gaps)} gaps",
             err=True,
         )
+    if explain:
+        _explain(snap)
     pipeline.check_gaps(snap, settings["max_gaps"])
+
+
+def _explain(snap) -> None:
+    rows = pipeline.slowest_requests(snap)
+    if not rows:
+        click.echo("no Prometheus requests recorded in this snapshot")
+        return
+    click.echo(f"{'seconds':>8} {'prometheus':>10} {'MB':>8} {'series':>8}  query (namespaces)")
+    for r in rows:
+        own, size, series = r.get("prometheus_seconds"), r.get("bytes"), r.get("series")
+        names = [visible(str(n)) for n in r.get("namespaces") or []]
+        shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
+        outcome = "" if r.get("outcome") == "ok" else f" {r.get('outcome')}"
+        key = visible(str(r.get("key")))
+        click.echo(
+            f"{_num(r.get('seconds'), '.2f'):>8} {_num(own, '.2f'):>10} {_num(size, '.1f', 1e6):>8} "
+            f"{_num(series, 'd'):>8}  {key} ({shown}){visible(outcome)}"
+        )
+
+
+def _num(x, fmt: str, unit: float = 1.0) -> str:
+    """A recorded number as text; "-" when absent (or not a number: the file is untrusted)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return "-"
+    return format(int(x) if fmt == "d" else x / unit, fmt)

@@ -86,6 +86,11 @@ class QueryResult:
                 return self.series
         raise AttributeError(name)
 
+    def series_count(self) -> int:
+        """How many series, without building them when they are still packed."""
+        source = self.__dict__.get("_source")
+        return len(source) if source is not None else len(self.series)
+
     def table(self, names: tuple[str, ...]) -> SeriesTable:
         """The series as numpy columns of label value ids (`table.SeriesTable`), for readers of
         hundreds of thousands of series that group them before looking at strings."""
@@ -101,6 +106,8 @@ class DeferredSeries(Protocol):
     """Where a deferred `QueryResult` gets its series from (store.py: a packed query)."""
 
     def unpack(self) -> list[Series]: ...
+
+    def __len__(self) -> int: ...
 
     def table(self, names: tuple[str, ...]) -> SeriesTable: ...
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from meshreport.errors import InputError
+from meshreport.snapshot.builder import SeriesBuilder
 from meshreport.snapshot.model import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -95,7 +96,11 @@ def _query_to_dict(q: QueryResult, table: StringTable | None, codec: str | None)
     if q.params:
         d["params"] = q.params
     if table is not None:
-        d["packed"] = pack(q.series, q.kind, table, codec)
+        built = q.__dict__.get("_source")
+        if isinstance(built, SeriesBuilder):  # collected straight into arrays: never built as Series
+            d["packed"] = built.pack_into(table, codec)
+        else:
+            d["packed"] = pack(q.series, q.kind, table, codec)
         return d
     series = []
     for s in q.series:
@@ -403,6 +408,9 @@ class _Deferred:
 
     def __init__(self, v: _Validator, packed: PackedSeries, path: str) -> None:
         self.v, self.packed, self.path = v, packed, path
+
+    def __len__(self) -> int:
+        return self.packed.count
 
     def unpack(self) -> list[Series]:
         try:

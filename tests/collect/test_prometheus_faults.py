@@ -165,7 +165,7 @@ def test_nothing_listening_is_one_line_and_exit_5(tmp_path, capsys):
 
 def test_500_for_one_namespace_becomes_gaps_and_collection_goes_on(tmp_path, capsys):
     def rule(path, params, headers):
-        if path.startswith("/api/v1/query") and '"shop"' in params["query"]:
+        if path.startswith("/api/v1/query") and "shop" in params["query"]:  # alone or in a batch
             # The error body echoes the auth header: the collector must not repeat it.
             return 500, {"status": "error", "errorType": "internal", "error": f"boom {headers.get('Authorization')}"}, 0
         return None
@@ -181,8 +181,10 @@ def test_500_for_one_namespace_becomes_gaps_and_collection_goes_on(tmp_path, cap
     assert len(metric_gaps) == planned == 40
     assert all("HTTP 500" in g.reason and "after 3 attempts" in g.reason for g in metric_gaps)
     assert all(TOKEN not in g.reason and "***" in g.reason for g in metric_gaps)
-    # default retries=2: every shop query was tried three times, bookinfo ones once
+    # default retries=2: each request for both namespaces was tried three times, then split in
+    # halves: every shop query alone was tried three times, bookinfo ones once
     assert len(stub.queries("shop")) == 3 * 40
+    assert len([q for q in stub.queries() if "bookinfo|shop" in q or "(?:" in q]) == 3 * 40
     assert {q.namespace for q in snap.queries} == {"bookinfo"} and len(snap.queries) == 40
     assert all(len(q.series) == 1 for q in snap.queries)
     assert any(g.phase == "config" for g in snap.gaps)
@@ -193,7 +195,7 @@ def test_500_for_one_namespace_becomes_gaps_and_collection_goes_on(tmp_path, cap
 
 def test_max_gaps_exceeded_exits_4_and_still_writes(tmp_path, capsys):
     def rule(path, params, headers):
-        if path.startswith("/api/v1/query") and '"shop"' in params["query"] and "trend" not in path:
+        if path.startswith("/api/v1/query") and "shop" in params["query"] and "trend" not in path:
             if "histogram_quantile(0.99" in params["query"]:
                 return 503, {"status": "error", "errorType": "unavailable", "error": "overloaded"}, 0
         return None
@@ -214,11 +216,7 @@ def test_max_gaps_exceeded_exits_4_and_still_writes(tmp_path, capsys):
 
 def test_answer_after_timeout_becomes_gap(tmp_path, capsys):
     def rule(path, params, headers):
-        if (
-            path.startswith("/api/v1/query")
-            and '"slow"' in params["query"]
-            and "istio_requests_total" in params["query"]
-        ):
+        if path.startswith("/api/v1/query") and "slow" in params["query"] and "istio_requests_total" in params["query"]:
             return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}, 1.0
         return None
 
@@ -289,7 +287,8 @@ def test_headers_scope_env_and_concurrency_limit(tmp_path, capsys, monkeypatch):
         h.get("X-Scope-OrgID") == TENANT and h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h in stub.requests
     )
     queries = stub.queries()
-    assert len(queries) == 2 * 40  # discovered bookinfo and shop; "unknown" is not a namespace
+    # discovered bookinfo and shop ("unknown" is not a namespace), both answered by one request per query
+    assert len(queries) == 40 and all("bookinfo|shop" in q or "(?:" in q for q in queries)
     assert all(q.count("{") == q.count('{mesh_id="mesh-1",') for q in queries)
     label_calls = [p for path, p, _ in stub.requests if path.startswith("/api/v1/label/")]
     assert label_calls and all('mesh_id="mesh-1"' in str(p["match[]"]) for p in label_calls)
@@ -378,7 +377,11 @@ def test_records_queries_window_source_and_warnings(tmp_path, capsys):
     m = snap.collector["metrics"]
     assert m["query_count"] == 40 and m["failed_queries"] == 0 and m["queries_with_warnings"] == 5
     assert PASSWORD not in gzip_text(out) and PASSWORD not in err
-    assert "meshreport: queries: 40 queries, 0 gaps" in err  # no TTY: one line per phase
+    # A partial answer keeps its series and is a gap: they may be incomplete.
+    partial = [g for g in snap.gaps if g.phase == "metrics"]
+    assert sorted((g.what, g.namespace) for g in partial) == sorted((q.key, "bookinfo") for q in warned)
+    assert all(g.reason.startswith("partial answer") and "store eu-1 unavailable" in g.reason for g in partial)
+    assert "meshreport: queries: 40 queries, 5 gaps" in err  # no TTY: one line per phase
 
 
 def gzip_text(path) -> str:
@@ -481,3 +484,85 @@ def test_token_with_trailing_newline_is_never_printed(tmp_path, capsys, monkeypa
         code, err = run(base(stub.url, tmp_path / "s.mrsnap", "-A"), capsys)
     assert code in (2, 5), err
     assert token not in err and "Traceback" not in err
+
+
+# Long-term stores answer the Prometheus API with extras: Thanos a `warnings` list when a store
+# did not answer and partial_response is on (the default), Mimir `warnings` and `infos`
+# annotations, VictoriaMetrics cluster `"isPartial": true`. Partial answers are gaps; infos are not.
+THANOS_PARTIAL = {
+    "status": "success",
+    "data": {
+        "resultType": "vector",
+        "result": [{"metric": {"destination_workload": "reviews-v1"}, "value": [1704074400, "1.5"]}],
+    },
+    "warnings": [
+        'fetch series for {region="eu-1"} 10.0.3.4:10901: receive series from Addr: 10.0.3.4:10901 '
+        'LabelSets: {region="eu-1"}: rpc error: code = Unavailable desc = connection error'
+    ],
+}
+MIMIR_INFO = {
+    "status": "success",
+    "data": {"resultType": "vector", "result": [{"metric": {"destination_workload": "reviews-v1"}, "value": [1, "2"]}]},
+    "infos": ['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "x"'],
+}
+VM_PARTIAL = {
+    "status": "success",
+    "isPartial": True,
+    "data": {"resultType": "vector", "result": [{"metric": {"destination_workload": "reviews-v1"}, "value": [1, "3"]}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "partial", "reason"),
+    [(THANOS_PARTIAL, True, "rpc error: code = Unavailable"), (MIMIR_INFO, False, ""), (VM_PARTIAL, True, "isPartial")],
+    ids=["thanos-partial-response", "mimir-infos", "victoriametrics-ispartial"],
+)
+def test_partial_answers_of_long_term_stores_are_gaps(tmp_path, capsys, body, partial, reason):
+    def rule(path, params, headers):
+        if path == "/api/v1/query" and "istio_requests_total" in params["query"] and "shop" in params["query"]:
+            return 200, body, 0
+        return None
+
+    out = tmp_path / "s.mrsnap"
+    with Stub(rule, series_for=one_series) as stub:
+        code, err = run(base(stub.url, out, "-n", "bookinfo,shop"), capsys)
+    assert code == 0, err
+    snap = store.read(out)
+    gaps = [g for g in snap.gaps if g.phase == "metrics"]
+    # the answer was for both namespaces at once, so a partial one is a gap for both of them
+    answered = {q.key for q in snap.queries if q.key.startswith("graph/istio_requests_total")}
+    assert answered == {f"graph/istio_requests_total/{r}" for r in ("unserviced", "incoming", "outgoing")}
+    if partial:
+        assert {(g.what, g.namespace) for g in gaps} >= {(k, ns) for k in answered for ns in ("bookinfo", "shop")}
+        assert all(g.reason.startswith("partial answer, series may be missing") and reason in g.reason for g in gaps)
+    else:
+        assert gaps == []
+    got = next(q for q in snap.queries if q.key == "graph/istio_requests_total/incoming" and q.namespace == "bookinfo")
+    assert got.series == []  # the stub's series name no namespace: they belong to neither query
+
+
+def test_explain_lists_the_slowest_requests_and_progress_shows_bytes(tmp_path, capsys):
+    def rule(path, params, headers):
+        if path == "/api/v1/query" and "histogram_quantile(0.99" in params["query"]:
+            return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}, 0.3
+        return None
+
+    out = tmp_path / "s.mrsnap"
+    with Stub(rule, series_for=one_series) as stub:
+        with pytest.raises(SystemExit) as ei:
+            main(base(stub.url, out, "-n", "bookinfo,shop", "--explain"))
+    got = capsys.readouterr()
+    assert ei.value.code == 0, got.err
+    snap = store.read(out)
+    m = snap.collector["metrics"]
+    assert m["request_count"] == 40 and m["bytes_read"] > 0
+    assert "meshreport: queries: 80 queries, 0 gaps, 0 series, 40 requests, read 0.0 MB in" in got.err
+    lines = got.out.splitlines()
+    assert lines[0].split() == ["seconds", "prometheus", "MB", "series", "query", "(namespaces)"]
+    assert len(lines) == 11 and "appender/responseTime/0.99/" in lines[1] and "(bookinfo, shop)" in lines[1]
+    # the slowest two requests are the two slowed ones, for both namespaces at once
+    from meshreport import pipeline
+
+    top = pipeline.slowest_requests(snap, 2)
+    assert {r["key"] for r in top} == {"appender/responseTime/0.99/incoming", "appender/responseTime/0.99/outgoing"}
+    assert all(r["namespaces"] == ["bookinfo", "shop"] and r["seconds"] >= 0.3 for r in top)

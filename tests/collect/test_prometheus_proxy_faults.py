@@ -61,7 +61,7 @@ def istio_system_requests(mode: str):
     def rule(path: str, params: dict[str, str]) -> str | None:
         q = params.get("query", "")
         return (
-            mode if path.startswith("/api/v1/query") and '"istio-system"' in q and "istio_requests_total" in q else None
+            mode if path.startswith("/api/v1/query") and "istio-system" in q and "istio_requests_total" in q else None
         )
 
     return rule

@@ -64,6 +64,7 @@ def running_prometheus(
     workdir: str | Path,
     *,
     ready_timeout: float = 30.0,
+    flags: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Backfill the file(s) into `workdir/data`, start Prometheus on 127.0.0.1:<free port>,
     yield its base URL (`http://127.0.0.1:PORT`), terminate it on exit. The server log is
@@ -89,6 +90,7 @@ def running_prometheus(
                 f"--storage.tsdb.path={data}",
                 "--storage.tsdb.retention.time=100y",
                 f"--web.listen-address=127.0.0.1:{port}",
+                *flags,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
