@@ -7,7 +7,8 @@ the Istio objects that apply to each node (the service pages list them), lay out
 with the real `dot`, write the HTML site (with a page per app, workload and service) and the PDF
 with WeasyPrint.
 Printed: seconds per phase (wall; `dot` runs as a child process), pages, PDF size, the size of
-the site (every file but the PDF) and the peak memory of the Python process (VmHWM).
+the site (every file but the PDF) and the peak memory of the Python process (VmHWM) with the
+phase it was reached in.
 
 Run by hand, never in the test suite:
 
@@ -62,10 +63,13 @@ def measure(path: str, out: str, pdf: bool) -> dict:
     out_dir = Path(out)
     shutil.rmtree(out_dir, ignore_errors=True)  # a kept --workdir must not count an older run's files
 
+    peaks: dict[str, float] = {}
+
     def timed(name, fn):
         t = time.perf_counter()
         result = fn()
         phases[name] = time.perf_counter() - t
+        peaks[name] = _vm_hwm_mb()
         return result
 
     with paused_gc():
@@ -93,6 +97,8 @@ def measure(path: str, out: str, pdf: bool) -> dict:
         "pdf_mb": pdf_path.stat().st_size / 1e6 if pdf_path else None,
         "site_mb": sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file() and p != pdf_path) / 1e6,
         "peak_mb": _vm_hwm_mb(),
+        # The phase during which the peak was reached (the first whose end saw the final VmHWM).
+        "peak_phase": next((p for p, mb in peaks.items() if mb >= _vm_hwm_mb()), "-"),
     }
 
 
@@ -126,14 +132,14 @@ def main() -> None:
     print(
         f"{'workloads':>9} {'nodes':>6} {'edges':>6} "
         + " ".join(f"{p:>8}" for p in phases)
-        + "  pages  pdf MB  site MB  peak MB"
+        + "  pages  pdf MB  site MB  peak MB (phase)"
     )
     for r in rows:
         cells = " ".join(f"{r[p]:>8.2f}" if r.get(p) is not None else f"{'-':>8}" for p in phases)
         pdf_mb = f"{r['pdf_mb']:.1f}" if r["pdf_mb"] is not None else "-"
         print(
             f"{r['workloads']:>9} {r['nodes']:>6} {r['edges']:>6} {cells}  {r['html_pages']:>3}/{r['pdf_pages'] or '-'}"
-            f"  {pdf_mb:>6}  {r['site_mb']:>7.1f}  {r['peak_mb']:>7.0f}"
+            f"  {pdf_mb:>6}  {r['site_mb']:>7.1f}  {r['peak_mb']:>7.0f} ({r['peak_phase']})"
         )
 
 

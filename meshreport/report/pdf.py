@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -20,6 +21,8 @@ from meshreport.report.site import environment, render_page
 from meshreport.resources import templates_dir
 
 PDF_NAME = "report.pdf"
+#: Pictures drawn for the PDF only (PNG from the SVG's layout); removed once the PDF is written.
+PRINT_DIR = ".print"
 
 
 class LocalOnlyFetcher(weasyprint.URLFetcher):
@@ -63,4 +66,5 @@ def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None 
     )
     target = out_dir / PDF_NAME
     doc.write_pdf(str(target), stylesheets=[css])
+    shutil.rmtree(out_dir / PRINT_DIR, ignore_errors=True)  # embedded now; the site shows the SVGs
     return target

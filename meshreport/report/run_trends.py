@@ -37,7 +37,7 @@ def _line(points: list, scope: str, attr: str, what: str, unit) -> Spark | None:
     values = [getattr(p.scopes[scope], attr) if scope in p.scopes else None for p in points]
     if any(v is None for v in values):
         values = [v or 0.0 for v in values]
-    return spark(values, what, unit, span=f"over {len(values)} runs")
+    return spark(values, what, unit, span=f"over {len(values)} runs", every_point=True)
 
 
 def run_trend_view(points: list) -> RunTrendView:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from meshreport.report import lean
 from meshreport.report.model import ReportModel
 from meshreport.report.topology import legend_shapes
 from meshreport.resources import templates_dir
@@ -24,7 +25,7 @@ STYLESHEETS = ("report.css", "sort.js")
 
 def environment() -> jinja2.Environment:
     """One jinja2 environment for the site and the PDF; autoescape on, undefined is an error."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -32,6 +33,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=False,
         keep_trailing_newline=True,
     )
+    env.globals["lean"] = lean  # the big tables' rows and the sparklines (report/lean.py)
+    return env
 
 
 def render_page(env: jinja2.Environment, template: str, model: ReportModel, *, root: str, active: str, **extra) -> str:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from meshreport.report import format as fmt
+from meshreport.report import lean
 from meshreport.snapshot.model import Snapshot
 
 WIDTH = 60
@@ -29,11 +32,11 @@ class Spark:
 
 @dataclass
 class Lines:
-    """Requests/s, errors/s and p95 (ms) at each timestamp."""
+    """Requests/s, errors/s and p95 (ms) on one time axis; NaN where a line has no point."""
 
-    requests: dict[float, float] = field(default_factory=dict)
-    errors: dict[float, float] = field(default_factory=dict)
-    p95: dict[float, float] = field(default_factory=dict)
+    requests: np.ndarray
+    errors: np.ndarray
+    p95: np.ndarray
 
 
 @dataclass
@@ -45,35 +48,17 @@ class Trends:
         return bool(self.by_namespace)
 
 
-def _add(target: dict[float, float], points, combine: Callable[[float, float], float]) -> None:
-    for t, v in points:
-        v = float(v)
-        if v != v:  # NaN: no data at that step
-            continue
-        old = target.get(t)
-        target[t] = v if old is None else combine(old, v)
-
-
 def collect_trends(snapshot: Snapshot, namespaces: list[str]) -> Trends:
-    trends = Trends()
-    add = float.__add__
-    for ns in namespaces:
-        for key, attr, combine in (
-            ("trend/requests", "requests", add),
-            ("trend/errors", "errors", add),
-            ("trend/p95", "p95", max),
-        ):
-            q = snapshot.query(key, ns)
-            if q is None:
-                continue
-            ns_lines = trends.by_namespace.setdefault(ns, Lines())
-            for s in q.series:
-                if not s.points:
-                    continue
-                wl = (s.labels.get("destination_workload_namespace", ns), s.labels.get("destination_workload", ""))
-                _add(getattr(trends.by_workload.setdefault(wl, Lines()), attr), s.points, combine)
-                _add(getattr(ns_lines, attr), s.points, combine)
-    return trends
+    """Lines per destination workload and per namespace, summed by `lean.trend_lines`."""
+    wl_rows, ns_rows, wl, nsm = lean.trend_lines(snapshot, namespaces)
+
+    def lines(m: lean.TrendMatrix, i: int) -> Lines:
+        return Lines(m.lines["requests"][i], m.lines["errors"][i], m.lines["p95"][i])
+
+    return Trends(
+        by_workload={key: lines(wl, i) for key, i in wl_rows.items()},
+        by_namespace={ns: lines(nsm, i) for ns, i in ns_rows.items()},
+    )
 
 
 def _downsample(values: list[float]) -> list[float]:
@@ -86,25 +71,41 @@ def _downsample(values: list[float]) -> list[float]:
     ]
 
 
-def spark(values: list[float], what: str, unit: Callable[[float], str], span: str = "over the window") -> Spark | None:
-    """A line through `values`, scaled from 0 to their maximum; None for fewer than 2 points."""
+def spark(
+    values: list[float],
+    what: str,
+    unit: Callable[[float], str],
+    span: str = "over the window",
+    every_point: bool = False,
+) -> Spark | None:
+    """A line through `values`, scaled from 0 to their maximum; None for fewer than 2 points.
+
+    Points on a straight run are left out unless `every_point` (one point per run of an archive)."""
     values = _downsample(values)
     if len(values) < 2:
         return None
     top = max(values) or 1.0
     step = WIDTH / (len(values) - 1)
-    pts = " ".join(f"{i * step:.0f},{HEIGHT - 1 - v / top * (HEIGHT - 2):.0f}" for i, v in enumerate(values))
-    return Spark(pts, f"{what} {span}: {unit(min(values))} to {unit(max(values))}, last {unit(values[-1])}")
+    pts = lean.polyline(
+        (i * step for i in range(len(values))), (HEIGHT - 1 - v / top * (HEIGHT - 2) for v in values), every_point
+    )
+    low, high = unit(min(values)), unit(max(values))
+    if low == high:
+        return Spark(pts, f"{what} {span}: steady at {high}")
+    return Spark(pts, f"{what} {span}: {low} to {high}, last {unit(values[-1])}")
 
 
 def sparks(lines: Lines | None) -> list[Spark]:
     """Requests, error % and p95 lines (those that have data), in that order."""
     if lines is None:
         return []
-    times = sorted(lines.requests)
-    req = [lines.requests[t] for t in times]
-    err = [lines.errors.get(t, 0.0) / lines.requests[t] * 100.0 if lines.requests[t] > 0 else 0.0 for t in times]
-    p95 = [lines.p95[t] for t in sorted(lines.p95)]
+    seen = ~np.isnan(lines.requests)
+    req_a = lines.requests[seen]
+    err_a = np.nan_to_num(lines.errors[seen])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err_pct = np.where(req_a > 0, err_a / req_a * 100.0, 0.0)
+    req, err = req_a.tolist(), err_pct.tolist()
+    p95 = lines.p95[~np.isnan(lines.p95)].tolist()
     out = [
         spark(req, "requests", fmt.req_rate),
         spark(err, "error %", fmt.pct) if any(err) else None,

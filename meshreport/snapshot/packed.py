@@ -262,6 +262,9 @@ class PackedSeries:
                 out[has, j] = flat[starts[has] + where[has]]
         if self.counts is None:
             values = np.frombuffer(self.values.bytes(), dtype="<f8").astype(np.float64)
-        else:
-            values = np.full(count, np.nan)  # a range query has no single value
-        return SeriesTable(names, values, out, self.strings)
+            return SeriesTable(names, values, out, self.strings)
+        table = SeriesTable(names, np.full(count, np.nan), out, self.strings)  # a range query has no single value
+        table.counts = np.asarray(self.counts, dtype=np.intp)
+        table.times = np.frombuffer(self.times.bytes(), dtype="<f8").astype(np.float64)  # type: ignore[union-attr]
+        table.points = np.frombuffer(self.values.bytes(), dtype="<f8").astype(np.float64)
+        return table

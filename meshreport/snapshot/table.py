@@ -22,12 +22,20 @@ MISSING = 0xFFFFFFFF
 @dataclass(slots=True)
 class SeriesTable:
     """`values[i]` (NaN when a series has none) and `ids[i, j]`, the id in `strings` of label
-    `names[j]` of series i (MISSING when it lacks the label)."""
+    `names[j]` of series i (MISSING when it lacks the label).
+
+    A range query's points, for readers that aggregate them without building a tuple per point
+    (the report's trend lines): `counts[i]` points per series, their `times` and `points` (values)
+    one after the other in series order. None for an instant query.
+    """
 
     names: tuple[str, ...]
     values: np.ndarray
     ids: np.ndarray
     strings: Sequence[str]
+    counts: np.ndarray | None = None
+    times: np.ndarray | None = None
+    points: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -74,4 +82,10 @@ def from_series(series: Sequence, names: tuple[str, ...]) -> SeriesTable:
     flat = [MISSING if (v := s.labels.get(n)) is None else strings.id(v) for s in series for n in names]
     ids = np.array(flat, dtype=np.uint32).reshape(len(series), len(names))
     values = np.array([np.nan if s.value is None else float(s.value) for s in series], dtype=np.float64)
-    return SeriesTable(names, values, ids, strings.values)
+    table = SeriesTable(names, values, ids, strings.values)
+    if any(s.points is not None for s in series):
+        table.counts = np.array([len(s.points or ()) for s in series], dtype=np.intp)
+        pts = [p for s in series for p in s.points or ()]
+        table.times = np.array([float(t) for t, _ in pts], dtype=np.float64)
+        table.points = np.array([float(v) for _, v in pts], dtype=np.float64)
+    return table

@@ -27,7 +27,7 @@ def _section(html: str, start: str, end: str = "</table>") -> str:
 
 
 def _rows(table_html: str) -> list[str]:
-    return [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in re.findall(r"<tr class=.*?</tr>", table_html, re.S)]
+    return [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in re.findall(r"<tr[^>]*><td.*?</tr>", table_html, re.S)]
 
 
 def test_failing_edge_leads_by_error_share_not_error_rate(trouble):
