@@ -489,6 +489,8 @@ class RenderOptions:
     health_rules: list | None = None
     #: Kiali, Grafana and Jaeger base URLs for the service pages' deep links (`link_bases()`)
     links: Any = None
+    #: also write report.html: the whole site in one self-contained file (email, CI artifacts)
+    single_file: bool = False
 
 
 def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options: RenderOptions | None = None) -> Path:
@@ -503,7 +505,15 @@ def render(snapshot: Snapshot, analysis: Analysis, out_dir: str | Path, options:
     target = Path(out_dir).absolute()
     with publish(target) as staging:
         write_report(
-            snapshot, analysis, staging, pdf=o.pdf, title=o.title, now=o.now, health_rules=o.health_rules, links=o.links
+            snapshot,
+            analysis,
+            staging,
+            pdf=o.pdf,
+            title=o.title,
+            now=o.now,
+            health_rules=o.health_rules,
+            links=o.links,
+            single_file=o.single_file,
         )
     return target / "index.html"
 
@@ -1000,6 +1010,7 @@ def _write_run(
     from meshreport.trend import run_point
 
     title, pdf = settings["title"], settings["pdf"]
+    single = settings["single_file"]
     write_report(
         snap,
         analysis,
@@ -1008,6 +1019,7 @@ def _write_run(
         title=title,
         health_rules=options.graph.health_rules,
         links=link_bases(settings),
+        single_file=single,
     )
     save(snap, staging / SNAPSHOT_FILE)
     (staging / SNAPSHOT_FILE).chmod(0o644)  # published with the report; secrets never reach a snapshot
@@ -1015,6 +1027,7 @@ def _write_run(
     digest_store.write(current, analysis_key(options, staging / SNAPSHOT_FILE), staging / digest_store.FILE_NAME)
     digest_store.write_point(run_point("", current), trend_key(options), staging / digest_store.TREND_FILE)
     files: dict[str, str | None] = {"html": "index.html", "pdf": "report.pdf" if pdf else None}
+    files["singleFile"] = "report.html" if single else None
     files["snapshot"] = SNAPSHOT_FILE
     machine = (
         ("outputs.sarif", "sarif", "findings.sarif"),

@@ -259,6 +259,13 @@ RUN_SETTINGS = [
     ),
     Setting("pdf", "bool", True, "Write report.pdf (needed for the email attachment).", "--pdf"),
     Setting(
+        "single_file",
+        "bool",
+        False,
+        "Also write report.html: the whole site in one self-contained file (email, CI artifact viewers).",
+        "--single-file",
+    ),
+    Setting(
         "fail_on",
         "list",
         [],

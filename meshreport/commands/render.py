@@ -77,6 +77,12 @@ def _refuse_live_only_flags(settings: Settings) -> None:
 @click.option("--title", default="Service mesh report", show_default=True, help="Title on every page.")
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf (faster; the HTML site only).")
 @click.option(
+    "--single-file",
+    is_flag=True,
+    help="Also write OUTPUT/report.html: the whole site in one self-contained file (CSS, script and "
+    "pictures inline; nothing fetched) for email and CI artifact viewers.",
+)
+@click.option(
     "--mesh-config",
     type=click.Path(path_type=Path),
     help="MeshConfig YAML for validation (like istioctl --meshConfigFile) [the snapshot's istio ConfigMap].",
@@ -128,6 +134,7 @@ def render_cmd(
     inject_service_nodes: bool,
     title: str,
     no_pdf: bool,
+    single_file: bool,
     mesh_config: Path | None,
     fail_on: str,
     baseline: Path | None,
@@ -156,7 +163,8 @@ def render_cmd(
     column), OUTPUT/health.html, OUTPUT/findings.html (config-validation and mTLS
     findings by severity, code and namespace, suppressed ones apart),
     OUTPUT/img/*.svg, OUTPUT/report.pdf (a summary of at most ~40 pages) and
-    OUTPUT/mtls.json (configured mTLS vs the share of mutual-TLS traffic:
+    OUTPUT/report.html with --single-file (every page in one self-contained
+    file), OUTPUT/mtls.json (configured mTLS vs the share of mutual-TLS traffic:
     Ready for STRICT / Blocks STRICT / Will break, findings MR0101-MR0103,
     also in the Mutual TLS section of the overview, the namespace pages
     and the PDF; traffic floors: the config file's `mtls:` section), and
@@ -220,7 +228,9 @@ def render_cmd(
         analysis = analysis.with_trend(points)
     if namespaces:
         analysis = pipeline.scoped(analysis, namespaces)
-    render_options = pipeline.RenderOptions(pdf=not no_pdf, title=title, health_rules=rules, links=links)
+    render_options = pipeline.RenderOptions(
+        pdf=not no_pdf, title=title, health_rules=rules, links=links, single_file=single_file
+    )
     index = pipeline.render(snap, analysis, out_dir, render_options)
     click.echo(f"Report written to {index.parent}/")
     click.echo(f"  open {index.as_uri()}")
@@ -228,6 +238,8 @@ def render_cmd(
         click.echo(f"  PDF  {index.parent / 'report.pdf'}")
     if snapshot is None:
         pipeline.check_gaps(snap, settings["max_gaps"], "the report was still written")
+    if single_file:
+        click.echo(f"  one file  {index.parent / 'report.html'}")
     reasons = []
     comparison = analysis.comparison
     if comparison is not None:

@@ -33,6 +33,7 @@ RUN_FLAGS = [
     ("title", ("--title",), {}),
     ("graph_type", ("--graph-type",), {"type": click.Choice(pipeline.GRAPH_TYPES)}),
     ("pdf", ("--pdf/--no-pdf",), {}),
+    ("single_file", ("--single-file",), {"is_flag": True}),
     ("fail_on", ("--fail-on",), {"multiple": True, "metavar": "GATE"}),
     ("outputs.sarif", ("--sarif",), {"is_flag": True}),
     ("outputs.junit", ("--junit",), {"is_flag": True}),
@@ -78,7 +79,8 @@ def run_cmd(settings: Settings, snapshot_file: Path | None, quiet: bool) -> None
     runs beyond --keep deleted; docs/archive.md). Each report holds the site,
     report.pdf, summary.json (docs/summary-json.md) and snapshot.mrsnap, and on
     request findings.sarif, findings.xml (JUnit), gl-code-quality-report.json
-    (GitLab Code Quality) and summary.md.
+    (GitLab Code Quality), summary.md and, with --single-file,
+    report.html (the whole site in one self-contained file).
     A failed run leaves the previous report untouched and says so.
 
     \b

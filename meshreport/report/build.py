@@ -23,6 +23,7 @@ from meshreport.report import (
 from meshreport.report.deep_links import LinkBases
 from meshreport.report.model import ReportModel, build_model
 from meshreport.report.pdf import PRINT_DIR, write_pdf
+from meshreport.report.single import write_single_file
 from meshreport.report.site import environment, write_site
 from meshreport.snapshot.model import Snapshot
 
@@ -118,17 +119,21 @@ def write_report(
     now: float | None = None,
     health_rules: list | None = None,
     links: LinkBases | None = None,
+    single_file: bool = False,
 ) -> ReportFiles:
     """Model once, then pictures, HTML and (optionally) the PDF into `out_dir`.
 
     `health_rules`: the rules the analysis's health used (they name each unhealthy status's tolerance).
     `links`: Kiali, Grafana and Jaeger base URLs for the service pages' deep links (None: no links).
+    `single_file`: also write report.html, the whole site in one self-contained file.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     model = build_model(snapshot, analysis, title=title, now=now, health_rules=health_rules, pdf=pdf, links=links)
     images, engines = write_pictures(model, analysis.graph, out_dir, pdf=pdf)
     env = environment()
     pages = write_site(model, out_dir, env)
+    if single_file:
+        pages.append(write_single_file(model, out_dir, env))
     pdf_path = write_pdf(model, out_dir, env) if pdf else None
     if analysis.mtls is not None:
         # The mTLS comparison for machines (CI, dashboards), beside the pages that show it.

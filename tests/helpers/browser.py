@@ -65,7 +65,9 @@ def _ids(path: Path, cache: dict[Path, set[str]]) -> set[str]:
     return cache[path]
 
 
-def check_site(out_dir: Path, *, axe: bool = True) -> list[str]:
+def check_site(out_dir: Path, *, axe: bool = True, only_self: bool = False, dark: bool = False) -> list[str]:
+    """`only_self`: a page may request nothing but itself (a self-contained file); `dark`: axe
+    runs again with `prefers-color-scheme: dark`."""
     from playwright.sync_api import sync_playwright
 
     tools_present()
@@ -78,13 +80,15 @@ def check_site(out_dir: Path, *, axe: bool = True) -> list[str]:
         browser = p.chromium.launch(executable_path=chromium(), headless=True, args=ARGS)
         try:
             for path in pages:
-                problems += _check_page(browser, root, path, ids, axe)
+                problems += _check_page(browser, root, path, ids, axe, only_self, dark)
         finally:
             browser.close()
     return problems
 
 
-def _check_page(browser, root: Path, path: Path, ids: dict[Path, set[str]], axe: bool) -> list[str]:
+def _check_page(
+    browser, root: Path, path: Path, ids: dict[Path, set[str]], axe: bool, only_self: bool = False, dark: bool = False
+) -> list[str]:
     rel = path.relative_to(root)
     problems: list[str] = []
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -95,7 +99,10 @@ def _check_page(browser, root: Path, path: Path, ids: dict[Path, set[str]], axe:
     def route(r):
         url = r.request.url
         local = Path(unquote(urlparse(url).path)).resolve() if url.startswith("file:") else None
-        if local is not None and (local == root or root in local.parents):
+        if only_self and local != path.resolve():
+            problems.append(f"{rel}: request outside the file: {url[:120]}")
+            r.abort()
+        elif local is not None and (local == root or root in local.parents):
             r.continue_()
         else:
             problems.append(f"{rel}: request outside the report folder: {url[:120]}")
@@ -116,6 +123,14 @@ def _check_page(browser, root: Path, path: Path, ids: dict[Path, set[str]], axe:
             ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
         )
         problems += [f"{rel}: axe {v}" for v in result]
+        if dark:
+            page.emulate_media(color_scheme="dark")
+            result = page.evaluate(
+                "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa'], preload: false})).violations"
+                ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
+            )
+            problems += [f"{rel}: axe (dark) {v}" for v in result]
+            page.emulate_media(color_scheme="light")
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_timeout(50)
     problems += [f"{rel}: wider than 420 px: {b}" for b in page.evaluate(_OVERFLOW_JS)]
