@@ -42,7 +42,7 @@ def test_archive_run_with_every_output_and_a_failed_gate(tmp_path, capsys):
     assert summary["files"] == {
         "html": "index.html", "pdf": None, "snapshot": "snapshot.mrsnap", "sarif": "findings.sarif",
         "junit": "findings.xml", "codequality": "gl-code-quality-report.json", "markdown": "summary.md",
-        "changes": None,
+        "changes": None, "singleFile": None,
     }  # fmt: skip
     for name in ("index.html", "snapshot.mrsnap", "findings.sarif", "findings.xml", "summary.md"):
         assert (run / name).is_file(), name
