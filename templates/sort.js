@@ -1,28 +1,25 @@
 // meshreport: click a column heading of a table.sortable to sort by it (again: reverse).
-// Cells sort by their data-v number when they have one, else by their text. No network, no eval.
+// Cells sort by their data-v number when they have one, else by the number their text shows
+// (report/format.py's units: "1,234 req/s", "<0.1 %", "1.20 s", "17.4 kB/s"; "–" sorts last),
+// else by their text. No network, no eval.
 (function () {
   "use strict";
-  // Lean tables (service pages) carry no data-v on number cells: "1.20 s", "35 ms", "<0.1 %",
-  // "1,234 req/s", "2.1 kB/s" and "–" are read as numbers in one unit per column.
-  var SCALE = { "s": 1000, "kB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9 };
-  // Status symbols, worst first (the other tables say it in data-v).
+  var UNITS = { "ms": 1, "s": 1000, "B/s": 1, "kB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9 };
+  var NUMBER = /^(<)?([0-9][0-9,]*(?:\.[0-9]+)?)\s*(ms|s|B\/s|kB\/s|MB\/s|GB\/s|%|req\/s)?$/;
+  // Status symbols, worst first, for the status column of lean tables (service pages), which
+  // carries no data-v (the other tables' status cells say it in data-v).
   var RANK = { "\u2716": 0, "\u25B2": 1, "\u2013": 2, "\u2714": 3, "\u25C6": 4, "\u25CB": 5 };
-  function number(text) {
-    if (text === "–" || text === "") { return -1; }
-    var m = /^(<)?(\d[\d,]*(?:\.\d+)?)\s*(ms|s|%|req\/s|B\/s|kB\/s|MB\/s|GB\/s)?$/.exec(text);
-    if (!m) { return null; }
-    var n = Number(m[2].replace(/,/g, "")) * (SCALE[m[3]] || 1);
-    return m[1] ? n / 2 : n;
-  }
   function key(cell, lean) {
     if (!cell) { return ""; }
     var v = cell.getAttribute("data-v");
     if (v !== null && v !== "" && !isNaN(Number(v))) { return Number(v); }
     var text = cell.textContent.trim();
     if (lean && cell.cellIndex === 1 && RANK[text.charAt(0)] !== undefined) { return RANK[text.charAt(0)]; }
-    if (lean && cell.cellIndex > 1) {
-      var n = number(text);
-      if (n !== null) { return n; }
+    if (text === "–") { return -1; }
+    var m = NUMBER.exec(text);
+    if (m) {
+      var n = Number(m[2].replace(/,/g, "")) * (UNITS[m[3]] || 1);
+      return m[1] ? n / 2 : n;
     }
     return text.toLowerCase();
   }

@@ -9,8 +9,9 @@ measures them):
   `Series` with a tuple per point held ~270 MB for the whole render.
 - `edge_rows` / `node_rows`: the body of the big traffic tables written as compact HTML in Python
   (no end tags where HTML allows it, no per-cell classes: CSS aligns the number columns, one
-  `data-v` sort key only where the text does not sort). A jinja macro per row took most of the
-  site's time and ~700 bytes per edge row; this is ~300. Every value is escaped (cluster names).
+  `data-v` sort key only where the text does not sort: `templates/sort.js` reads the number and
+  unit a cell shows). A jinja macro per row took most of the site's time and ~700 bytes per edge
+  row; this is under 250. Every value is escaped (cluster names).
 - `spark_svg`: a sparkline as ~150 bytes of inline SVG (collinear points dropped, its text once).
 """
 
@@ -146,35 +147,37 @@ STATUS_TEXT = {
 STATUS_ORDER = {"failure": 0, "degraded": 1, "na": 2, "healthy": 3, "tcp": 4, "idle": 5}
 
 
-def _num(value: float) -> str:
-    """A sort key: short, exact enough to order rows."""
-    return f"{value:.6g}"
-
-
 def _status(level: str) -> str:
     return f'<span class="status st-{escape(level)}">{escape(STATUS_TEXT.get(level, level))}</span>'
 
 
-def _ref(ref: Any, root: str, link: bool, here: str | None) -> str:
+def _ref(ref: Any, root: str, link: bool, here: str | None, current: str | None = None) -> str:
     name = escape(ref.name)
-    out = f'<a href="{escape(root)}{escape(ref.page)}">{name}</a>' if link and ref.page else str(name)
+    linked = link and ref.page and ref.page != current  # no link from a page to itself
+    out = f'<a href="{escape(root)}{escape(ref.page)}">{name}</a>' if linked else str(name)
     if ref.namespace and ref.namespace != "unknown" and ref.namespace != here:
         out += f' <span class="ns">{escape(ref.namespace)}</span>'
     return out
 
 
 def edge_rows(
-    rows: Iterable[Any], root: str, link: bool = True, compact: bool = False, here: str | None = None
+    rows: Iterable[Any],
+    root: str,
+    link: bool = True,
+    compact: bool = False,
+    here: str | None = None,
+    current: str | None = None,
 ) -> Markup:
     """The <tbody> rows of a traffic table (`_macros.html` edge_table writes the head).
 
     `here`: the namespace of the page; its name is not repeated after every node in it.
+    `current`: the page's own path; nodes whose page it is are not linked.
     """
     out = []
     for r in rows:
         err4 = f' class="err-{escape(r.level)}"' if r.pct_4xx else ""
         err5 = f' class="err-{escape(r.level)}"' if r.pct_5xx else ""
-        dest = _ref(r.dest, root, link, here)
+        dest = _ref(r.dest, root, link, here, current)
         if r.via:
             dest += f' <span class="muted">→ {escape(r.via)}</span>'
         if r.protocol != "http":
@@ -182,20 +185,33 @@ def edge_rows(
         if r.change:
             dest += f' <span class="tag tag-change">{escape(r.change)}</span>'
         lat = r.latency_text or {}
+        level = escape(r.level)
+        status = escape(STATUS_TEXT.get(r.level, r.level))
         cells = [
-            f"<tr><td>{_ref(r.source, root, link, here)}<td>{dest}",
-            f'<td data-v="{STATUS_ORDER.get(r.level, 6)}">{_status(r.level)}',
-            f'<td data-v="{_num(r.rate)}">{escape(r.rate_text)}',
-            f'<td{err4} data-v="{_num(r.sort_value("4xx"))}">{escape(r.pct_4xx_text)}',
-            f'<td{err5} data-v="{_num(r.sort_value("5xx"))}">{escape(r.pct_5xx_text)}',
+            f"<tr><td>{_ref(r.source, root, link, here, current)}<td>{dest}",
+            f'<td class="st-{level}" data-v="{STATUS_ORDER.get(r.level, 6)}">{status}',
+            f"<td>{escape(r.rate_text)}<td{err4}>{escape(r.pct_4xx_text)}<td{err5}>{escape(r.pct_5xx_text)}",
         ]
-        for q in ("95",) if compact else ("50", "95", "99"):
-            cells.append(f'<td data-v="{_num(r.sort_value(q))}">{escape(lat.get(q, "–"))}')
-        cells.append(f'<td data-v="{_num(r.sort_value("mtls"))}">{escape(r.mtls_text)}')
+        cells += [f"<td>{escape(lat.get(q, '–'))}" for q in (("95",) if compact else ("50", "95", "99"))]
+        cells.append(f"<td>{escape(r.mtls_text)}")
         if not compact:
             flags = f'<div class="muted">flags {escape(r.flags_text)}</div>' if r.flags_text else ""
-            cells.append(f'<td class="codes">{escape(r.codes_text)}{flags}')
+            cells.append(f"<td>{escape(r.codes_text)}{flags}")
         out.append("".join(cells) + "</tr>\n")
+    return Markup("".join(out))
+
+
+def unhealthy_rows(items: Iterable[Any], root: str, link: bool = True) -> Markup:
+    """The <tbody> rows of a failing-and-degraded list (`_macros.html` unhealthy_table)."""
+    out = []
+    for u in items:
+        name = escape(u.name)
+        if link and u.page:
+            name = Markup(f'<a href="{escape(root)}{escape(u.page)}">{name}</a>')
+        out.append(
+            f'<tr><td>{name} <span class="ns">{escape(u.namespace)}</span><td>{escape(u.kind)}'
+            f'<td>{_status(u.level)}<td class="reason">{escape(u.reason)}</tr>\n'
+        )
     return Markup("".join(out))
 
 
@@ -224,8 +240,7 @@ def node_rows(rows: Iterable[Any], has_health: bool, trends: bool = True, root: 
             if n.change:
                 cell += f' <span class="tag tag-change">{escape(n.change)}</span>'
             cells.append(f"<td>{cell}")
-        cells.append(f'<td class="num" data-v="{_num(n.req_in)}">{escape(n.req_in_text)}')
-        cells.append(f'<td class="num" data-v="{_num(n.req_out)}">{escape(n.req_out_text)}')
+        cells.append(f'<td class="num">{escape(n.req_in_text)}<td class="num">{escape(n.req_out_text)}')
         cells.append(f'<td class="num">{escape(n.pct_4xx_text)}')
         err = f" err-{escape(n.level)}" if n.error_pct else ""
         cells.append(f'<td class="num{err}">{escape(n.pct_5xx_text)}<td class="num">{escape(n.tcp_text)}')

@@ -207,6 +207,9 @@ class NamespaceSection:
     #: The PDF's one-page summary lists only the busiest edges (dense tables cost ~0.3 s a page).
     print_edges: list[EdgeRow] = field(default_factory=list)
     print_edges_omitted: int = 0
+    #: The PDF page's failing and degraded nodes, worst first, and how many more the site lists.
+    print_bad: list[NodeRow] = field(default_factory=list)
+    print_bad_omitted: int = 0
     findings: list[FindingRow] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
@@ -284,8 +287,9 @@ def section_builder(fn: SectionBuilder) -> SectionBuilder:
 
 
 TOP_EDGES = 10
-#: Rows of a namespace's one-page summary in the PDF.
-PRINT_EDGES = 8
+#: Rows of a namespace's one-page summary in the PDF (busiest edges, failing and degraded nodes).
+PRINT_EDGES = 6
+PRINT_BAD = 4
 #: Namespaces with a page of their own in the PDF, worst first (the rest are in the site).
 PRINT_NAMESPACES = 16
 GRAPH_TYPE_TEXT = {
@@ -420,6 +424,8 @@ def build_model(
                 edges=ns_edges,
                 print_edges=ns_edges[:PRINT_EDGES],
                 print_edges_omitted=max(0, len(ns_edges) - PRINT_EDGES),
+                print_bad=(bad := _worst_nodes(ns_rows))[:PRINT_BAD],
+                print_bad_omitted=max(0, len(bad) - PRINT_BAD),
                 findings=namespace_rows(validation, ns),
             )
         )
@@ -442,6 +448,12 @@ def _mtls_text(analysis: Analysis, coverage: MtlsCoverage | None, ns: str) -> st
     if mine is not None and mine.inbound.requests > 0:
         return share_text(mine.inbound.request_share)
     return coverage.namespaces.get(ns, "–") if coverage is not None else "–"
+
+
+def _worst_nodes(rows: list[NodeRow]) -> list[NodeRow]:
+    """Failing, then degraded nodes, the highest inbound error share first."""
+    bad = [r for r in rows if r.level in ("failure", "degraded")]
+    return sorted(bad, key=lambda r: (r.level != "failure", -(r.error_pct or 0.0), r.name))
 
 
 def has_traffic(snapshot: Snapshot, graph: TrafficGraph) -> bool:

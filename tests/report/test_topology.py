@@ -21,7 +21,9 @@ def _svg_texts(svg: bytes) -> list[str]:
 
 
 def _node_attrs(source: str, label: str) -> str:
-    line = next(ln for ln in source.splitlines() if f"label={label}" in ln or f'label="{label}"' in ln)
+    bare = label.strip('"')
+    labels = (f"label={label}", f'label="{label}"', f'label="✖ {bare}', f'label="▲ {bare}')  # status symbol
+    line = next(ln for ln in source.splitlines() if any(x in ln for x in labels))
     return line
 
 
@@ -159,6 +161,17 @@ def test_beyond_a_readable_size_the_picture_keeps_the_failing_and_busiest_edges(
     failing = sum(1 for e in g.edges.values() if e.errors > 0)  # 37 edges, all kept
     assert sum(1 for t in drawn if ", 0 % errors" not in t) == failing
     assert sum(1 for t in drawn if t.endswith("5.00 req/s, 0 % errors")) > 0  # then the busiest
+
+
+def test_a_reduced_picture_keeps_only_the_worst_unhealthy_nodes_without_edges():
+    g = _big_graph(namespaces=1, per_ns=400)
+    for i, n in enumerate(g.nodes.values()):
+        n.health = "Failure" if i % 50 == 0 else "Degraded"  # 8 failing, 392 degraded
+    pic = topology.graph_picture(g, focus="ns-0")
+    assert pic.edges_omitted and pic.nodes <= topology.PICTURE_MAX_EDGES * 2 + topology.PICTURE_UNHEALTHY_NODES
+    assert pic.nodes + pic.nodes_omitted == 400
+    failing = [t for k, t in pic.titles.items() if k.startswith("n") and t.endswith("failure")]
+    assert len(failing) == 8  # failing nodes come first
 
 
 def test_namespace_boxes_keep_health_volume_and_error_share():
