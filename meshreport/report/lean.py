@@ -94,9 +94,10 @@ def trend_lines(
 
 def _workload_rows(t: Any, ns: str, rows: dict[tuple[str, str], int]) -> np.ndarray:
     """The workload row of every series of table `t` (new workloads are numbered on the way)."""
-    from meshreport.snapshot.table import group
-
-    number, first = group(t.ids)
+    if not len(t.ids):
+        return np.zeros(0, dtype=np.intp)
+    _, first, number = np.unique(t.ids, axis=0, return_index=True, return_inverse=True)
+    number = number.reshape(-1)
     out = np.empty(len(first), dtype=np.intp)
     for g, i in enumerate(first.tolist()):
         wl_ns, wl = t.text(t.ids[i].tolist())
