@@ -393,7 +393,13 @@ EMAIL_SETTINGS = [
         "File holding the SMTP password (a mounted Secret); read when sending.",
         "--smtp-password-file",
     ),
-    Setting("email.smtp.timeout", "duration", 30.0, "Timeout of each SMTP operation.", "--smtp-timeout"),
+    Setting(
+        "email.smtp.timeout",
+        "duration",
+        120.0,
+        "Deadline of the whole SMTP conversation, connect to the last reply (each read times out by it too).",
+        "--smtp-timeout",
+    ),
     Setting(
         "email.max_attachment",
         "int",

@@ -8,7 +8,9 @@ server replies are shown, our own credentials are scrubbed from them.
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -81,40 +83,90 @@ def _context(options: SmtpOptions) -> ssl.SSLContext:
         raise UsageError(f"email.smtp.ca_file {options.ca_file}: cannot load CA bundle ({e})") from None
 
 
+class _Deadline:
+    """The whole conversation ends by `timeout`: smtplib's timeout is per socket read, so a server
+    that trickles a byte a second would otherwise hold the run forever. At the deadline the
+    client's socket is shut down; its blocked read returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.client: smtplib.SMTP | None = None
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def watch(self, client: smtplib.SMTP) -> None:
+        self.client = client
+        if self.expired:  # the deadline passed while connecting
+            self._cut()
+
+    def _cut(self) -> None:
+        self.expired = True
+        sock = getattr(self.client, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # not SSLSocket's: no TLS teardown
+            except (OSError, ValueError):
+                pass
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
 def send(msg: EmailMessage, options: SmtpOptions) -> None:
     """Deliver `msg` to every To/Cc recipient; any failure is a DeliveryError (exit 6) naming the server."""
     where = f"{options.host}:{options.port}"
-    try:
-        if options.tls == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                options.host, options.port, timeout=options.timeout, context=_context(options)
-            )
-        else:
-            client = smtplib.SMTP(options.host, options.port, timeout=options.timeout)
-        with client:
-            client.ehlo()
-            if options.tls == "starttls":
-                if not client.has_extn("starttls"):
-                    raise DeliveryError(f"SMTP server {where} does not offer STARTTLS (set email.smtp.tls)")
-                client.starttls(context=_context(options))
-                client.ehlo()
-            if options.username:
-                client.login(options.username, options.password or "")
-            refused = client.send_message(msg)
-    except DeliveryError:
-        raise
-    except smtplib.SMTPAuthenticationError as e:
-        raise DeliveryError(f"SMTP server {where} refused the login for {options.username!r}: {_reply(e)}") from None
-    except smtplib.SMTPRecipientsRefused as e:
-        raise DeliveryError(f"SMTP server {where} refused every recipient: {', '.join(e.recipients)}") from None
-    except smtplib.SMTPResponseException as e:
-        raise DeliveryError(f"SMTP server {where}: {_reply(e)}") from None
-    except ssl.SSLError as e:
-        raise DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}") from None
-    except (TimeoutError, smtplib.SMTPException, OSError) as e:
-        raise DeliveryError(f"cannot send email via {where}: {_scrub(str(e) or type(e).__name__, options)}") from None
+    with _Deadline(options.timeout) as deadline:
+        try:
+            refused = _converse(msg, options, where, deadline)
+        except DeliveryError:
+            raise
+        except Exception as e:
+            if deadline.expired:
+                raise DeliveryError(
+                    f"cannot send email via {where}: the server did not finish within {options.timeout:g} s "
+                    "(email.smtp.timeout)"
+                ) from None
+            raise _delivery_error(e, options, where) from None
     if refused:
         raise DeliveryError(f"SMTP server {where} refused {', '.join(sorted(refused))} (the others got the email)")
+
+
+def _converse(msg: EmailMessage, options: SmtpOptions, where: str, deadline: _Deadline) -> dict:
+    # Made unconnected and watched first: connecting also reads the greeting, under the deadline.
+    if options.tls == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=options.timeout, context=_context(options))
+    else:
+        client = smtplib.SMTP(timeout=options.timeout)
+    client._host = options.host  # what __init__ would set: TLS checks the certificate against it
+    deadline.watch(client)
+    client.connect(options.host, options.port)
+    with client:
+        client.ehlo()
+        if options.tls == "starttls":
+            if not client.has_extn("starttls"):
+                raise DeliveryError(f"SMTP server {where} does not offer STARTTLS (set email.smtp.tls)")
+            client.starttls(context=_context(options))
+            client.ehlo()
+        if options.username:
+            client.login(options.username, options.password or "")
+        return client.send_message(msg)
+
+
+def _delivery_error(e: Exception, options: SmtpOptions, where: str) -> DeliveryError:
+    """One line for what went wrong, with our own password scrubbed from whatever the server said."""
+    if isinstance(e, smtplib.SMTPAuthenticationError):
+        return DeliveryError(f"SMTP server {where} refused the login for {options.username!r}: {_reply(e)}")
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        return DeliveryError(f"SMTP server {where} refused every recipient: {', '.join(e.recipients)}")
+    if isinstance(e, smtplib.SMTPResponseException):
+        return DeliveryError(f"SMTP server {where}: {_scrub(_reply(e), options)}")
+    if isinstance(e, ssl.SSLError):
+        return DeliveryError(f"TLS with SMTP server {where} failed: {e.reason or e}")
+    return DeliveryError(f"cannot send email via {where}: {_scrub(str(e) or type(e).__name__, options)}")
 
 
 def _reply(e: smtplib.SMTPResponseException) -> str:
