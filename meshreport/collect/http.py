@@ -208,22 +208,23 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-class _WatchedPool(HTTPConnectionPool):
+class _Watched:
+    """Attaches each connection a pool hands out to the asking thread's deadline."""
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
         d = current()
         if d is not None:
             d.attach(conn)
         return conn
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        d = current()
-        if d is not None:
-            d.attach(conn)
-        return conn
+class _WatchedPool(_Watched, HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
+    pass
 
 
 def guard(pool_manager: urllib3.PoolManager) -> None:
