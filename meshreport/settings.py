@@ -296,7 +296,8 @@ RUN_SETTINGS = [
         "config.from_files",
         "list",
         [],
-        "Read config from these YAML files or folders instead of the Kubernetes API.",
+        "Read config from these YAML files or folders instead of the Kubernetes API "
+        "(CLUSTER=PATH: its objects belong to CLUSTER).",
         "--from-files",
     ),
     Setting("config.skip", "bool", False, "Do not collect config (metrics only, no findings).", "--no-config"),

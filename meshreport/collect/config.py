@@ -28,6 +28,8 @@ DEFAULT_CLUSTER = "Kubernetes"
 #: `what` of the gap recorded when config was not collected (a choice, not missing data).
 CONFIG_NOT_COLLECTED = "config"
 _SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#: The cluster of file objects whose owner is known only once the metrics are in (never a cluster name).
+_OWNER_PENDING = ""
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ def metrics_and_files(
     settings: Settings, window: Window, progress: Progress, paths: tuple[str, ...], cluster: str | None
 ) -> Snapshot:
     """Metrics from Prometheus plus config from YAML in one snapshot (the files are read first:
-    bad YAML fails before any query runs)."""
-    config = config_snapshot_from_files(paths, now=window.end, window_s=window.duration)
+    bad YAML fails before any query runs). Inputs written `CLUSTER=PATH` keep their cluster; the
+    others belong to `cluster`, else the one cluster the metrics name, else Istio's default."""
+    config = config_snapshot_from_files(paths, now=window.end, window_s=window.duration, cluster=_OWNER_PENDING)
     config.gaps = [g for g in config.gaps if not (g.phase == "metrics" and g.what == METRICS_NOT_COLLECTED)]
     namespaces = None
     if not settings["namespaces"] and not settings["all_namespaces"]:
@@ -167,8 +170,9 @@ def metrics_and_files(
     metrics = collect(settings, window, progress=progress, namespaces=namespaces)
     owner = cluster or _only_cluster(metrics) or DEFAULT_CLUSTER
     for o in config.objects:
-        o.cluster = owner
-    config.source.clusters = [owner]
+        if o.cluster == _OWNER_PENDING:
+            o.cluster = owner
+    config.source.clusters = sorted({o.cluster for o in config.objects}) or [owner]
     return merge_config(metrics, config)
 
 

@@ -8,6 +8,7 @@ multi-document files, Helm-template output (`---` with `# Source:` comments) and
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,20 @@ DEFAULT_WINDOW_S = 600.0
 METRICS_NOT_COLLECTED = "metrics"
 #: apiVersion groups of files that sit beside manifests but are not Kubernetes objects.
 NOT_API_GROUPS = ("kustomize.config.k8s.io/", "config.kubernetes.io/", "skaffold/")
+#: The CLUSTER of a `CLUSTER=PATH` input: an Istio cluster id (values.global.multiCluster.clusterName,
+#: the `source_cluster` label of the metrics) or a kubeconfig context name; never holds `/` or `=`.
+_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,252}")
+
+
+def split_input(arg: str) -> tuple[str | None, str]:
+    """`CLUSTER=PATH` -> (CLUSTER, PATH): the objects in PATH belong to that cluster (config of a
+    multi-cluster mesh, one folder per cluster, like `--context` does for the API). Any other argument,
+    and one that names an existing file or folder as written, is a plain path (cluster None): command
+    lines that worked before keep their meaning, and `./a=b.yaml` reads a file whose name holds `=`."""
+    cluster, sep, path = arg.partition("=")
+    if not sep or not path or not _CLUSTER.fullmatch(cluster) or os.path.lexists(arg):
+        return None, arg
+    return cluster, path
 
 
 def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> list[ConfigObject]:
@@ -42,16 +57,26 @@ def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> l
     return read_paths(paths, default_namespace=default_namespace)[0]
 
 
-def read_paths(paths: Iterable[str], *, default_namespace: str = "default") -> tuple[list[ConfigObject], list[Gap]]:
+def read_paths(
+    paths: Iterable[str], *, default_namespace: str = "default", cluster: str | None = None
+) -> tuple[list[ConfigObject], list[Gap]]:
     """The objects in the given files, folders (recursive) and `-`, and one config gap (its `what` is
     `file:line`) per document or file that was skipped: not a Kubernetes object (a Helm Chart.yaml,
     values, a kustomization, an unrendered template), an object without a name, invalid YAML, an
     unreadable file or folder. Real repositories mix these with manifests; one of them must not stop
-    the rest being validated. Raises InputError when something was skipped and no object was read."""
+    the rest being validated. Raises InputError when something was skipped and no object was read.
+
+    An input written `CLUSTER=PATH` (`split_input`) gives its objects that cluster; the others get
+    `cluster`, else the model's default (Istio's default cluster id)."""
     objects: list[ConfigObject] = []
     skipped: list[Gap] = []
-    for name, text in _read_inputs(list(paths), skipped):
-        objects.extend(parse_text(text, name, default_namespace=default_namespace, skipped=skipped))
+    for owner, name, text in _read_inputs(list(paths), skipped):
+        found = parse_text(text, name, default_namespace=default_namespace, skipped=skipped)
+        owner = owner if owner is not None else cluster
+        if owner is not None:
+            for o in found:
+                o.cluster = owner
+        objects.extend(found)
     if skipped and not objects:
         first = skipped[0]
         more = f" ({len(skipped) - 1} more skipped)" if len(skipped) > 1 else ""
@@ -134,10 +159,12 @@ def config_snapshot_from_files(
     now: float | None = None,
     window_s: float = DEFAULT_WINDOW_S,
     default_namespace: str = "default",
+    cluster: str | None = None,
 ) -> Snapshot:
-    """A config-only snapshot: the objects, and a recorded gap saying metrics were not collected."""
+    """A config-only snapshot: the objects, and a recorded gap saying metrics were not collected.
+    `cluster` owns the objects of inputs not written `CLUSTER=PATH` (see `read_paths`)."""
     paths = list(paths)
-    objects, skipped = read_paths(paths, default_namespace=default_namespace)
+    objects, skipped = read_paths(paths, default_namespace=default_namespace, cluster=cluster)
     end = time.time() if now is None else now
     namespaces = sorted(
         {o.namespace for o in objects if o.namespace} | {o.name for o in objects if o.kind == "Namespace"}
@@ -146,9 +173,12 @@ def config_snapshot_from_files(
     kinds: dict[str, int] = {}
     for o in objects:
         kinds[o.kind] = kinds.get(o.kind, 0) + 1
+    clusters = sorted({o.cluster for o in objects if o.cluster}) if any(split_input(p)[0] for p in paths) else []
     return Snapshot(
         window=Window(start=end - window_s, end=end),
-        source=Source(kind="files", description=f"config from {len(files)} file(s): {', '.join(paths)}"),
+        source=Source(
+            kind="files", clusters=clusters, description=f"config from {len(files)} file(s): {', '.join(paths)}"
+        ),
         namespaces=namespaces,
         objects=objects,
         gaps=[
@@ -159,15 +189,16 @@ def config_snapshot_from_files(
     )
 
 
-def _read_inputs(paths: list[str], skipped: list[Gap]) -> Iterator[tuple[str, str]]:
-    """(name, text) of every input; a file or folder that cannot be read is a gap in `skipped`.
+def _read_inputs(args: list[str], skipped: list[Gap]) -> Iterator[tuple[str | None, str, str]]:
+    """(cluster, name, text) of every input; a file or folder that cannot be read is a gap in `skipped`.
     A path that does not exist at all is a mistake on the command line: an InputError."""
-    if not paths:
+    if not args:
         raise InputError("no input files given")
-    for p in paths:
+    for arg in args:
+        cluster, p = split_input(arg)
         if p == STDIN:
             try:
-                yield STDIN_NAME, sys.stdin.read()
+                yield cluster, STDIN_NAME, sys.stdin.read()
             except UnicodeDecodeError as e:
                 skipped.append(Gap(phase="config", what=STDIN_NAME, reason=f"not UTF-8 text ({e.reason}); skipped"))
             continue
@@ -176,13 +207,13 @@ def _read_inputs(paths: list[str], skipped: list[Gap]) -> Iterator[tuple[str, st
             for f in sorted(_walk(path, skipped)):
                 text = _read_file(f, skipped)
                 if text is not None:
-                    yield str(f), text
+                    yield cluster, str(f), text
         elif path.exists():
             text = _read_file(path, skipped)
             if text is not None:
-                yield p, text
+                yield cluster, p, text
         else:
-            raise InputError(f"{p}: no such file or directory")
+            raise InputError(f"{one_line(arg)}: no such file or directory")
 
 
 def _walk(folder: Path, skipped: list[Gap]) -> Iterator[Path]:

@@ -39,7 +39,8 @@ def config_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--from-files",
             is_flag=True,
-            help="Config-only snapshot from YAML: the PATH arguments are files, folders (recursive) or - for stdin.",
+            help="Config-only snapshot from YAML: the PATH arguments are files, folders (recursive) or - for stdin; "
+            "CLUSTER=PATH says PATH's objects belong to that cluster (one per cluster of a multi-cluster mesh).",
         ),
         click.option(
             "--context",

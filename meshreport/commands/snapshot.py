@@ -36,7 +36,9 @@ from meshreport.visible import one_line as visible
     "become gaps (file:line), exit 5 only when no object could be read. With both "
     "--prometheus URL and --from-files PATH... one snapshot holds the metrics and the YAML config, so a "
     "graph with badges needs no Kubernetes API (namespaces default to those the files define; the objects "
-    "belong to --cluster, else to the one cluster the metrics name, else to Kubernetes).",
+    "belong to --cluster, else to the one cluster the metrics name, else to Kubernetes). A PATH written "
+    "CLUSTER=PATH holds the config of that cluster (a multi-cluster mesh: cluster1=k8s/east cluster2=k8s/west); "
+    "an argument naming an existing file as written stays a path.",
 )
 @prometheus_options
 @setting_flags([("kubernetes.timeout", ("--kubernetes-timeout",), {"metavar": "DURATION"})])

@@ -11,7 +11,7 @@ import pytest
 
 from meshreport.cli import main
 from meshreport.collect.least_data import has_istio_init, has_sidecar
-from meshreport.collect.manifests import config_snapshot_from_files, load_paths, parse_text
+from meshreport.collect.manifests import config_snapshot_from_files, load_paths, parse_text, split_input
 from meshreport.errors import EXIT_INPUT, InputError
 from meshreport.snapshot import store
 
@@ -338,3 +338,14 @@ data: {password: aHVudGVyMg==}
     assert remote.body["dataKeys"] == ["north", "west"] and "dataKeys" not in other.body
     dumped = json.dumps([remote.body, other.body])
     assert "hunter2" not in dumped and "a3ViZWNvbmZpZw" not in dumped and "aHVudGVyMg" not in dumped
+
+
+def test_split_input_reads_cluster_equals_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert split_input("east=k8s/east") == ("east", "k8s/east")
+    assert split_input("arn:aws:eks:eu-west-1:1:cluster/x=k8s") == (None, "arn:aws:eks:eu-west-1:1:cluster/x=k8s")
+    assert split_input("./a=b.yaml") == (None, "./a=b.yaml")  # `/` is never in a cluster id
+    assert split_input("east=") == (None, "east=")
+    assert split_input("-") == (None, "-") and split_input("east=-") == ("east", "-")
+    (tmp_path / "east=x.yaml").write_text("")
+    assert split_input("east=x.yaml") == (None, "east=x.yaml")  # an existing file as written stays a path

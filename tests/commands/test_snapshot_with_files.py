@@ -93,3 +93,50 @@ def test_files_alone_stay_config_only(tmp_path, capsys):
         capsys, "snapshot", "--cluster", "west", "--from-files", str(tmp_path / "config.yaml"), "-o", str(out)
     )
     assert code == 2 and "--cluster needs both" in err and "Traceback" not in err
+
+
+def test_cluster_equals_path_gives_each_input_its_cluster(prometheus, tmp_path, capsys):
+    """`CLUSTER=PATH` (a multi-cluster mesh's config, one folder per cluster): those objects keep
+    CLUSTER; a plain path still takes the metrics' one cluster."""
+    url, sc = prometheus
+    for name in ("north", "south", "plain"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text(CONFIG.replace("payments-api", f"api-{name}"))
+    out = tmp_path / "shop.mrsnap"
+    code, _, err = run(
+        capsys, "snapshot", "--prometheus", url, "--window", "1h", "--end", str(sc.end), "--scrape-interval", "60s",
+        "--from-files", f"north={tmp_path / 'north'}", f"south={tmp_path / 'south' / 'config.yaml'}",
+        str(tmp_path / "plain"), "-o", str(out), "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    snap = store.read(out)
+    owners = {o.name: o.cluster for o in snap.objects if o.kind == "ServiceEntry"}
+    assert owners == {"api-north": "north", "api-south": "south", "api-plain": "east"}
+    assert set(snap.source.clusters) >= {"north", "south", "east"}
+
+
+def test_a_file_named_with_equals_is_still_a_path(tmp_path, capsys, monkeypatch):
+    """An argument that names an existing file as written is that file, never CLUSTER=PATH."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "west=config.yaml").write_text(CONFIG)
+    out = tmp_path / "config.mrsnap"
+    code, _, err = run(capsys, "snapshot", "--from-files", "west=config.yaml", "-o", str(out), "-q")
+    assert code == 0, err
+    assert {o.cluster for o in store.read(out).objects} == {"Kubernetes"}
+
+
+def test_config_only_files_take_their_cluster(tmp_path, capsys):
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    out = tmp_path / "config.mrsnap"
+    code, _, err = run(capsys, "snapshot", "--from-files", f"west={tmp_path / 'config.yaml'}", "-o", str(out), "-q")
+    assert code == 0, err
+    snap = store.read(out)
+    assert {o.cluster for o in snap.objects} == {"west"} and snap.source.clusters == ["west"]
+
+
+def test_cluster_equals_missing_path_is_one_line(tmp_path, capsys):
+    out = tmp_path / "config.mrsnap"
+    code, _, err = run(capsys, "snapshot", "--from-files", f"west={tmp_path / 'nope'}", "-o", str(out), "-q")
+    assert code == 5, err
+    assert err.count("\n") == 1 and "no such file or directory" in err and "Traceback" not in err
+    assert not out.exists()

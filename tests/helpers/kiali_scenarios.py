@@ -10,6 +10,7 @@ A scenario file (tests/fixtures/kiali-appenders/*.yaml) holds:
          rate: 1, protocol: http, code: "200", reporter: destination, cluster: Kubernetes,
          labels: {request_operation: Top}}   # labels: extra metric labels (aggregateNode)
     config: |                     # Kubernetes/Istio objects, read with `snapshot --from-files`
+    configs: {cluster1: |, ...}   # instead of config: one text per cluster (`--from-files CLUSTER=PATH`)
       ...
     expect:
       nodes: 6                    # node count

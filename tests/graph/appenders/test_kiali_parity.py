@@ -41,14 +41,26 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return exc.value.code, out, err
 
 
+def config_inputs(sc: ks.Scenario, tmp_path: Path) -> list[str]:
+    """`--from-files` inputs: one file, or with `configs` one file per cluster as `CLUSTER=PATH`."""
+    if "configs" not in sc.data:
+        config = tmp_path / "config.yaml"
+        config.write_text(sc.data.get("config") or "", encoding="utf-8")
+        return [str(config)]
+    inputs = []
+    for cluster, text in sc.data["configs"].items():
+        (tmp_path / cluster).mkdir()
+        (tmp_path / cluster / "config.yaml").write_text(text, encoding="utf-8")
+        inputs.append(f"{cluster}={tmp_path / cluster}")
+    return inputs
+
+
 def graph_of(sc: ks.Scenario, url: str, tmp_path: Path, capsys) -> dict:
-    config = tmp_path / "config.yaml"
-    config.write_text(sc.data.get("config") or "", encoding="utf-8")
     snap = tmp_path / "scenario.mrsnap"
     code, _, err = run(
         capsys, "snapshot", "--prometheus", url, "--window", "1h", "--end", str(sc.end),
         "--scrape-interval", "60s", "-n", ",".join(sc.data["graph"]["namespaces"]),
-        "--from-files", str(config), "-o", str(snap), "-q", *ks.snapshot_args(sc),
+        "--from-files", *config_inputs(sc, tmp_path), "-o", str(snap), "-q", *ks.snapshot_args(sc),
     )  # fmt: skip
     assert code == 0, err
     code, out, err = run(capsys, "graph", str(snap), *ks.graph_args(sc), "--format", "json")
