@@ -180,15 +180,24 @@ def _parse(text: bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         doc = json.loads(text)
-    if b"\\ud" in text or b"\\uD" in text:
+    if _may_hold_surrogates(text):
         doc = scrub_surrogates(doc)
     return doc
 
 
+def _may_hold_surrogates(data: bytes) -> bool:
+    """Whether JSON text may decode to a lone surrogate: a `\\ud800`-style escape, or the bytes
+    UTF-8 would use for one (0xED 0xA0-0xBF), which `json` decodes with "surrogatepass". Both
+    readers ask this of their bytes, so a snapshot's strings come out the same either way; a
+    false alarm (a Hangul syllable, a paired escape) costs only a scrub that changes nothing."""
+    return b"\\ud" in data or b"\\uD" in data or b"\xed" in data
+
+
 def scrub_surrogates(value: Any) -> Any:
-    """The value with every lone surrogate (a `\\ud800` JSON escape without its pair, which no
-    collector writes and UTF-8 cannot hold) replaced by U+FFFD, so no output, hash or file name
-    built from a snapshot's strings fails to encode. Pairs (emoji) are joined as they should be."""
+    """The value with every lone surrogate (a `\\ud800` JSON escape without its pair, or the
+    bytes 0xED 0xA0 0x80 that encode one; no collector writes either and UTF-8 cannot hold them)
+    replaced by U+FFFD, so no output, hash or file name built from a snapshot's strings fails to
+    encode. Pairs (emoji) are joined as they should be."""
     if isinstance(value, str):
         if value.isascii():
             return value
@@ -313,7 +322,7 @@ def _snapshot_from(
     if converted is not None:
         queries = converted
         if strings is not None:
-            strings.extend(scrub_surrogates(table))
+            strings.extend(table)  # scrubbed by the streamed reader, as every value it returns
     else:
         queries = _queries_from(v, v.list_(doc.get("queries", []), "$.queries"), table)
     objects = [
@@ -617,6 +626,8 @@ class _StreamedDocument:
         if json.detect_encoding(first) != "utf-8":
             raise ValueError("not plain UTF-8")
         self.decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+        # Lone surrogates are cleaned as `_parse` cleans them, once the text may hold one.
+        self.surrogates, self.tail = _may_hold_surrogates(first), first[-2:]
         self.buf = self.decoder.decode(first, final=not first)
         self.pos = 0
         self.eof = not first
@@ -649,6 +660,9 @@ class _StreamedDocument:
                     f"(raise {ENV_MAX_SNAPSHOT_MB} if it is genuine)"
                 )
             self.eof = not data
+            if not self.surrogates:  # the tail: an escape or a byte sequence may straddle chunks
+                self.surrogates = _may_hold_surrogates(data) or _may_hold_surrogates(self.tail + data[:2])
+            self.tail = data[-2:]
             text = self.decoder.decode(data, final=self.eof)
             parts.append(text)
             got += len(text)
@@ -670,7 +684,9 @@ class _StreamedDocument:
                 return ""
 
     def _value(self) -> Any:
-        """One JSON value starting at the cursor; retried with more text until it is complete."""
+        """One JSON value starting at the cursor (after any whitespace); retried with more text
+        until it is complete. Its strings are cleaned of lone surrogates as `_parse` cleans them."""
+        self._peek()
         while True:
             try:
                 value, end = self.scan(self.buf, self.pos)
@@ -686,7 +702,7 @@ class _StreamedDocument:
             # A number at the very end of the text may continue in the next chunk.
             if end < len(self.buf) or self.eof:
                 self.pos = end
-                return value
+                return scrub_surrogates(value) if self.surrogates else value
             self._more()
 
     def _array(self, convert: Callable[[Any, int], Any]) -> list:
