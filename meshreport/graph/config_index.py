@@ -13,11 +13,11 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from meshreport.graph.model import is_ok
 from meshreport.hosts import kiali_fqdn, label_value
 from meshreport.istio_names import (
     AMBIENT_REDIRECTION,
     APP_LABELS,
-    DATAPLANE_MODE,
     INJECT,
     NAMESPACE_INJECTION,
     REVISION,
@@ -112,12 +112,15 @@ class WorkloadInfo:
 
     @property
     def is_ambient(self) -> bool:
-        if self.has_sidecar:
-            return False
-        if any(p.annotations.get(AMBIENT_REDIRECTION) == "enabled" for p in self.pods):
+        """Kiali's workload `IsAmbient`: a waypoint, or pods the ztunnel redirects (the CNI's
+        redirection annotation; a Deployment's first pod answers, other kinds any pod). No pods
+        cannot show enrolment, whatever the namespace's dataplane-mode label asks for."""
+        if self.is_waypoint or any(p.labels.get("app") == "ztunnel" for p in self.pods):
             return True
-        mode = self.labels.get(DATAPLANE_MODE) or self.namespace_labels.get(DATAPLANE_MODE)
-        return mode == "ambient"
+        if not self.pods:
+            return False
+        pods = self.pods[:1] if self.kind == "Deployment" else self.pods
+        return any(p.annotations.get(AMBIENT_REDIRECTION) == "enabled" for p in pods)
 
     @property
     def is_waypoint(self) -> bool:
@@ -288,6 +291,14 @@ class ConfigIndex:
             if w.cluster == cluster:
                 return w
         return None if strict else found[0]
+
+    def app_workloads_in(self, cluster: str, namespace: str, app: str, version: str = "") -> list[WorkloadInfo]:
+        """Kiali's getAppWorkloads: the app's workloads in `cluster` only; a version that is empty,
+        unknown or latest (Istio's canonical revision for no version label) means every version."""
+        ws = [w for w in self.app_workloads.get((namespace, app), []) if w.cluster == cluster]
+        if is_ok(version) and version != "latest":
+            return [w for w in ws if w.version == version]
+        return ws
 
     def app_workloads_for(self, namespace: str, app: str, version: str = "") -> list[WorkloadInfo]:
         """Workloads whose app label is `app` (and version label `version` when given)."""

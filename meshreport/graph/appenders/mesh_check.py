@@ -12,12 +12,13 @@ from meshreport.istio_names import CONTROL_PLANE_NAMESPACES
 
 
 def backing_workloads(node: Node, ctx: AppenderContext) -> list[WorkloadInfo]:
-    """The workloads behind a workload or app node (app nodes: by app and version labels)."""
+    """The workloads behind a workload or app node, in the node's own cluster as Kiali looks them
+    up (app nodes: by app and version labels)."""
     if node.node_type == "workload":
-        w = ctx.index.workload(node.cluster, node.namespace, node.workload)
+        w = ctx.index.workload(node.cluster, node.namespace, node.workload, strict=True)
         return [w] if w is not None else []
     if node.node_type == "app":
-        return ctx.index.app_workloads_for(node.namespace, node.app, node.version)
+        return ctx.index.app_workloads_in(node.cluster, node.namespace, node.app, node.version)
     return []
 
 

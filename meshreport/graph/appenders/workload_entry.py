@@ -15,8 +15,8 @@ class WorkloadEntryAppender:
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
         """Kiali's rule: a WorkloadEntry of the node's namespace backs a workload or app node when it
         has both an app and a version label and both equal the node's (a versionless app node only
-        matches an entry whose version label is empty); nodes outside the processed namespace or in
-        an unreadable one are not badged."""
+        matches an entry whose version label is empty); entries are read from the node's own
+        cluster; nodes outside the processed namespace or in an unreadable one are not badged."""
         entries = ctx.index.workload_entries_by_ns.get(ctx.namespace or "", [])
         if not entries:
             return
@@ -25,12 +25,16 @@ class WorkloadEntryAppender:
             lb = we.spec.get("labels") or {}
             app, version = label_value(lb, APP_LABELS), label_value(lb, VERSION_LABELS)
             if app is not None and version is not None:
-                labelled.append((we.name, app, version))
+                labelled.append((we.cluster, we.name, app, version))
         for n in graph.nodes.values():
             if n.node_type not in ("workload", "app") or n.namespace != ctx.namespace:
                 continue
             if not ctx.is_accessible(n.cluster, n.namespace):
                 continue
-            found = [{"name": name} for name, app, version in labelled if app == n.app and version == n.version]
+            found = [
+                {"name": name}
+                for cluster, name, app, version in labelled
+                if cluster == n.cluster and app == n.app and version == n.version
+            ]
             if found:
                 n.metadata["hasWorkloadEntry"] = found

@@ -2,12 +2,102 @@
 YAML, `meshreport snapshot --prometheus URL --from-files` and `meshreport graph --format json`.
 
 Scenarios live in tests/fixtures/kiali-appenders/ (format: tests/helpers/kiali_scenarios.py).
-Every check of every scenario must agree with what Kiali's test asserts.
+Every check of every scenario must agree with what Kiali's test asserts (or, for scenarios that name
+an appender instead of a test, what Kiali's appender code does; their `note` says why).
+
+Each rule of issue #20 has a scenario where it must hold and one where it must not (scenario file
+names; a name on both sides checks each side on different nodes; test_table_names_scenarios keeps
+the names true):
+
+SE visible by its exportTo
+    hold: se-export-all, se-export-namespace-found, se-export-definition-namespace
+    not:  se-export-namespace-not-found
+... else by the mesh's defaultServiceExportTo
+    hold: se-mesh-export-all, se-mesh-export-definition-namespace
+    not:  se-mesh-export-definition-namespace-other
+SE node in the client namespace
+    hold: se-kiali7153-other-namespace, se-same-host-visible-wins
+    not:  se-kiali7153-other-namespace, se-same-host-visible-wins (no node in the SE's namespace)
+host in several namespaces: the visible SE
+    hold: se-same-host-match-namespace, se-same-host-visible-wins
+    not:  se-same-host-no-match-namespace (host2's only SE unreadable)
+no visible SE: plain service node
+    hold: se-export-namespace-not-found, se-mesh-export-definition-namespace-other
+    not:  se-export-namespace-found
+MESH_INTERNAL prefix, MESH_EXTERNAL exact
+    hold: se-default (internalHost2), se-location-prefix-match (db)
+    not:  se-location-prefix-match (api)
+several hosts per SE
+    hold: se-default (externalSE: 2 hosts)
+    not:  se-default (hostX stays plain)
+wildcard hosts
+    hold: se-wildcard-host (*.wikipedia.org)
+    not:  se-wildcard-host (de.wikipedia.org)
+'.global' hosts match exactly
+    hold: se-disjoint-multicluster (svc1.namespace.global)
+    not:  se-disjoint-multicluster (svc1)
+destServices
+    hold: se-default, se-location-prefix-match
+    not:  se-same-host-no-match-namespace (SE1: 1, not host2)
+SEs per cluster (files: CLUSTER=PATH)
+    hold: se-kiali7589-two-clusters
+    not:  se-kiali7589-one-cluster-defines, se-kiali7305-inaccessible-source
+injected service nodes are no SE
+    hold: se-multiple-edges-not-injected
+    not:  se-multiple-edges
+dead: no pods, no traffic (no 'status' too)
+    hold: dead-node (testNoPodsNoTraffic)
+    not:  dead-node (testPodsNoTraffic, testNoPodsWithTraffic)
+removed: no workload, no traffic
+    hold: dead-node (testNoDeploymentNoTraffic), dead-node-issue2783
+    not:  dead-node (testNoDeploymentWithTraffic), dead-node-issue2982
+inaccessible per cluster: kept
+    hold: dead-node-issue7179, dead-node-issue7179-both-clusters
+    not:  dead-node-issue7179-both-clusters (readable cluster's node removed)
+mesh: sidecar status annotation
+    hold: mesh-check-workload-sidecar
+    not:  mesh-check-workload-missing-sidecar
+mesh: Ambient enrolled pods
+    hold: mesh-check-app-ambient, mesh-check-ambient-label-no-pods (enrolled)
+    not:  mesh-check-ambient-label-no-pods (workload-1)
+app out of mesh if any workload is
+    hold: mesh-check-app-missing-sidecar, mesh-check-app-one-workload-missing,
+          mesh-check-versioned-app-no-version-label (reviews)
+    not:  mesh-check-app-sidecar, mesh-check-app-no-pods, mesh-check-versioned-app-no-version-label (ratings)
+mesh check per cluster
+    hold: mesh-check-app-per-cluster, mesh-check-workload-per-cluster (east)
+    not:  mesh-check-app-per-cluster, mesh-check-workload-per-cluster (west)
+mesh check skips services, inaccessible nodes
+    hold: mesh-check-workload-missing-sidecar
+    not:  mesh-check-service, mesh-check-inaccessible-workload
+idle nodes without --include-idle-edges
+    hold: idle-node-no-traffic, idle-node-one-node-traffic, idle-node-version-with-no-traffic
+    not:  idle-node-one-node-traffic (customer-v1; no service nodes)
+idle nodes with --include-idle-edges
+    hold: idle-node-with-idle-edges (preference-v1's zero edge)
+    not:  idle-node-with-idle-edges (recommendation-v2 not idle)
+health config annotation
+    hold: health-service-config, health-workload-config
+    not:  health-service-no-config, health-workload-no-config
+health request data per node
+    hold: health-data-svc-to-workload, health-data-codes
+    not:  health-data-codes (directions without edges are empty)
+WorkloadEntries on the workload they back
+    hold: workload-entry, workload-entry-multiple-for-same-workload
+    not:  workload-entry-none, workload-entry-app-label-not-matching, workload-entry-per-cluster
+aggregate nodes (app, versionedApp, workload)
+    hold: aggregate-app-graph, aggregate-namespace-service-injection, aggregate-namespace-no-service-injection,
+          aggregate-workload-graph
+    not:  aggregate-not-classified, aggregate-skip-rates
+--aggregate-value
+    hold: aggregate-node-service-injection, aggregate-node-no-service-injection (Top)
+    not:  aggregate-node-service-injection, aggregate-node-no-service-injection (All)
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +156,19 @@ def graph_of(sc: ks.Scenario, url: str, tmp_path: Path, capsys) -> dict:
     code, out, err = run(capsys, "graph", str(snap), *ks.graph_args(sc), "--format", "json")
     assert code == 0, err
     return json.loads(out)
+
+
+def test_table_names_scenarios():
+    """Every scenario the rule table above names exists, and each rule names one on each side."""
+    names = {s.name for s in SCENARIOS}
+    lines = [line.strip() for line in (__doc__ or "").splitlines()]
+    sides = [line for line in lines if line.startswith(("hold:", "not:"))]
+    assert len(sides) >= 50 and len(sides) % 2 == 0
+    # a side is its line and any wrapped lines below it; parentheses name nodes, not scenarios
+    text = re.sub(r"\([^)]*\)", "", "\n".join(lines[lines.index(sides[0]) :]))
+    named = set(re.findall(r"(?<![\w.-])[a-z0-9]+(?:-[a-z0-9]+)+(?![\w.-])", text))
+    named -= {"include-idle-edges", "aggregate-value"}  # flags in the rule titles
+    assert len(named) > 40 and not named - names, sorted(named - names)
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
