@@ -150,6 +150,8 @@ class ConfigIndex:
         self.workloads: dict[tuple[str, str], list[WorkloadInfo]] = defaultdict(list)
         self.workloads_by_ns: dict[str, list[WorkloadInfo]] = defaultdict(list)
         self.services: dict[tuple[str, str], ConfigObject] = {}
+        #: (cluster, namespace, name) -> Service: Kiali reads a node's Service from the node's cluster.
+        self.services_in: dict[tuple[str, str, str], ConfigObject] = {}
         self.services_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
         self.service_entries: list[ConfigObject] = []
         self.workload_entries_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
@@ -159,18 +161,24 @@ class ConfigIndex:
         self.gateways: list[ConfigObject] = []
         self.k8s_gateways: dict[tuple[str, str], ConfigObject] = {}
         mesh = index_of(objects)
-        self._objects = mesh.objects
-        self._export_to: list[str] | None = None
+        self._config_maps = mesh.of_kind("ConfigMap")
+        self._export_to: dict[str | None, list[str]] = {}
         self._build(mesh)
 
-    def default_export_to(self) -> list[str]:
-        """MeshConfig's defaultServiceExportTo, read once: appenders ask for it per namespace, and
-        finding the mesh ConfigMap scans every object (102 scans cost 2 s of a 10,000-workload graph)."""
-        if self._export_to is None:
+    def default_export_to(self, cluster: str | None = None) -> list[str]:
+        """MeshConfig's defaultServiceExportTo, read once per cluster: appenders ask for it per
+        namespace. Each cluster's control plane has its own mesh config (Kiali's
+        BuildNamespaceToExportTo); a cluster without one (a remote cluster of a primary) uses the
+        snapshot's."""
+        if cluster not in self._export_to:
             from meshreport.validation.meshconfig import MeshConfig
 
-            self._export_to = list(MeshConfig.from_objects(self._objects).default_service_export_to)
-        return self._export_to
+            own = [o for o in self._config_maps if o.cluster == cluster] if cluster is not None else []
+            mesh = MeshConfig.from_objects(own)
+            if mesh.origin == "defaults":
+                mesh = MeshConfig.from_objects(self._config_maps)
+            self._export_to[cluster] = list(mesh.default_service_export_to)
+        return self._export_to[cluster]
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot, index: MeshIndex | None = None) -> ConfigIndex:
@@ -182,13 +190,15 @@ class ConfigIndex:
         self.namespace_labels = mesh.namespace_labels
         self.namespaces_seen = mesh.namespace_names
 
-        wl_by_key: dict[tuple[str, str, str], WorkloadInfo] = {}
+        # Keys start with the cluster: each cluster has its own controllers, pods and Services, and a
+        # pod never joins another cluster's controller of the same name (Kiali reads per cluster).
+        wl_by_key: dict[tuple[str, str, str, str], WorkloadInfo] = {}
 
         def add(o: ConfigObject, labels: dict[str, str], annotations: dict[str, str]) -> WorkloadInfo:
             ns = o.namespace or ""
             w = WorkloadInfo(o.cluster, ns, o.name, o.kind, labels, annotations, obj=o)
             w.namespace_labels = self.namespace_labels.get(ns, {})
-            wl_by_key[(ns, o.kind, o.name)] = w
+            wl_by_key[(o.cluster, ns, o.kind, o.name)] = w
             self.workloads[(ns, o.name)].append(w)
             self.workloads_by_ns[ns].append(w)
             return w
@@ -198,25 +208,25 @@ class ConfigIndex:
                 t = _template(o)
                 add(o, t.get("labels") or {}, t.get("annotations") or {})
         # ReplicaSets / Jobs owned by a controller are not workloads themselves: map them to it.
-        parent: dict[tuple[str, str, str], tuple[str, str]] = {}
+        parent: dict[tuple[str, str, str, str], tuple[str, str]] = {}
         for kind, owner_kind in (("ReplicaSet", "Deployment"), ("Job", "CronJob")):
             for o in by_kind(kind):
                 own = owner(o)
                 if own is not None and own[0] in (owner_kind, "DeploymentConfig"):
-                    parent[(o.namespace or "", kind, o.name)] = own
+                    parent[(o.cluster, o.namespace or "", kind, o.name)] = own
                 else:
                     t = _template(o)
                     add(o, t.get("labels") or {}, t.get("annotations") or {})
         for pod in by_kind("Pod"):
-            ns = pod.namespace or ""
+            ns, cl = pod.namespace or "", pod.cluster
             own = owner(pod)
             target: tuple[str, str] | None = None
             if own is not None:
                 kind, name = own
                 if kind in ("ReplicaSet", "Job"):
-                    if (ns, kind, name) in parent:
-                        target = parent[(ns, kind, name)]
-                    elif (ns, kind, name) in wl_by_key:
+                    if (cl, ns, kind, name) in parent:
+                        target = parent[(cl, ns, kind, name)]
+                    elif (cl, ns, kind, name) in wl_by_key:
                         target = (kind, name)
                     elif kind == "ReplicaSet":
                         h = pod.labels.get("pod-template-hash")
@@ -226,13 +236,13 @@ class ConfigIndex:
                         target = (kind, name)
                 else:
                     target = (kind, name)
-            w = wl_by_key.get((ns, target[0], target[1])) if target else None
+            w = wl_by_key.get((cl, ns, target[0], target[1])) if target else None
             if w is None:
                 if target is not None and target[0] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
                     # Controller not collected: the pods still define the workload.
                     w = WorkloadInfo(pod.cluster, ns, target[1], target[0], pod.labels, pod.annotations)
                     w.namespace_labels = self.namespace_labels.get(ns, {})
-                    wl_by_key[(ns, target[0], target[1])] = w
+                    wl_by_key[(cl, ns, target[0], target[1])] = w
                     self.workloads[(ns, target[1])].append(w)
                     self.workloads_by_ns[ns].append(w)
                 elif target is None:
@@ -241,13 +251,13 @@ class ConfigIndex:
                     continue
             w.pods.append(pod)
         # Kiali gives a controller the pods its template labels select, owner references or not.
-        unowned_by_ns: dict[str, list[ConfigObject]] = defaultdict(list)
+        unowned_by_ns: dict[tuple[str, str], list[ConfigObject]] = defaultdict(list)
         for p in by_kind("Pod"):
             if owner(p) is None:
-                unowned_by_ns[p.namespace or ""].append(p)
-        for ns, unowned in unowned_by_ns.items():
+                unowned_by_ns[(p.cluster, p.namespace or "")].append(p)
+        for (cl, ns), unowned in unowned_by_ns.items():
             for w in self.workloads_by_ns.get(ns, []):
-                if w.obj is None or w.kind not in CONTROLLER_KINDS or not w.labels:
+                if w.cluster != cl or w.obj is None or w.kind not in CONTROLLER_KINDS or not w.labels:
                     continue
                 for p in unowned:
                     if p not in w.pods and all(p.labels.get(k) == v for k, v in w.labels.items()):
@@ -262,6 +272,7 @@ class ConfigIndex:
 
         for o in by_kind("Service"):
             self.services[(o.namespace or "", o.name)] = o
+            self.services_in[(o.cluster, o.namespace or "", o.name)] = o
             self.services_by_ns[o.namespace or ""].append(o)
         self.service_entries = list(by_kind("ServiceEntry"))
         for o in by_kind("WorkloadEntry"):
@@ -307,7 +318,13 @@ class ConfigIndex:
             return [w for w in ws if w.version == version]
         return ws
 
-    def service(self, namespace: str, name: str) -> ConfigObject | None:
+    def service(self, namespace: str, name: str, cluster: str | None = None) -> ConfigObject | None:
+        """The named Service: `cluster`'s own when it has one (Kiali reads the node's cluster), else
+        one of another cluster, as `workload` does."""
+        if cluster is not None:
+            found = self.services_in.get((cluster, namespace, name))
+            if found is not None:
+                return found
         return self.services.get((namespace, name))
 
 

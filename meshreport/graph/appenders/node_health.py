@@ -265,7 +265,7 @@ def _identity(n: Node, index: ConfigIndex) -> tuple[str, str, dict[str, str], An
     """
     node_type = n.node_type
     if node_type == "service":
-        svc = index.service(n.namespace, n.service)
+        svc = index.service(n.namespace, n.service, n.cluster)
         return "service", n.service, (_rate_annotation(svc.annotations) if svc is not None else _NO_RATE), None
     if (node_type == "workload" or node_type == "app") and is_ok(n.workload):
         w = index.workload(n.cluster, n.namespace, n.workload)

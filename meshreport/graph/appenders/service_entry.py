@@ -90,7 +90,6 @@ class ServiceEntryAppender:
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
         if not graph.nodes or not ctx.index.service_entries:
             return
-        export_default = ctx.index.default_export_to()
         tables: dict[tuple[str, str], dict[str, list[VisibleEntry]]] = {}
 
         def visible(cluster: str, namespace: str) -> dict[str, list[VisibleEntry]]:
@@ -103,7 +102,7 @@ class ServiceEntryAppender:
                         se_ns = se.namespace or ""
                         if se.cluster != cluster or not ctx.is_accessible(se.cluster, se_ns):
                             continue
-                        export = [str(x) for x in se.spec.get("exportTo") or []] or export_default
+                        export = [str(x) for x in se.spec.get("exportTo") or []] or ctx.index.default_export_to(cluster)
                         hosts = se.spec.get("hosts") or []
                         if not isinstance(hosts, list) or not exported_to(export, se_ns, namespace):
                             continue

@@ -12,9 +12,9 @@ the names true):
 SE visible by its exportTo
     hold: se-export-all, se-export-namespace-found, se-export-definition-namespace
     not:  se-export-namespace-not-found
-... else by the mesh's defaultServiceExportTo
-    hold: se-mesh-export-all, se-mesh-export-definition-namespace
-    not:  se-mesh-export-definition-namespace-other
+... else by the mesh's defaultServiceExportTo (the caller's cluster's mesh config)
+    hold: se-mesh-export-all, se-mesh-export-definition-namespace, se-mesh-export-per-cluster (west)
+    not:  se-mesh-export-definition-namespace-other, se-mesh-export-per-cluster (east)
 SE node in the client namespace
     hold: se-kiali7153-other-namespace, se-same-host-visible-wins
     not:  se-kiali7153-other-namespace, se-same-host-visible-wins (no node in the SE's namespace)
@@ -51,6 +51,9 @@ dead: no pods, no traffic (no 'status' too)
 removed: no workload, no traffic
     hold: dead-node (testNoDeploymentNoTraffic), dead-node-issue2783
     not:  dead-node (testNoDeploymentWithTraffic), dead-node-issue2982
+a workload has its own cluster's pods only
+    hold: dead-node-same-name-two-clusters (west b-v1)
+    not:  dead-node-same-name-two-clusters (east a-v1 and b-v1, west a-v1)
 inaccessible per cluster: kept
     hold: dead-node-issue7179, dead-node-issue7179-both-clusters
     not:  dead-node-issue7179-both-clusters (readable cluster's node removed)
@@ -76,9 +79,9 @@ idle nodes without --include-idle-edges
 idle nodes with --include-idle-edges
     hold: idle-node-with-idle-edges (preference-v1's zero edge)
     not:  idle-node-with-idle-edges (recommendation-v2 not idle)
-health config annotation
-    hold: health-service-config, health-workload-config
-    not:  health-service-no-config, health-workload-no-config
+health config annotation (the node's cluster's object)
+    hold: health-service-config, health-workload-config, health-config-per-cluster (east)
+    not:  health-service-no-config, health-workload-no-config, health-config-per-cluster (west)
 health request data per node
     hold: health-data-svc-to-workload, health-data-codes
     not:  health-data-codes (directions without edges are empty)
