@@ -4,8 +4,11 @@ Two synthetic meshes of N workloads over 50 namespaces (`synthetic.meshes.scalab
 written first (not timed): the new one has 1 % of its flows removed, 1 % answering a third of
 their requests with HTTP 500 and 1 % twice as slow. Each measurement runs in a fresh Python
 process: read, analyse (graph with all appenders and health, validation) and digest both
-snapshots one after the other, compare, and render the JSON; it reports wall and CPU time and
-the peak RSS (VmHWM).
+snapshots (`pipeline.compare_files`: the old one in a forked process at the same time), compare,
+and render the JSON. It reports wall time, CPU time of the process and its forked child, and
+memory: `peak MB`, the process's peak RSS (VmHWM) plus the child's (an upper bound: as if both
+peaked at once and shared no page; the target is judged on it), and `pss MB`, the largest sum of
+both processes' proportional set size seen (sampled every 20 ms).
 
 Two cases: `files`, two bare snapshot files (each side read, graph built, validated), and
 `archive`, the same two snapshots as runs of an archive that `meshreport run` wrote, each with
@@ -23,9 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -88,18 +93,67 @@ def measure(old: str, new: str) -> dict:
     from meshreport.settings import Settings
 
     settings = Settings.load(env={})
-    t0, c0 = time.perf_counter(), time.process_time()
+    sampler = _PssSampler()
+    sampler.start()
+    t0, c0 = time.perf_counter(), _cpu()
     comparison = compare_files(old, new, settings)
     text = render(comparison, "json")
-    t1, c1 = time.perf_counter(), time.process_time()
+    t1, c1 = time.perf_counter(), _cpu()
+    sampler.done = True
+    sampler.join()
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "wall_s": t1 - t0,
         "cpu_s": c1 - c0,
-        "peak_rss_mb": _vm_hwm_mb(),
+        # the parent's peak plus the forked child's (it analyses the old side at the same time):
+        # an upper bound, as if both peaked at once and shared no page
+        "peak_rss_mb": _vm_hwm_mb() + child_mb,
+        "child_peak_mb": child_mb,
+        # the largest sum of both processes' proportional set size seen (sampled every 20 ms)
+        "peak_pss_mb": sampler.peak_mb,
         "regressions": len(comparison.regressions()),
         "presence": len(comparison.presence),
         "json_kb": len(text) / 1024,
     }
+
+
+class _PssSampler(threading.Thread):
+    """The largest total PSS (shared pages split between the processes sharing them) of this
+    process and its children, sampled until `done`."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.done = False
+        self.peak_mb = 0.0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.done:
+            pids = [me]
+            for task in Path(f"/proc/{me}/task").iterdir():
+                try:
+                    pids += [int(p) for p in (task / "children").read_text().split()]
+                except OSError:
+                    pass
+            self.peak_mb = max(self.peak_mb, sum(_pss_kb(p) for p in pids) / 1024)
+            time.sleep(0.02)
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the diff's forked analysis)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _vm_hwm_mb() -> float:
@@ -125,7 +179,7 @@ def main() -> None:
         work = Path(args.workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         print(
-            f"{'workloads':>9} {'case':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'regressions':>11} "
+            f"{'workloads':>9} {'case':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'pss MB':>7} {'regressions':>11} "
             f"{'appeared/gone':>13}"
         )
         for n in (int(s) for s in args.sizes.split(",")):
@@ -144,6 +198,7 @@ def main() -> None:
                 best = min(runs, key=lambda r: r["wall_s"])
                 print(
                     f"{n:>9} {case:>7} {best['wall_s']:>7.2f} {best['cpu_s']:>7.2f} {best['peak_rss_mb']:>8.0f} "
+                    f"{best['peak_pss_mb']:>7.0f} "
                     f"{best['regressions']:>11} {best['presence']:>13}"
                 )
                 if n == 10000:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from meshreport.analysis import Analysis, summarize
 from meshreport.collect.config import CONFIG_NOT_COLLECTED, ConfigSource, counted_gaps, merge_config
 from meshreport.deliver.publish import publish_dir as publish
-from meshreport.errors import GapsError, UsageError
+from meshreport.errors import GapsError, MeshreportError, UsageError
 from meshreport.graph.build import GraphOptions
 from meshreport.graph.model import GRAPH_TYPES, TrafficGraph
 from meshreport.report.changes import FORMATS as CHANGES_FORMATS
@@ -306,6 +306,8 @@ class AnalysisOptions:
     mtls_floor: MtlsFloor | None = None
     #: False: no configured-vs-seen mTLS analysis (a trend point never reads it; without validation nothing needs it)
     mtls: bool = True
+    #: False: no per-node Istio objects (only the report's service pages read them; a digest never does)
+    node_config: bool = True
 
     @classmethod
     def for_report(
@@ -390,7 +392,7 @@ def _node_config(snapshot: Snapshot, graph: TrafficGraph, o: AnalysisOptions, in
     from meshreport.node_config import node_config
     from meshreport.validation.meshconfig import MeshConfig
 
-    if o.node or not snapshot.objects:
+    if o.node or not o.node_config or not snapshot.objects:
         return {}
     return node_config(snapshot, graph, MeshConfig.from_file(o.mesh_config) if o.mesh_config else None, index)
 
@@ -570,10 +572,13 @@ def report_options(
     namespaces: list[str] | None = None,
     validate: bool = True,
     mtls: bool = True,
+    node_config: bool = True,
 ) -> AnalysisOptions:
-    """The report's analysis options from the settings (health rules, suppressions) and flags."""
+    """The report's analysis options from the settings (health rules, suppressions) and flags;
+    `node_config=False` for a digest or a trend point, which never read the per-node objects."""
     return AnalysisOptions.for_report(
         mtls=mtls,
+        node_config=node_config,
         graph_type=graph_type,
         inject_service_nodes=inject_service_nodes,
         namespaces=namespaces,
@@ -633,7 +638,7 @@ def digest_snapshot(snap: Snapshot, settings: Settings, **kw: Any) -> Digest:
     """The snapshot as the report analyses it (same graph options, health rules, suppressions)."""
     from meshreport.digest import digest
 
-    analysis = analyse(snap, report_options(settings, **kw))
+    analysis = analyse(snap, report_options(settings, node_config=False, **kw))
     return digest(snap, analysis.graph, analysis.validation)
 
 
@@ -642,27 +647,97 @@ def digest_file(path: str | Path, settings: Settings, **kw: Any) -> Digest:
     snapshot (`digest.json.gz`, written by `meshreport run`): when that digest was made from this
     very file with the same options it is read instead (no graph build, no validation). Otherwise
     the snapshot is read and analysed; its snapshot and graph are freed before returning."""
-    from meshreport.digest_store import FILE_NAME
-    from meshreport.digest_store import read as read_digest
-
-    path = Path(path)
-    beside = path.parent / FILE_NAME
-    if beside.is_file() and path.is_file():
-        stored = read_digest(beside, analysis_key(report_options(settings, **kw), path))
-        if stored is not None:
-            return stored
-    d = digest_snapshot(load(path), settings, **kw)
+    stored = _stored_digest(Path(path), settings, **kw)
+    if stored is not None:
+        return stored
+    d = _analysed_digest(path, settings, **kw)
     gc.collect()
     return d
 
 
+def _stored_digest(path: Path, settings: Settings, **kw: Any) -> Digest | None:
+    """The digest `meshreport run` kept beside this very snapshot, made with the same options; else None."""
+    from meshreport.digest_store import FILE_NAME
+    from meshreport.digest_store import read as read_digest
+
+    beside = path.parent / FILE_NAME
+    if beside.is_file() and path.is_file():
+        return read_digest(beside, analysis_key(report_options(settings, **kw), path))
+    return None
+
+
+def _analysed_digest(path: str | Path, settings: Settings, **kw: Any) -> Digest:
+    return digest_snapshot(load(path), settings, **kw)
+
+
 def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: Any) -> Comparison:
-    """What changed from `old` to `new` (thresholds: the config file's `compare:` section)."""
+    """What changed from `old` to `new` (thresholds: the config file's `compare:` section).
+
+    Two snapshots without stored digests are analysed at the same time, `old` in a forked process
+    that sends back only its digest: a side is all CPU (read, graph, validation), so on two cores
+    the pair takes about as long as one side. Errors are raised as they would be one after the other
+    (`old`'s first)."""
     from meshreport.compare import Thresholds, compare
 
-    a = digest_file(old, settings, **kw)
-    b = digest_file(new, settings, **kw)
+    old, new = Path(old), Path(new)
+    a, b = _stored_digest(old, settings, **kw), _stored_digest(new, settings, **kw)
+    if a is None and b is None:
+        wait = _forked(_analysed_digest, old, settings, **kw)
+        try:
+            b = _analysed_digest(new, settings, **kw)
+        except (MeshreportError, OSError):
+            wait()  # old's error, when it has one, is the one to tell
+            raise
+        except BaseException:
+            wait.stop()
+            raise
+        a = wait()
+    a = a if a is not None else digest_file(old, settings, **kw)
+    b = b if b is not None else digest_file(new, settings, **kw)
     return compare(a, b, Thresholds.from_config(settings.section("compare")))
+
+
+class _forked:
+    """`fn(*args, **kw)` run in a forked child process; calling the instance waits for its result
+    (pickled back through a pipe) or raises the exception it raised."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+
+        def child() -> None:
+            try:
+                result: tuple[bool, Any] = (True, fn(*args, **kw))
+            except BaseException as e:  # sent to the parent, which raises it
+                result = (False, e)
+            try:
+                send.send(result)
+            except Exception as e:  # an exception that does not pickle
+                send.send((False, RuntimeError(f"{type(result[1]).__name__}: {result[1]} ({e})")))
+
+        self._process = ctx.Process(target=child, daemon=True)
+        self._process.start()
+        send.close()
+
+    def __call__(self) -> Any:
+        try:
+            ok, value = self._recv.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"the analysis process ended without a result (exit {self._process.exitcode})") from None
+        finally:
+            self._recv.close()
+        self._process.join()
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.join()
+        self._recv.close()
 
 
 def compare_analysis(previous: Digest, snap: Snapshot, analysis: Analysis, settings: Settings) -> Analysis:
@@ -692,7 +767,7 @@ def trend_points(
     from meshreport.digest_store import TREND_FILE, read_point
     from meshreport.trend import run_point
 
-    options = report_options(settings, validate=False, mtls=False, **kw)
+    options = report_options(settings, validate=False, mtls=False, node_config=False, **kw)
     key = trend_key(options)
     points = []
     for run in runs_of(archive, runs):
@@ -959,7 +1034,7 @@ def _run_trend(publisher: Publisher, runs: int, options: AnalysisOptions, curren
 
     assert publisher.archive is not None
     key = trend_key(options)
-    trend_options = replace(options, validate=False, mtls=False)
+    trend_options = replace(options, validate=False, mtls=False, node_config=False)
     points = []
     root = publisher.archive.root
     earlier = [r for r in list_runs(root) if r.snapshot.parent != root] if root.is_dir() else []

@@ -140,7 +140,9 @@ def graph_cmd(snapshot: Path | None, settings: Settings, **opts: Any) -> None:
         aggregate_value=opts["aggregate_value"],
     )
     graph_options.validate(FLAGS)
-    options = pipeline.AnalysisOptions(graph=graph_options, node=opts["node"], validate=False)
+    options = pipeline.AnalysisOptions(
+        graph=graph_options, node=opts["node"], validate=False, mtls=False, node_config=False
+    )
     options.check()  # a bad --node fails before any reading or collecting
     snap = pipeline.load_snapshot(snapshot, settings)
     pipeline.check_namespaces(snap, graph_options.namespaces)

@@ -96,3 +96,31 @@ def test_refusals_are_one_line(files, tmp_path, capsys):
     assert code == 5 and err.count("\n") == 1
     code, _, err = _run(capsys, "diff", str(files / "old.mrsnap"))
     assert code == 2 and "give OLD NEW" in err
+
+
+def test_errors_of_the_forked_side_are_told_as_one_after_the_other(files, tmp_path, capsys):
+    """OLD is analysed in a forked process while NEW is analysed here: OLD's error is the one told
+    (exit 5, one line naming OLD), whichever side fails, as when the two were read in turn."""
+    bad, worse = tmp_path / "bad.mrsnap", tmp_path / "worse.mrsnap"
+    bad.write_text("not a snapshot")
+    worse.write_bytes(b"\x1f\x8bnot gzip either")
+    code, _, err = _run(capsys, "diff", str(bad), str(files / "new.mrsnap"))
+    assert code == 5 and err.count("\n") == 1 and "bad.mrsnap" in err and "Traceback" not in err
+    code, _, err = _run(capsys, "diff", str(bad), str(worse))
+    assert code == 5 and err.count("\n") == 1 and "bad.mrsnap" in err and "worse" not in err
+
+
+def test_two_files_compare_as_their_digests_do(files):
+    """compare_files analyses OLD in a forked process: the comparison is the one of the two digests
+    made here one after the other."""
+    from meshreport import pipeline
+    from meshreport.compare import compare
+    from meshreport.settings import Settings
+
+    settings = Settings.load(env={})
+    old, new = files / "old.mrsnap", files / "new.mrsnap"
+    together = pipeline.compare_files(old, new, settings)
+    in_turn = compare(pipeline.digest_file(old, settings), pipeline.digest_file(new, settings))
+    for fmt in pipeline.CHANGES_FORMATS:
+        assert pipeline.changes_text(together, fmt) == pipeline.changes_text(in_turn, fmt)
+    assert together.regressions()
