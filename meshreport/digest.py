@@ -20,6 +20,13 @@ VOLATILE_KINDS = frozenset({"Pod", "ReplicaSet", "Endpoints", "EndpointSlice", "
 #: Metadata a cluster writes on every change; only labels and annotations are compared.
 _NOISY_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
 
+#: The graph appenders whose work a digest reads (Kiali's names, for `GraphOptions.appenders`):
+#: the ones that add, remove or retype nodes (serviceEntry, deadNode, aggregateNode, idleNode), the
+#: edges' p95 and mTLS share (responseTime, securityPolicy) and health. The others only add
+#: metadata no digest reads (throughput, meshCheck's out-of-mesh, istio's VS/DR/gateway badges,
+#: workloadEntry); outsider and trafficGenerator always run. A comparison builds only these.
+APPENDERS = ("serviceEntry", "deadNode", "responseTime", "securityPolicy", "aggregateNode", "idleNode", "health")
+
 REQUEST_RATES = ("httpIn", "grpcIn")
 ERROR_RATES = ("httpIn4xx", "httpIn5xx", "httpInNoResponse", "grpcInErr", "grpcInNoResponse")
 

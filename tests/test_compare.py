@@ -189,3 +189,23 @@ def test_repeated_findings_on_one_object_count_as_a_multiset():
     d = compare_findings(old, new)
     assert [f.path for f in d.still_open] == ["spec.http[0]"]  # the exact match is the old one
     assert [f.path for f in d.new] == ["spec.http[1]"]
+
+
+def test_a_digest_is_the_full_analysis_reduced():
+    """A comparison analyses with only `digest.APPENDERS` and no per-node objects: its digest is the
+    one of the report's full analysis (every appender), on the known pair and a scalable mesh."""
+    from meshreport.digest import digest
+    from meshreport.pipeline import analyse, report_options
+    from meshreport.snapshot.model import Window
+    from meshreport.synthetic import meshes as synth
+
+    window = Window(1_704_067_200.0, 1_704_070_800.0)
+    mesh = synth.scalable_mesh(4, 120, seed=3)
+    snaps = [*mc.pair(mc.KNOWN_MESH_CHANGES, mc.KNOWN_OBJECT_CHANGES)]
+    snaps.append(synth.snapshot(mesh, window, objects=synth.scalable_objects(mesh, window)))
+    for snap in snaps:
+        full = analyse(snap, report_options(SETTINGS))
+        assert full.node_config  # the report's analysis works the per-node objects out
+        reduced = digest_snapshot(snap, SETTINGS)
+        assert reduced == digest(snap, full.graph, full.validation)
+        assert reduced.nodes and reduced.edges and reduced.findings is not None

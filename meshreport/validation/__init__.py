@@ -7,13 +7,14 @@ afterwards by `suppress.apply`. `check()` does both. Pure: no I/O beyond what th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from meshreport.mesh_index import MeshIndex
 from meshreport.snapshot.model import ConfigObject
 from meshreport.validation.meshconfig import MeshConfig
 from meshreport.validation.model import Finding, Hit, ValidationResult
 from meshreport.validation.runner import validate
+from meshreport.validation.shape import ShapeIssue
 
 __all__ = ["Finding", "Hit", "ValidationResult", "check", "validate"]
 
@@ -29,6 +30,7 @@ def check(
     now: float | None = None,
     extra: Iterable[Finding] = (),
     index: MeshIndex | None = None,
+    guarded: Sequence[tuple[ConfigObject, list[ShapeIssue]]] | None = None,
 ) -> ValidationResult:
     """Validate and apply suppressions (annotations, then `suppressions` from config/CLI): what outputs read.
 
@@ -36,10 +38,11 @@ def check(
     `now` (unix seconds; default the current time) is what certificate expiry is judged against:
     a snapshot's window end keeps reports reproducible. `extra`: findings made elsewhere (the traffic
     findings of validation/traffic.py), suppressed and sorted with the rest. `index`: the shared
-    MeshIndex of `objects`."""
+    MeshIndex of `objects`; `guarded`: their `shape.guard_each`, when the caller made it."""
     from meshreport.validation.suppress import apply
 
     objs = list(objects)
-    found = sorted([*validate(objs, mesh_config, enable=enable, now=now, index=index), *extra], key=Finding.sort_key)
+    found = validate(objs, mesh_config, enable=enable, now=now, index=index, guarded=guarded)
+    found = sorted([*found, *extra], key=Finding.sort_key)
     # suppression annotations go through ConfigObject's typed accessors, whatever the object holds
     return apply(found, objs, suppressions, annotations=annotations, today=today)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from meshreport.hosts import DEFAULT_DOMAIN
 from meshreport.mesh_index import MeshIndex, rule_kind
@@ -43,6 +43,7 @@ def validate(
     enable: Iterable[str] = (),
     now: float | None = None,
     index: MeshIndex | None = None,
+    guarded: Sequence[tuple[ConfigObject, list[ShapeIssue]]] | None = None,
 ) -> list[Finding]:
     """All findings (none suppressed yet; see suppress.py), sorted like istioctl.
 
@@ -53,11 +54,14 @@ def validate(
     what certificate expiry is judged against: pass a snapshot's window end; default the current time.
     `index` is the shared MeshIndex of exactly these `objects` (`pipeline.analyse` builds it once);
     its per-cluster indexes are used unless `cluster` regroups the objects or a MeshNetworks
-    object joins them.
+    object joins them. `guarded`: `shape.guard_each(objects)`, when the caller made it (the
+    analysis guards a snapshot's objects once for everything); otherwise each object is guarded here.
     """
     enabled = set(enable)
     groups: dict[str, list[ConfigObject]] = defaultdict(list)
     objects = list(objects)
+    if guarded is not None and len(guarded) != len(objects):
+        raise ValueError("guarded: one (object, issues) pair per object, in order")
     shared = index if cluster is None else None
     if mesh_config is not None and mesh_config.networks is not None:
         objects.append(mesh_networks_object(mesh_config))
@@ -67,8 +71,8 @@ def validate(
     # mismatches removed, so it words a scalar of the wrong type (`timeout: 10`) as istioctl does.
     shapes: dict[int, list[ShapeIssue]] = {}
     written: dict[int, ConfigObject] = {}
-    for o in objects:
-        shaped, issues = guard(o)
+    for i, o in enumerate(objects):
+        shaped, issues = guarded[i] if guarded is not None and i < len(guarded) else guard(o)  # MeshNetworks last
         if shaped is not o:
             istio = is_istio(o)
             if istio:

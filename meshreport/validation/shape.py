@@ -203,6 +203,12 @@ def guard_all(objects: Iterable[ConfigObject]) -> list[ConfigObject]:
     return [guard(o)[0] for o in objects]
 
 
+def guard_each(objects: Iterable[ConfigObject]) -> list[tuple[ConfigObject, list[ShapeIssue]]]:
+    """`guard` of every object, in order: the analysis guards a snapshot's objects once, for the graph
+    and mTLS and for the validation runner, which reports the issues (`validate(guarded=...)`)."""
+    return [guard(o) for o in objects]
+
+
 def is_istio(obj: ConfigObject) -> bool:
     """Whether the object's shape comes from an Istio CRD (its issues are IST0106)."""
     return openapi.spec_schema(obj.api_version, obj.kind) is not None

@@ -201,3 +201,17 @@ def test_guard_does_not_change_the_input():
     before = copy.deepcopy([o.body for o in objs])
     validate(objs)
     assert [o.body for o in objs] == before
+
+
+@pytest.mark.parametrize(("kind", "path", "value"), CASES[:6], ids=lambda v: str(v)[:30])
+def test_objects_guarded_once_by_the_analysis_validate_the_same(kind, path, value):
+    """`pipeline.analyse` guards a snapshot's objects once and hands the runner what it found
+    (`guarded`): the findings are those of the runner guarding them itself."""
+    from meshreport.validation.shape import guard_each
+
+    objs = _objects(_mutated(kind, path, value))
+    found = validate(objs, guarded=guard_each(objs))
+    assert found == validate(objs)
+    assert any(f.code in ("MR0002", "IST0106") for f in found)
+    with pytest.raises(ValueError):
+        validate(objs, guarded=guard_each(objs[1:]))

@@ -366,16 +366,44 @@ def gw_duplicate_certificate(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     mine = _tls(obj)
     if not mine:
         return
+    gateways, by_certificate = ctx.memo("gateway.by_certificate", _by_certificate)
+    sharing = {i for tls in mine if (key := _certificate(tls)) is not None for i in by_certificate.get(key, ())}
     sel = _selector(obj)
-    for gw in ctx.index.of_kind("Gateway"):
+    for i in sorted(sharing):  # the index's order, as when every Gateway was looked at
+        gw = gateways[i]
         if gw is obj or not _selector_within(sel, _selector(gw)):
             continue
-        theirs = _tls(gw)
-        if any(_same_certificate(a, b) for a in mine for b in theirs):
-            yield Hit(
-                f"Duplicate certificate in multiple gateways [{obj.namespace}/{obj.name} {gw.namespace}/{gw.name}] "
-                "may cause 404s if clients re-use HTTP2 connections."
-            )
+        yield Hit(
+            f"Duplicate certificate in multiple gateways [{obj.namespace}/{obj.name} {gw.namespace}/{gw.name}] "
+            "may cause 404s if clients re-use HTTP2 connections."
+        )
+
+
+def _certificate(tls: dict) -> tuple | None:
+    """What `_same_certificate` compares, as a key two servers share exactly when it calls them the same:
+    the credentialName when set, else the certificate and key files when both are set; None: matches none."""
+    name = tls.get("credentialName")
+    if name:
+        return ("credentialName", _hashable(name))
+    cert, key = tls.get("serverCertificate"), tls.get("privateKey")
+    if cert and key:
+        return ("files", _hashable(cert), _hashable(key))
+    return None
+
+
+def _hashable(v: Any) -> Any:
+    return v if isinstance(v, (str, int, float, bool)) else repr(v)
+
+
+def _by_certificate(ctx: Context) -> tuple[list[ConfigObject], dict[tuple, list[int]]]:
+    """Every Gateway (the index's order) and, per certificate key, the positions of the Gateways serving it:
+    each Gateway finds the others with its certificate in one lookup instead of comparing with every Gateway."""
+    gateways = list(ctx.index.of_kind("Gateway"))
+    out: dict[tuple, list[int]] = defaultdict(list)
+    for i, gw in enumerate(gateways):
+        for key in {k for tls in _tls(gw) if (k := _certificate(tls)) is not None}:
+            out[key].append(i)
+    return gateways, out
 
 
 def fact_time(value: Any) -> float | None:

@@ -2,6 +2,9 @@
 istioctl's dummy ingress pod (`istio: ingressgateway`, in istio-system) and its Service (ports 80, 443,
 31400, 15443) were there."""
 
+import json
+import random
+
 import pytest
 
 from .cases import Case, assert_case, run
@@ -152,3 +155,52 @@ def test_duplicate_certificate_once_per_other_gateway():
     text = cert_gw("one", "a", "{}") + cert_gw("two", "b", "{app: x}") + cert_gw("three", "c", "{app: y}")
     found = [f.message for f in run(text) if f.code == "IST0138" and f.name == "one"]
     assert len(found) == 2 and all(m.startswith("Duplicate certificate in multiple gateways [a/one ") for m in found)
+
+
+def _tls_gateway(i: int, selector: dict, tls: dict) -> str:
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: g{i}, namespace: ns{i % 3}}}
+spec:
+  selector: {json.dumps(selector)}
+  servers:
+  - port: {{number: 443, name: https, protocol: HTTPS}}
+    hosts: ["g{i}.example.com"]
+    tls: {json.dumps(tls)}
+"""
+
+
+def test_duplicate_certificate_finds_what_comparing_every_pair_finds():
+    """The rule looks Gateways up by certificate (one lookup each, not a comparison with every Gateway):
+    over a mix of credentialNames, file pairs, half pairs and selectors, it reports exactly the pairs
+    that istioctl's haveSameCertificate and selector test, applied to every pair, report."""
+    rnd = random.Random(15)
+    selectors = [{"istio": "ingressgateway"}, {"istio": "ingressgateway", "x": "1"}, {}, {"app": "a"}]
+    tls_kinds = [
+        lambda: {"mode": "SIMPLE", "credentialName": f"cred-{rnd.randrange(8)}"},
+        lambda: {"mode": "SIMPLE", "serverCertificate": f"/c{rnd.randrange(3)}", "privateKey": f"/k{rnd.randrange(2)}"},
+        lambda: {"mode": "SIMPLE", "serverCertificate": "/c1"},  # no key: matches nothing
+        lambda: {"mode": "PASSTHROUGH"},
+    ]
+    gws = [(i, rnd.choice(selectors), rnd.choice(tls_kinds)()) for i in range(60)]
+
+    def same(a: dict, b: dict) -> bool:
+        if a.get("credentialName") and b.get("credentialName"):
+            return a["credentialName"] == b["credentialName"]
+        if a.get("credentialName") or b.get("credentialName"):
+            return False
+        return bool(a.get("serverCertificate") and a.get("privateKey")) and (
+            (a.get("serverCertificate"), a.get("privateKey")) == (b.get("serverCertificate"), b.get("privateKey"))
+        )
+
+    expected = sorted(
+        (f"g{i}", f"ns{j % 3}/g{j}")
+        for i, sel, tls in gws
+        for j, other, theirs in gws
+        if i != j and all(other.get(k) == v for k, v in sel.items()) and same(tls, theirs)
+    )
+    found = run("".join(_tls_gateway(*g) for g in gws))
+    reported = sorted((f.name, f.message.split(" ")[6].rstrip("]")) for f in found if f.code == "IST0138")
+    assert expected and reported == expected
