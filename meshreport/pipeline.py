@@ -693,6 +693,14 @@ def _analysed_digest(path: str | Path, settings: Settings, **kw: Any) -> Digest:
     return digest_snapshot(load(path), settings, **kw)
 
 
+def _analysed_doc(path: str | Path, settings: Settings, **kw: Any) -> dict[str, Any]:
+    """The digest as the lists `digest.json.gz` holds (`digest_store.to_doc`): what a forked analysis
+    sends back, pickled in half the time of the dataclasses."""
+    from meshreport.digest_store import to_doc
+
+    return to_doc(_analysed_digest(path, settings, **kw), "")
+
+
 def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: Any) -> Comparison:
     """What changed from `old` to `new` (thresholds: the config file's `compare:` section).
 
@@ -701,11 +709,12 @@ def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: An
     the pair takes about as long as one side. Errors are raised as they would be one after the other
     (`old`'s first)."""
     from meshreport.compare import Thresholds, compare
+    from meshreport.digest_store import from_doc
 
     old, new = Path(old), Path(new)
     a, b = _stored_digest(old, settings, **kw), _stored_digest(new, settings, **kw)
     if a is None and b is None:
-        wait = _forked(_analysed_digest, old, settings, **kw)
+        wait = _forked(_analysed_doc, old, settings, **kw)
         try:
             b = _analysed_digest(new, settings, **kw)
         except (MeshreportError, OSError):
@@ -714,7 +723,8 @@ def compare_files(old: str | Path, new: str | Path, settings: Settings, **kw: An
         except BaseException:
             wait.stop()
             raise
-        a = wait()
+        with paused_gc():
+            a = from_doc(wait())
     a = a if a is not None else digest_file(old, settings, **kw)
     b = b if b is not None else digest_file(new, settings, **kw)
     return compare(a, b, Thresholds.from_config(settings.section("compare")))
@@ -746,7 +756,7 @@ class _forked:
 
     def __call__(self) -> Any:
         try:
-            with paused_gc():  # a digest is ~1 M small objects: unpickled 2.5x faster
+            with paused_gc():  # a digest is ~1 M small objects
                 ok, value = self._recv.recv()
         except EOFError:
             self._process.join()

@@ -329,6 +329,7 @@ def _snapshot_from(
         _plain_object(o) or _object_from(v, o, f"$.objects[{i}]")
         for i, o in enumerate(v.list_(doc.get("objects", []), "$.objects"))
     ]
+    _share_strings([o.body for o in objects])
     gaps = []
     for i, g in enumerate(v.list_(doc.get("gaps", []), "$.gaps")):
         p = f"$.gaps[{i}]"
@@ -365,6 +366,32 @@ def _snapshot_from(
         collector=collector,
         schema_version=version,
     )
+
+
+def _share_strings(bodies: list[dict]) -> None:
+    """Equal string values in the objects' bodies become one string object (in place; keys are
+    shared by the JSON decoder already). A 10,000-workload mesh's ~47,000 objects hold ~930,000
+    strings with ~96,000 distinct values: sharing them takes ~0.3 s and leaves ~60 MB more room
+    for the analysis (its peak: 494 -> 435 MB). A loop, not recursion: any nesting depth."""
+    memo: dict[str, str] = {}
+    share = memo.setdefault
+    stack: list[Any] = list(bodies)
+    while stack:
+        c = stack.pop()
+        if type(c) is dict:
+            for k, x in c.items():
+                t = type(x)
+                if t is str:
+                    c[k] = share(x, x)
+                elif t is dict or t is list:
+                    stack.append(x)
+        else:
+            for i, x in enumerate(c):
+                t = type(x)
+                if t is str:
+                    c[i] = share(x, x)
+                elif t is dict or t is list:
+                    stack.append(x)
 
 
 def _queries_from(v: _Validator, raw: list, strings: list[str]) -> list[QueryResult]:

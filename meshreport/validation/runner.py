@@ -104,7 +104,7 @@ def validate(
                     continue
                 if ignored and r.code.startswith("IST"):
                     continue
-                target = written.get(id(obj), obj) if r.module == SCHEMA_RULES else obj
+                target = written.get(id(obj), obj) if written and r.module == SCHEMA_RULES else obj
                 try:
                     hits = list(r.check(target, ctx))
                 except Exception as e:  # a bug in a rule: say which rule and object

@@ -221,3 +221,29 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         store.write(make_snapshot(), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.mrsnap"]
+
+
+def test_equal_strings_of_the_objects_are_one_string_once_read(tmp_path):
+    """Reading shares equal string values across the objects' bodies (a big mesh repeats names in
+    labels, selectors and hosts): the objects read are equal to those written, nested or not."""
+    deep: dict = {"leaf": "reviews"}
+    for _ in range(200):
+        deep = {"d": [deep]}
+    objects = [
+        ConfigObject(
+            "v1",
+            "Service",
+            f"reviews-{i}",
+            "bookinfo",
+            {"metadata": {"labels": {"app": "reviews"}}, "spec": {"selector": {"app": "reviews"}, "x": [["reviews"]]}},
+        )
+        for i in range(2)
+    ]
+    objects.append(ConfigObject("v1", "ConfigMap", "deep", "bookinfo", {"data": deep}))
+    snap = replace(make_snapshot(), objects=objects)
+    path = tmp_path / "a.mrsnap"
+    store.write(snap, path)
+    got = store.read(path)
+    assert got == snap
+    a, b = got.objects[0].body, got.objects[1].body
+    assert a["metadata"]["labels"]["app"] is b["spec"]["selector"]["app"] is b["spec"]["x"][0][0]
