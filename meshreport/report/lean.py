@@ -12,7 +12,7 @@ measures them):
   `data-v` sort key only where the text does not sort: `templates/sort.js` reads the number and
   unit a cell shows). A jinja macro per row took most of the site's time and ~700 bytes per edge
   row; this is under 250. Every value is escaped (cluster names).
-- `spark_svg`: a sparkline as ~150 bytes of inline SVG (collinear points dropped, its text once).
+- `sparks_html`: a row's sparklines as one inline SVG (collinear points dropped, one <title> for all).
 """
 
 from __future__ import annotations
@@ -122,15 +122,28 @@ def polyline(xs: Iterable[float], ys: Iterable[float], every_point: bool = False
     return " ".join(f"{x},{y}" for x, y in keep)
 
 
-def spark_svg(points: str, text: str) -> Markup:
-    """One sparkline; its size comes from the stylesheet, its accessible name from <title>."""
-    return Markup(
-        '<svg class="spark" viewBox="0 0 60 16" role="img"><title>{}</title><polyline points="{}"/></svg>'
-    ).format(text, points)
+#: A sparkline's box (sparkline.py draws in it) and the gap between lines drawn side by side.
+SPARK_W, SPARK_H, SPARK_GAP = 60, 16, 4
 
 
 def sparks_html(items: Iterable[Any]) -> Markup:
-    return Markup("").join(spark_svg(s.points, s.text) for s in items)
+    """Sparklines side by side as one SVG with one <title> naming them all: a namespace table has a
+    row of three per workload, and an <svg> per line cost ~100 bytes more each."""
+    lines = list(items)
+    if not lines:
+        return Markup("")
+    width = len(lines) * (SPARK_W + SPARK_GAP) - SPARK_GAP
+    body = "".join(
+        f'<polyline points="{escape(s.points)}"/>'
+        if i == 0
+        else f'<polyline transform="translate({i * (SPARK_W + SPARK_GAP)})" points="{escape(s.points)}"/>'
+        for i, s in enumerate(lines)
+    )
+    title = "; ".join(s.text for s in lines)
+    return Markup(
+        f'<svg class="spark" viewBox="0 0 {width} {SPARK_H}" width="{width}" height="{SPARK_H}" role="img">'
+        f"<title>{escape(title)}</title>{body}</svg>"
+    )
 
 
 # --- Big tables ------------------------------------------------------------------------------
@@ -219,15 +232,15 @@ def unhealthy_rows(items: Iterable[Any], root: str, link: bool = True) -> Markup
 def node_rows(rows: Iterable[Any], has_health: bool, trends: bool = True, root: str = "") -> Markup:
     """The <tbody> rows of a namespace's workloads-and-services table (`_macros.html` node_table).
 
-    A node with its own page (`self_page`, report/service_pages.py) has its name linked there.
+    A node with its own page (`self_page`, report/service_pages.py) has its name linked there. The
+    number columns carry no class: the stylesheet aligns them by position (`table.nodes`).
     """
     out = []
     for n in rows:
         name = escape(n.name)
         if n.self_page:
             name = Markup(f'<a href="{escape(root)}{escape(n.self_page)}">{name}</a>')
-        cells = [f'<tr><td class="name"><span class="dot lvl-{escape(n.level)}" aria-hidden="true"></span>{name}']
-        cells.append(f'<td class="kind">{escape(n.kind)}')
+        cells = [f'<tr><td class="name">{name}<td>{escape(n.kind)}']
         if has_health:
             h = n.health
             if h is None:
@@ -241,12 +254,84 @@ def node_rows(rows: Iterable[Any], has_health: bool, trends: bool = True, root: 
             if n.change:
                 cell += f' <span class="tag tag-change">{escape(n.change)}</span>'
             cells.append(f"<td>{cell}")
-        cells.append(f'<td class="num">{escape(n.req_in_text)}<td class="num">{escape(n.req_out_text)}')
-        cells.append(f'<td class="num">{escape(n.pct_4xx_text)}')
-        err = f" err-{escape(n.level)}" if n.error_pct else ""
-        cells.append(f'<td class="num{err}">{escape(n.pct_5xx_text)}<td class="num">{escape(n.tcp_text)}')
+        err = f' class="err-{escape(n.level)}"' if n.error_pct else ""
+        cells.append(
+            f"<td>{escape(n.req_in_text)}<td>{escape(n.req_out_text)}<td>{escape(n.pct_4xx_text)}"
+            f"<td{err}>{escape(n.pct_5xx_text)}<td>{escape(n.tcp_text)}"
+        )
         if trends:
             cells.append(f'<td class="trend">{sparks_html(n.sparks)}')
         cells.append("<td>" + "".join(f'<span class="tag">{escape(f)}</span>' for f in n.flags))
-        out.append("".join(cells) + "</tr>\n")
+        out.append("".join(cells) + "\n")
+    return Markup("".join(out))
+
+
+def peer_rows(rows: Iterable[Any], root: str, here: str, peer: str, ns: str) -> Markup:
+    """The <tbody> rows of a service page's inbound (`peer` "source") or outbound ("dest") table.
+
+    10,000 pages exist at 10,000 workloads and each edge is on both its ends' pages, so a row is
+    the least HTML that still says everything: end tags HTML allows to omit are left out, rates are
+    req/s unless a unit says otherwise (the column head says so), and `sort.js` reads the numbers
+    and statuses from the cells' text. A link to a page in the same folder (`here`) is just its name.
+    """
+    out = []
+    for r in rows:
+        p = r.source if peer == "source" else r.dest
+        name = escape(p.name)
+        if p.page:
+            href = p.page[len(here) :] if p.page.startswith(here) else root + p.page
+            cell = f'<a href="{escape(href)}">{name}</a>'
+        else:
+            cell = str(name)
+        if p.namespace != ns and p.namespace != "unknown":
+            cell += f' <span class="ns">{escape(p.namespace)}</span>'
+        if r.via and peer == "dest":
+            cell += f" → {escape(r.via)}"
+        if r.protocol != "http":
+            cell += f' <span class="tag">{escape(r.protocol)}</span>'
+        rate = r.rate_text[:-6] if r.rate_text.endswith(" req/s") else r.rate_text
+        lat = r.latency_text or {}
+        codes = escape(r.codes_text) + (f"; flags {escape(r.flags_text)}" if r.flags_text else "")
+        out.append(
+            f"<tr><td>{cell}<td{_trouble_class(r.level)}>{escape(STATUS_TEXT.get(r.level, r.level))}"
+            f"<td>{escape(rate)}<td>{escape(r.pct_4xx_text)}<td>{escape(r.pct_5xx_text)}"
+            + "".join(f"<td>{escape(lat.get(q, '–'))}" for q in ("50", "95", "99"))
+            + f"<td>{escape(r.mtls_text)}<td>{codes}\n"
+        )
+    return Markup("".join(out))
+
+
+def _trouble_class(level: str) -> str:
+    """A status cell's colour class, for failing and degraded rows only (the text says every status)."""
+    return f' class="st-{level}"' if level in ("failure", "degraded") else ""
+
+
+def finding_rows(rows: Iterable[Any], has_source: bool) -> Markup:
+    """The <tbody> rows of a findings table (`_macros.html` findings_table): a namespace of 1,000
+    workloads has a row per workload for some codes."""
+    out = []
+    for f in rows:
+        sev = escape(f.severity)
+        code = ('<span class="muted">(suppressed)</span> ' if f.suppressed else "") + str(escape(f.code))
+        if f.mapped:
+            code += f'<div class="muted">{escape(f.mapped)}</div>'
+        source = f'<td class="mono">{escape(f.source)}' if has_source else ""
+        out.append(
+            f'<tr><td><span class="badge sev-{sev}">{sev}</span><td class="mono">{code}'
+            f"<td>{escape(f.object_ref)}<td>{escape(f.message)}{source}\n"
+        )
+    return Markup("".join(out))
+
+
+def finding_items(rows: Iterable[Any]) -> Markup:
+    """A service page's findings as list items: severity, code, object and message on one line."""
+    out = []
+    for f in rows:
+        sev = escape(f.severity)
+        code = escape(f.code) + (f" ({escape(f.mapped)})" if f.mapped else "")
+        source = f' <span class="mono">{escape(f.source)}</span>' if f.source else ""
+        out.append(
+            f'<li><span class="badge sev-{sev}">{sev}</span> <code>{code}</code> '
+            f"{escape(f.object_ref)}: {escape(f.message)}{source}\n"
+        )
     return Markup("".join(out))

@@ -203,7 +203,10 @@ class NamespaceSection:
     summary: NamespaceSummary
     stats: list[Stat]
     nodes: list[NodeRow]
+    #: The site's traffic table: every edge up to SITE_EDGES, else the failing and degraded ones first,
+    #: then the busiest (each workload's and service's page lists all of its own).
     edges: list[EdgeRow]
+    edges_omitted: int = 0
     #: The PDF's one-page summary lists only the busiest edges (dense tables cost ~0.3 s a page).
     print_edges: list[EdgeRow] = field(default_factory=list)
     print_edges_omitted: int = 0
@@ -289,6 +292,9 @@ def section_builder(fn: SectionBuilder) -> SectionBuilder:
 TOP_EDGES = 10
 #: Rows of a namespace's one-page summary in the PDF (busiest edges, failing and degraded nodes).
 PRINT_EDGES = 6
+#: Rows of a namespace page's traffic table: at 10,000 workloads a namespace has ~4,600 edges, 1.4 MB
+#: of rows repeated on the service pages of both ends of each edge.
+SITE_EDGES = 200
 PRINT_BAD = 4
 #: Namespaces with a page of their own in the PDF, worst first (the rest are in the site).
 PRINT_NAMESPACES = 16
@@ -421,7 +427,8 @@ def build_model(
                 summary=summary,
                 stats=ns_stats,
                 nodes=ns_rows,
-                edges=ns_edges,
+                edges=_site_edges(ns_edges),
+                edges_omitted=max(0, len(ns_edges) - SITE_EDGES),
                 print_edges=ns_edges[:PRINT_EDGES],
                 print_edges_omitted=max(0, len(ns_edges) - PRINT_EDGES),
                 print_bad=(bad := _worst_nodes(ns_rows))[:PRINT_BAD],
@@ -520,6 +527,19 @@ def _health_counts(graph: TrafficGraph, namespaces: list[str]) -> list[HealthCou
 def _status_text(health: Any) -> str:
     status = getattr(health, "status", health)
     return str(getattr(status, "value", status))
+
+
+_TROUBLE_RANK = {"failure": 0, "degraded": 1}
+
+
+def _site_edges(rows: list[EdgeRow]) -> list[EdgeRow]:
+    """Up to SITE_EDGES of `rows`, in their order: failing, then degraded (highest error share first),
+    then the busiest."""
+    if len(rows) <= SITE_EDGES:
+        return rows
+    ranked = sorted(rows, key=lambda r: (_TROUBLE_RANK.get(r.level, 2), -r.error_pct, -r.rate))
+    keep = {id(r) for r in ranked[:SITE_EDGES]}
+    return [r for r in rows if id(r) in keep]
 
 
 def _apply_sections(model: ReportModel, inp: ModelInput, builders: Iterable[SectionBuilder]) -> None:

@@ -16,7 +16,7 @@ import jinja2
 
 from meshreport.report import lean
 from meshreport.report.model import ReportModel
-from meshreport.report.topology import legend_shapes
+from meshreport.report.topology import legend_shapes, legend_statuses
 from meshreport.resources import templates_dir
 
 #: Copied into the site root next to the pages: the stylesheet and the table sorter.
@@ -34,6 +34,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals["lean"] = lean  # the big tables' rows and the sparklines (report/lean.py)
+    env.globals["node_statuses"] = legend_statuses()  # the pictures' status symbols and borders
     return env
 
 

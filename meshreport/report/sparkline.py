@@ -75,7 +75,7 @@ def spark(
     values: list[float],
     what: str,
     unit: Callable[[float], str],
-    span: str = "over the window",
+    span: str = "",
     every_point: bool = False,
 ) -> Spark | None:
     """A line through `values`, scaled from 0 to their maximum; None for fewer than 2 points.
@@ -90,9 +90,10 @@ def spark(
         (i * step for i in range(len(values))), (HEIGHT - 1 - v / top * (HEIGHT - 2) for v in values), every_point
     )
     low, high = unit(min(values)), unit(max(values))
+    what = f"{what} {span}" if span else what  # the table's Trend column says "over the window"
     if low == high:
-        return Spark(pts, f"{what} {span}: steady at {high}")
-    return Spark(pts, f"{what} {span}: {low} to {high}, last {unit(values[-1])}")
+        return Spark(pts, f"{what}: steady at {high}")
+    return Spark(pts, f"{what}: {low} to {high}, last {unit(values[-1])}")
 
 
 def sparks(lines: Lines | None) -> list[Spark]:

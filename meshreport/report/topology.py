@@ -60,6 +60,16 @@ COLORS = {
     "na": "#8a8d90",
 }
 
+#: Status never by colour alone: a node's (and an error edge's) label starts with its status symbol (the
+#: tables' symbols, report/lean.py STATUS_TEXT) and a failing node has a double border.
+GLYPHS = {"failure": "✖", "degraded": "▲", "healthy": "✔"}
+#: (what the picture legend says) per level, after the symbol.
+NODE_STATUS_LEGEND = (
+    ("failure", "Failure: red double border"),
+    ("degraded", "Degraded: amber border"),
+    ("healthy", "Healthy: green border"),
+)
+
 #: (shape, fill, border, extra style) per node kind; the legend in the report shows the same.
 SHAPES: dict[str, tuple[str, str, str, str]] = {
     "app": ("ellipse", "#e7f1fa", "#2b9af3", ""),
@@ -130,12 +140,20 @@ def _node_attrs(node: Node, level: str | None, outside: bool) -> dict[str, str]:
     attrs = {"shape": shape, "fillcolor": fill, "color": border, "style": ",".join(styles)}
     if level in ("failure", "degraded", "healthy"):
         attrs["color"] = COLORS[level]
-        attrs["penwidth"] = "2.2"
+        attrs["penwidth"] = "1.4" if level == "healthy" else "2.2"
+    if level == "failure":
+        attrs["peripheries"] = "2"
     if shape == "triangle":
         attrs["margin"] = "0.02,0.02"
     if shape in ("circle",):
         attrs["fixedsize"] = "false"
     return attrs
+
+
+def _with_glyph(lines: list[str], level: str | None) -> list[str]:
+    """`lines` with the status symbol before the first one (nothing for no verdict)."""
+    glyph = GLYPHS.get(level or "")
+    return [f"{glyph} {lines[0]}", *lines[1:]] if glyph and lines else lines
 
 
 def _node_lines(node: Node, graph_type: str) -> list[str]:
@@ -153,7 +171,8 @@ def _edge_attrs(edge: Edge, labelled: bool = True) -> dict[str, str]:
     else:
         lines = [f"{fmt.rate(edge.total)} rps"]
         if edge.errors > 0:
-            lines.append(f"{fmt.pct(edge.error_pct)} err")
+            glyph = GLYPHS.get(level) if level in ("failure", "degraded") else None
+            lines.append(f"{glyph} {fmt.pct(edge.error_pct)} err" if glyph else f"{fmt.pct(edge.error_pct)} err")
     width = 1.0 + min(2.5, math.log10(1 + edge.total) / 1.5) if edge.protocol != "tcp" else 1.4
     attrs = {
         ("label" if labelled else "tooltip"): _label(*lines),
@@ -202,7 +221,7 @@ def _add_nodes(
                     # an <object> opens the page in the window, not inside the picture's frame.
                     extra = {"URL": _text(links[n.id]), "target": "_top",
                              "tooltip": _label(_node_title(n, graph.graph_type))}  # fmt: skip
-                lines = _node_lines(n, graph.graph_type)
+                lines = _with_glyph(_node_lines(n, graph.graph_type), level)
                 sub.node(
                     ids[n.id],
                     label=_label(*lines),
@@ -382,9 +401,11 @@ def namespace_aggregate_picture(graph: TrafficGraph) -> Picture:
         traffic = f"{fmt.rate(req)} rps in, {fmt.pct(err / req * 100.0)} err" if req > 0 else "no requests in"
         level = worst.get(ns)
         attrs = {"color": COLORS[level], "penwidth": "2.4"} if level else {"color": border}
+        if level == "failure":
+            attrs["peripheries"] = "2"
         name = ns or "unknown"
-        g.node(nid, label=_label(name, f"{counts[ns]} nodes", traffic), shape=shape, fillcolor=fill,
-               id=nid, **attrs)  # fmt: skip
+        g.node(nid, label=_label(*_with_glyph([name], level), f"{counts[ns]} nodes", traffic), shape=shape,
+               fillcolor=fill, id=nid, **attrs)  # fmt: skip
         titles[nid] = f"namespace {ns or 'unknown'}: {counts[ns]} nodes, {traffic}" + (f", {level}" if level else "")
     names = {ns: f"namespace {ns or 'unknown'}" for ns in ids}
     for i, ((s_ns, d_ns, _p), e) in enumerate(sorted(agg.items())):
@@ -513,6 +534,11 @@ def unavailable_svg(svg_path: Path, why: str) -> None:
 def _run_layout(engine: str, source: str, outputs: list[str]) -> None:
     # The engine runs as `dot -K<engine>`, as python-graphviz does; only `dot` must be on PATH.
     subprocess.run(["dot", f"-K{engine}", *outputs], input=source.encode(), capture_output=True, check=True)
+
+
+def legend_statuses() -> list[tuple[str, str, str]]:
+    """(level, symbol, text) for the picture legend's node statuses, worst first."""
+    return [(level, GLYPHS[level], text) for level, text in NODE_STATUS_LEGEND]
 
 
 def legend_shapes() -> list[tuple[str, str]]:

@@ -84,7 +84,7 @@ def test_a_service_page_lists_its_traffic_both_ways(bookinfo):
     details = (bookinfo / "services/bookinfo/app-details-v1.html").read_text().split('id="out"', 1)[0]
     assert '<a href="app-productpage-v1.html">productpage v1</a>' in details
     # every traffic number column, sortable without per-cell data
-    head = "<th>Rate (req/s)</th><th>4xx %</th><th>5xx %</th><th>p50</th><th>p95</th><th>p99</th><th>mTLS</th>"
+    head = "<th>Rate (req/s)<th>4xx %<th>5xx %<th>p50<th>p95<th>p99<th>mTLS<th>Codes / flags"
     assert head in v2
     assert 'class="data edges sortable lean"' in v2
     # health with the reason the rule fired (reviews v2's own inbound is clean: the cause is outbound)

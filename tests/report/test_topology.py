@@ -22,7 +22,7 @@ def _svg_texts(svg: bytes) -> list[str]:
 
 def _node_attrs(source: str, label: str) -> str:
     bare = label.strip('"')
-    labels = (f"label={label}", f'label="{label}"', f'label="✖ {bare}', f'label="▲ {bare}')  # status symbol
+    labels = (f"label={label}", f'label="{label}"', *(f'label="{g} {bare}' for g in "✖▲✔"))  # status symbol
     line = next(ln for ln in source.splitlines() if any(x in ln for x in labels))
     return line
 
@@ -77,6 +77,13 @@ def test_shapes_and_colours_by_kind_and_level():
     assert any(COLORS["tcp"] in ln and "style=dashed" in ln for ln in edges)
     # Node borders are the health appender's verdict too: api-v1 fails, ingress-gw is healthy.
     assert COLORS["failure"] in _node_attrs(src, '"api-v1"') and COLORS["healthy"] in _node_attrs(src, "ingress-gw")
+    # ... and never by colour alone: a status symbol starts the label, a failing node has a double border
+    api, gw = _node_attrs(src, '"api-v1"'), _node_attrs(src, "ingress-gw")
+    assert 'label="✖ api-v1"' in api and "peripheries=2" in api
+    assert 'label="✔ ingress-gw"' in gw and "peripheries" not in gw
+    assert any("✖ 10.0 % err" in ln for ln in failure)
+    texts = _svg_texts(topology.render_svg(topology.mesh_picture(build_small_graph_with_health())))
+    assert "✖ api-v1" in texts and "✖ 10.0 % err" in texts
     assert 'fontname="DejaVu Sans"' in src.split("subgraph")[0]  # graph, node and edge defaults
     assert src.count('fontname="DejaVu Sans"') >= 3
 

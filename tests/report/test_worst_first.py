@@ -70,7 +70,7 @@ def test_namespaces_table_is_worst_first_with_mtls_and_trends(trouble):
     assert all("✔ Healthy" in r for r in rows[2:])
     assert "✖ Failure" in rows[0] and "100.0 %" in rows[0]
     table = _section(index, "namespaces")
-    assert table.count('<svg class="spark"') >= 6  # requests and p95 lines (at least) per namespace
+    assert table.count('<svg class="spark"') >= 3 and table.count("<polyline") >= 6  # requests and p95 (at least)
 
 
 def _pdf_pages(path) -> list[str]:
@@ -104,3 +104,24 @@ def test_pdf_has_no_links_outside_itself(trouble):
     data = _pdf_strings(trouble / "report.pdf")
     assert b"/URI" not in data and b"file:" not in data
     assert b"/Dest" in data or b"/D " in data  # the contents page links into the document
+
+
+def test_a_long_namespace_traffic_table_keeps_the_failing_edge_and_says_what_it_left_out(tmp_path, monkeypatch):
+    """Above SITE_EDGES rows a namespace page lists the failing and degraded edges first, then the
+    busiest, and counts the rest (they stay on each workload's page)."""
+    from meshreport.report import model
+
+    monkeypatch.setattr(model, "SITE_EDGES", 2)
+    snap = trouble_snapshot()
+    out = tmp_path / "report"
+    pipeline.render(snap, pipeline.analyse(snap, pipeline.AnalysisOptions.for_report()), out,
+                    pipeline.RenderOptions(pdf=False, now=snap.window.end))  # fmt: skip
+    html = (out / "namespaces/shop.html").read_text()
+    rows = _rows(_section(html, "edges").replace("\n<tr>", "</tr>\n<tr>") + "</tr>")
+    assert len(rows) == 2
+    assert any("checkout v1" in r and "✖ Failure" in r for r in rows)  # the 12 % edge, among 200 req/s ones
+    left = int(re.search(r"(\d+) more edges \(healthy or quieter\)", html).group(1))
+    assert left >= 3
+    # every edge left out is still on its workload's page: checkout's page lists its failing call
+    page = (out / "services/shop/app-checkout-v1.html").read_text()
+    assert "✖ Failure" in page.split('id="out"')[1]
