@@ -52,8 +52,9 @@ def print_html(model: ReportModel, env: jinja2.Environment | None = None) -> str
     return _OUTSIDE_HREF.sub("", html)
 
 
-def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> Path:
-    """Render the print document with `out_dir` as base (pictures) and the templates' print.css."""
+def render_document(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> weasyprint.Document:
+    """The print document laid out by WeasyPrint with `out_dir` as base (pictures) and the templates'
+    print.css: the pages `write_pdf` writes (tests read their boxes: no table wider than the page)."""
     out_dir = out_dir.resolve()
     html = print_html(model, env)
     css = weasyprint.CSS(filename=str(templates_dir() / "print.css"))
@@ -64,7 +65,13 @@ def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None 
         base_url=out_dir.as_uri() + "/",
         url_fetcher=LocalOnlyFetcher(out_dir, templates_dir()),
     )
+    return doc.render(stylesheets=[css])
+
+
+def write_pdf(model: ReportModel, out_dir: Path, env: jinja2.Environment | None = None) -> Path:
+    """Lay out the print document (`render_document`) and write it as report.pdf into `out_dir`."""
+    out_dir = out_dir.resolve()
     target = out_dir / PDF_NAME
-    doc.write_pdf(str(target), stylesheets=[css])
+    render_document(model, out_dir, env).write_pdf(str(target))
     shutil.rmtree(out_dir / PRINT_DIR, ignore_errors=True)  # embedded now; the site shows the SVGs
     return target
