@@ -140,3 +140,20 @@ def test_cluster_equals_missing_path_is_one_line(tmp_path, capsys):
     assert code == 5, err
     assert err.count("\n") == 1 and "no such file or directory" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_config_of_no_graph_cluster_marks_nothing_inaccessible(prometheus, tmp_path, capsys):
+    """Objects of a cluster the metrics never name (a kubeconfig context name, not Istio's cluster id)
+    leave the requested namespace's nodes accessible: marking them would only hide their health."""
+    url, sc = prometheus
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    out = tmp_path / "shop.mrsnap"
+    code, _, err = run(
+        capsys, "snapshot", "--prometheus", url, "--window", "1h", "--end", str(sc.end), "--scrape-interval", "60s",
+        "--from-files", f"kind-kind={tmp_path / 'config.yaml'}", "-o", str(out), "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    code, doc, err = run(capsys, "graph", str(out), "--format", "json")
+    assert code == 0, err
+    shop = [n for n in json.loads(doc)["nodes"] if n["namespace"] == "shop" and n["cluster"] == "east"]
+    assert shop and not [n["id"] for n in shop if n["metadata"].get("isInaccessible")]

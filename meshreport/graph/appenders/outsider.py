@@ -14,6 +14,13 @@ class OutsiderAppender:
     finalizer = True
 
     def apply(self, graph: TrafficGraph, ctx: AppenderContext) -> None:
+        """Kiali's markOutsideOrInaccessible: any node whose (cluster, namespace) config could not be
+        read is inaccessible, in the requested namespaces too (a cluster whose API was not readable).
+        Inside the requested namespaces only when the config names at least one cluster of the graph:
+        a metrics-only snapshot reads no config at all, and objects tagged with kubeconfig context
+        names that are not Istio's cluster ids name none; marking every node would only hide health."""
+        readable = {cluster for cluster, _ns in ctx.accessible}
+        lined_up = "*" in readable or any(n.cluster in readable for n in graph.nodes.values())
         for n in graph.nodes.values():
             md = n.metadata
             if n.node_type == "unknown":
@@ -22,6 +29,6 @@ class OutsiderAppender:
                 md["isInaccessible"] = True
             elif n.namespace != "unknown" and n.namespace not in ctx.requested:
                 md["isOutside"] = True
-            if md.get("isOutside") and not md.get("isInaccessible"):
+            if (md.get("isOutside") or lined_up) and not md.get("isInaccessible"):
                 if not ctx.is_accessible(n.cluster, n.namespace):
                     md["isInaccessible"] = True

@@ -54,9 +54,9 @@ removed: no workload, no traffic
 a workload has its own cluster's pods only
     hold: dead-node-same-name-two-clusters (west b-v1)
     not:  dead-node-same-name-two-clusters (east a-v1 and b-v1, west a-v1)
-inaccessible per cluster: kept
+inaccessible per cluster: kept and marked isInaccessible
     hold: dead-node-issue7179, dead-node-issue7179-both-clusters
-    not:  dead-node-issue7179-both-clusters (readable cluster's node removed)
+    not:  dead-node-issue7179-both-clusters (readable cluster's node removed; the caller not inaccessible)
 mesh: sidecar status annotation
     hold: mesh-check-workload-sidecar
     not:  mesh-check-workload-missing-sidecar
