@@ -209,3 +209,19 @@ def test_a_digest_is_the_full_analysis_reduced():
         reduced = digest_snapshot(snap, SETTINGS)
         assert reduced == digest(snap, full.graph, full.validation)
         assert reduced.nodes and reduced.edges and reduced.findings is not None
+
+
+def test_different_schema_versions_are_compared_with_a_note():
+    """A snapshot an older meshreport wrote (schema 1) is read into the same model and compared; the
+    note says so in every output."""
+    from dataclasses import replace
+
+    from meshreport.report.changes import render
+
+    old, new = mc.pair(mc.KNOWN_MESH_CHANGES)
+    c = _compare(replace(old, schema_version=1), new)
+    note = f"snapshot schema versions differ (1 then {new.schema_version}); both are read into one model"
+    assert c.notes == [note] and c.regressions()
+    for fmt in ("text", "markdown", "json"):
+        assert note in render(c, fmt)
+    assert _compare(old, new).notes == []

@@ -34,8 +34,17 @@ def _annotation_sets(obj: ConfigObject) -> Iterator[tuple[str, str, dict[str, st
         yield "Pod", "spec.template.metadata.annotations", meta.get("annotations") or {}, meta.get("labels") or {}
 
 
-def _istio(obj: ConfigObject) -> Iterator[tuple[str, str, str, str, dict[str, str]]]:
-    """(kind, path, name, value, labels) for each Istio annotation."""
+def _istio(obj: ConfigObject, ctx: Context) -> list[tuple[str, str, str, str, dict[str, str]]]:
+    """(kind, path, name, value, labels) for each Istio annotation, worked out once per object and run
+    (five rules read them; the runner holds every object for the whole run, so its id is its own)."""
+    memo: dict[int, list[tuple[str, str, str, str, dict[str, str]]]] = ctx.memo("annotations.istio", lambda _: {})
+    found = memo.get(id(obj))
+    if found is None:
+        found = memo[id(obj)] = list(_istio_of(obj))
+    return found
+
+
+def _istio_of(obj: ConfigObject) -> Iterator[tuple[str, str, str, str, dict[str, str]]]:
     for kind, path, values, labels in _annotation_sets(obj):
         for name, value in sorted(values.items()):
             if is_istio_annotation(str(name)):
@@ -55,7 +64,7 @@ def _applies(a: Annotation, kind: str) -> bool:
     "`sidecar.istio.io/injection`. It has no effect. Fix the name (see Istio's annotation reference).",
 )
 def unknown_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for _, path, name, _, _ in _istio(obj):
+    for _, path, name, _, _ in _istio(obj, ctx):
         if name not in BY_NAME:
             yield Hit(f"Unknown annotation: {name}", path=path)
 
@@ -70,7 +79,7 @@ def unknown_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "Move it to the kind the annotation belongs on.",
 )
 def misplaced_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for kind, path, name, _, _ in _istio(obj):
+    for kind, path, name, _, _ in _istio(obj, ctx):
         a = BY_NAME.get(name)
         if a is not None and not _applies(a, kind):
             yield Hit(f"Misplaced annotation {name}: can only be applied to {', '.join(a.kinds)}", path=path)
@@ -149,7 +158,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "ignores it or fails the pod. Fix the value.",
 )
 def invalid_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for kind, path, name, value, _ in _istio(obj):
+    for kind, path, name, value, _ in _istio(obj, ctx):
         a = BY_NAME.get(name)
         if a is None or a.check is None or not _applies(a, kind):
             continue
@@ -167,7 +176,7 @@ def invalid_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     "set). Reported wherever it is set, also on a kind it does not apply to (which is IST0107 as well).",
 )
 def deprecated_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
-    for _, path, name, _, labels in _istio(obj):
+    for _, path, name, _, labels in _istio(obj, ctx):
         a = BY_NAME.get(name)
         if a is None or not a.deprecated:
             continue  # deprecated wherever it is set, misplaced or not (istioctl checks this first)
@@ -201,7 +210,7 @@ def _has_istio_init(obj: ConfigObject) -> bool:
 )
 def alpha_annotation(obj: ConfigObject, ctx: Context) -> Iterator[Hit]:
     cni_pod = obj.kind == "Pod" and not _has_istio_init(obj)
-    for kind, path, name, _, _ in _istio(obj):
+    for kind, path, name, _, _ in _istio(obj, ctx):
         a = BY_NAME.get(name)
         if a is None or a.status != "Alpha" or a.deprecated or not _applies(a, kind) or name in ALPHA_SKIPPED:
             continue
