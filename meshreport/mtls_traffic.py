@@ -19,15 +19,15 @@ these codes (validation/traffic.py), so suppressions and `--fail-on` apply to th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshreport.errors import UsageError
-from meshreport.mesh_index import MeshIndex
+from meshreport.mesh_index import TEMPLATE_KINDS, MeshIndex, index_of, pod_template
 from meshreport.mtls import DISABLE, PERMISSIVE, STRICT, MtlsResolver, ServerMode, match_labels
 from meshreport.snapshot.keys import REQUESTS, TCP_RECEIVED, TCP_SENT, security_policy_key
-from meshreport.snapshot.model import ConfigObject, QueryResult, Snapshot
+from meshreport.snapshot.model import QueryResult, Snapshot
 from meshreport.validation.meshconfig import MeshConfig
 
 FLOOR_REQUESTS = 100
@@ -36,7 +36,6 @@ CALLER_FLOOR_REQUESTS = 1
 CALLER_FLOOR_TCP_BYTES = 1024
 MUTUAL = "mutual_tls"
 UNKNOWN = "unknown"
-TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 #: finding kind -> (code, severity); the rules' docs are registered in validation/traffic.py
 CODES = {
     "ready-for-strict": ("MR0101", "info"),
@@ -284,24 +283,23 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
 
-def workload_labels(objects: Iterable[ConfigObject]) -> dict[tuple[str | None, str], dict[str, str]]:
-    """(namespace, controller name) -> pod labels, from pod templates (the metrics' destination_workload)."""
-    return {k: v[1] for k, v in _workloads(objects).items()}
+#: The controllers whose pod template gives a metrics workload (destination_workload) its labels:
+#: the mesh index's TEMPLATE_KINDS but ReplicationController, which this comparison has never read
+#: (reading it would change the mode shown for such workloads: a decision for its owner, see #17).
+WORKLOAD_KINDS = tuple(k for k in TEMPLATE_KINDS if k != "ReplicationController")
 
 
-def _workloads(objects: Iterable[ConfigObject]) -> dict[tuple[str | None, str], tuple[str, dict[str, str]]]:
-    """(namespace, controller name) -> (kind, pod labels); a Deployment wins over its ReplicaSets' names."""
+def _workloads(index: MeshIndex) -> dict[tuple[str | None, str], tuple[str, dict[str, str]]]:
+    """(namespace, controller name) -> (kind, pod labels); of controllers with one name, the kind
+    first in WORKLOAD_KINDS wins (a Deployment over a ReplicaSet named like it)."""
     out: dict[tuple[str | None, str], tuple[str, dict[str, str]]] = {}
-    for o in objects:
-        if o.kind not in TEMPLATE_KINDS:
-            continue
-        tmpl = o.spec.get("template") or {}
-        if o.kind == "CronJob":
-            tmpl = ((o.spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-        labels = (tmpl.get("metadata") or {}).get("labels") or {} if isinstance(tmpl, dict) else {}
-        if not isinstance(labels, dict):
-            labels = {}
-        out[(o.namespace, o.name)] = (o.kind, {str(k): str(v) for k, v in labels.items()})
+    for kind in WORKLOAD_KINDS:
+        for o in index.of_kind(kind):
+            meta = pod_template(o).get("metadata")
+            labels = meta.get("labels") if isinstance(meta, dict) else None
+            if not isinstance(labels, dict):
+                labels = {}
+            out.setdefault((o.namespace, o.name), (o.kind, {str(k): str(v) for k, v in labels.items()}))
     return out
 
 
@@ -312,8 +310,9 @@ def analyse_mtls(
     `index`: the snapshot's shared MeshIndex."""
     floor = floor or DEFAULT_FLOOR
     mesh = mesh if mesh is not None else MeshConfig.from_objects(snapshot.objects)
-    r = MtlsResolver(index if index is not None else snapshot.objects, mesh)
-    known = _workloads(snapshot.objects)
+    index = index_of(index if index is not None else snapshot.objects)
+    r = MtlsResolver(index, mesh)
+    known = _workloads(index)
     wls: dict[tuple[str, str], WorkloadTraffic] = {}
     collected = False
     for ns in snapshot.namespaces:

@@ -199,6 +199,12 @@ class _Matcher:
         return None
 
     def backing(self, n: Node) -> list[WorkloadInfo]:
+        """The workloads whose config a node's page lists: the named workload from any cluster, an
+        app node's by its literal version. Not the mesh check's lookup (graph/appenders/mesh_check.py,
+        Kiali's getAppWorkloads: the node's own cluster only, version ""/unknown/latest meaning every
+        version), which the graph parity work (#20) adopted after this was written; following it
+        here would change what service pages list for multi-cluster and version-less app nodes,
+        which a behaviour-preserving change may not do (left open in #17's report)."""
         if n.node_type == "workload":
             w = self.index.workload(n.cluster, n.namespace, n.workload)
             return [w] if w is not None else []

@@ -246,8 +246,7 @@ def mtls_section(inp: ModelInput) -> Iterator[Section]:
             permissive=permissive[n.namespace],
         )
         if coverage is not None:
-            into = [r for r in coverage.plaintext if r.dest.namespace == n.namespace]
-            _plain(ns_view, into)
-            ns_view.edges_total = coverage.edges_into.get(n.namespace, 0)
-            ns_view.edges_mtls = ns_view.edges_total - len(into)
+            edges_in = coverage.into(n.namespace)
+            _plain(ns_view, edges_in.plaintext)
+            ns_view.edges_total, ns_view.edges_mtls = edges_in.edges_total, edges_in.edges_mtls
         yield Section(SECTION_ID, TITLE, "mtls.html", ns_view, placement="namespace", namespace=n.namespace)

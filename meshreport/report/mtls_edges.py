@@ -22,6 +22,12 @@ class MtlsCoverage:
     #: namespace -> edges with traffic (mTLS known) into it
     edges_into: dict[str, int] = field(default_factory=dict)
 
+    def into(self, namespace: str) -> MtlsCoverage:
+        """The same counts for the edges into one namespace (its page's Mutual TLS section)."""
+        plain = [r for r in self.plaintext if r.dest.namespace == namespace]
+        total = self.edges_into.get(namespace, 0)
+        return MtlsCoverage(edges_total=total, edges_mtls=total - len(plain), plaintext=plain)
+
 
 def mtls_coverage(rows: list[EdgeRow], namespaces: list[str]) -> MtlsCoverage:
     """`rows`: the report's edge rows (service hops already folded), with `mtls` set."""

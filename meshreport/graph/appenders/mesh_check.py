@@ -13,7 +13,9 @@ from meshreport.istio_names import CONTROL_PLANE_NAMESPACES
 
 def backing_workloads(node: Node, ctx: AppenderContext) -> list[WorkloadInfo]:
     """The workloads behind a workload or app node, in the node's own cluster as Kiali looks them
-    up (app nodes: by app and version labels)."""
+    up (app nodes: by app and version labels). node_config.py's `_Matcher.backing` (the service
+    pages' config) still looks a workload up in any cluster and matches a version literally: its
+    docstring says why the two are not one function yet."""
     if node.node_type == "workload":
         w = ctx.index.workload(node.cluster, node.namespace, node.workload, strict=True)
         return [w] if w is not None else []
