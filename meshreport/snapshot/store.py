@@ -170,7 +170,7 @@ def read(path: str | Path) -> Snapshot:
     return from_dict(doc, str(path))
 
 
-def _parse(text: bytes) -> Any:
+def _parse(text: bytes | bytearray) -> Any:
     """The document, parsed by orjson (a 10,000-workload file: 0.35 s instead of 0.65 s) or,
     for what orjson refuses (the NaN and Infinity tokens expanded series may hold, lone
     surrogates, broken JSON), by `json`, which accepts what it always accepted and names the
@@ -185,7 +185,7 @@ def _parse(text: bytes) -> Any:
     return doc
 
 
-def _may_hold_surrogates(data: bytes) -> bool:
+def _may_hold_surrogates(data: bytes | bytearray) -> bool:
     """Whether JSON text may decode to a lone surrogate: a `\\ud800`-style escape, or the bytes
     UTF-8 would use for one (0xED 0xA0-0xBF), which `json` decodes with "surrogatepass". Both
     readers ask this of their bytes, so a snapshot's strings come out the same either way; a
@@ -219,14 +219,15 @@ def scrub_surrogates(value: Any) -> Any:
 WHOLE_TEXT_LIMIT = 256 << 20
 
 
-def _small_text(raw: bytes) -> bytes | None:
+def _small_text(raw: bytes) -> bytearray | None:
     """The file's text when it is one well-formed gzip member of at most WHOLE_TEXT_LIMIT bytes;
     None otherwise (bigger, broken, or several members), leaving the file to the other paths.
 
-    Inflation stops one byte past the limit, so finding a file too big costs a bounded amount."""
+    Inflation stops one step past the limit, so finding a file too big costs a bounded amount."""
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    text = bytearray()
     try:
-        text = inflate.decompress(raw, WHOLE_TEXT_LIMIT + 1)
+        _inflate(inflate, raw, text, WHOLE_TEXT_LIMIT)
     except zlib.error:
         return None
     if len(text) > WHOLE_TEXT_LIMIT or not inflate.eof or inflate.unused_data:
@@ -234,34 +235,47 @@ def _small_text(raw: bytes) -> bytes | None:
     return text
 
 
+#: Inflation steps: zlib's one-call inflation of N bytes holds its output twice (its blocks, then
+#: the joined result), so a 256 MB text cost 512 MB; step by step into one buffer it costs 256 MB.
+INFLATE_STEP = 16 << 20
+
+
+def _inflate(inflate: Any, data: bytes, out: bytearray, limit: int) -> bytes:
+    """Inflate one gzip member from `data` into `out`, INFLATE_STEP bytes at a time, stopping once
+    `out` holds more than `limit` bytes; the input after the member (`unused_data`) is returned."""
+    while not inflate.eof and len(out) <= limit:
+        chunk = inflate.decompress(data, INFLATE_STEP)
+        if not chunk and inflate.unconsumed_tail == data:
+            break  # truncated: the caller finds `inflate.eof` false
+        data = inflate.unconsumed_tail
+        out += chunk
+    return inflate.unused_data
+
+
 #: The most text the whole-document fallback inflates: meshreport writes files the streamed
 #: reader takes, so only broken or foreign files come this way.
 FALLBACK_TEXT_LIMIT = 256 << 20
 
 
-def _whole_text(raw: bytes, origin: str) -> bytes:
+def _whole_text(raw: bytes, origin: str) -> bytearray:
     """All members of the gzip file, inflated to at most FALLBACK_TEXT_LIMIT bytes (a 4 MB file
     that inflated without a limit died of MemoryError)."""
-    out: list[bytes] = []
-    total = 0
+    out = bytearray()
     data = raw
     try:
         while data:
             inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            chunk = inflate.decompress(data, FALLBACK_TEXT_LIMIT + 1 - total)
-            total += len(chunk)
-            out.append(chunk)
-            if total > FALLBACK_TEXT_LIMIT:
+            data = _inflate(inflate, data, out, FALLBACK_TEXT_LIMIT)
+            if len(out) > FALLBACK_TEXT_LIMIT:
                 raise InputError(
                     f"{origin}: snapshot too large to read whole (over {FALLBACK_TEXT_LIMIT >> 20} MB of text) and not "
                     "in the layout meshreport writes, so it cannot be read in parts"
                 )
             if not inflate.eof:
                 raise EOFError
-            data = inflate.unused_data
     except (EOFError, zlib.error):
         raise InputError(f"{origin}: snapshot is truncated or corrupt (gzip stream broken)") from None
-    return b"".join(out)
+    return out
 
 
 def max_text() -> int:
@@ -718,12 +732,15 @@ class _StreamedDocument:
             try:
                 value, end = self.scan(self.buf, self.pos)
             except json.JSONDecodeError:
-                if len(self.buf) - self.pos > VALUE_LIMIT:
+                pending = len(self.buf) - self.pos
+                if pending > VALUE_LIMIT:
                     raise SnapshotTooLarge(
                         f"{self.origin}: snapshot holds one JSON value over {VALUE_LIMIT >> 20} MB; "
                         "meshreport never writes such a value"
                     ) from None
-                if not self._more(len(self.buf) - self.pos):
+                # Twice the text each time (few rescans), but never far past the limit: a 1 GiB
+                # string is refused after reading a little over VALUE_LIMIT of it, not 256 MB.
+                if not self._more(min(pending, VALUE_LIMIT + 1 - pending)):
                     raise
                 continue
             # A number at the very end of the text may continue in the next chunk.
