@@ -10,13 +10,13 @@ so "what was collected is kept" includes the metrics.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
 
+from helpers.hang import FAULT_SECONDS, no_hang  # noqa: E402
 from helpers.k8s_stub import StubCluster, StubServer, write_kubeconfig  # noqa: E402
 from helpers.prometheus import backfill, running_prometheus  # noqa: E402
 from test_kubernetes import collect, fixture_objects  # noqa: E402
@@ -43,9 +43,8 @@ def config_gaps(gaps, what: str | None = None):
 
 def test_a_continue_token_seen_before_stops_the_list_and_keeps_its_pages():
     cluster = stub(faults={"services": "continue-loop"})
-    t0 = time.monotonic()
-    r = collect(cluster, page_size=2)
-    assert time.monotonic() - t0 < 20
+    with no_hang():  # the stub repeats its token forever
+        r = collect(cluster, page_size=2)
     [gap] = config_gaps(r.gaps, "services")
     assert "pagination loop" in gap.reason and "kept" in gap.reason
     assert r.counts["services"] == 3  # both pages kept, the object on both once
@@ -91,9 +90,8 @@ def test_malformed_items_are_skipped_with_a_gap():
 
 def test_an_api_server_gone_mid_run_is_one_gap_and_keeps_what_was_listed():
     cluster = stub(reset_after=10)
-    t0 = time.monotonic()
-    r = collect(cluster)
-    assert time.monotonic() - t0 < 20
+    with no_hang():
+        r = collect(cluster)
     [gap] = config_gaps(r.gaps, "cluster")
     assert gap.reason.startswith("the API server stopped answering (3 requests in a row: connection")
     assert "; not collected: " in gap.reason and "and every kind after it" in gap.reason
@@ -114,7 +112,8 @@ def prometheus(tmp_path_factory):
         yield url
 
 
-def snapshot(prometheus: str, cluster: StubCluster, tmp_path: Path, capsys, *more: str) -> tuple[int, str, float]:
+def snapshot(prometheus: str, cluster: StubCluster, tmp_path: Path, capsys, *more: str) -> tuple[int, str]:
+    """`meshreport snapshot` against the stub; fails (tests/helpers/hang.py) if it outlives NO_HANG."""
     out = tmp_path / "s.mrsnap"
     with StubServer(cluster) as s:
         kc = write_kubeconfig(tmp_path / "kc", {"prod": (s.url, "t")})
@@ -122,11 +121,9 @@ def snapshot(prometheus: str, cluster: StubCluster, tmp_path: Path, capsys, *mor
             "snapshot", "--prometheus", prometheus, "--window", "1h", "--end", END, "-n", "bookinfo", "-q",
             "--context", "prod", "--kubeconfig", str(kc), "-o", str(out), *more,
         ]  # fmt: skip
-        t0 = time.monotonic()
-        with pytest.raises(SystemExit) as ei:
+        with no_hang(), pytest.raises(SystemExit) as ei:
             main(argv)
-        took = time.monotonic() - t0
-    return ei.value.code, capsys.readouterr().err, took
+    return ei.value.code, capsys.readouterr().err
 
 
 def error_lines(err: str) -> list[str]:
@@ -140,8 +137,8 @@ def metrics_kept(path: Path) -> bool:
 
 #: (stub settings, extra flags, environment, the gap's `what`, a part of its reason)
 GAP_CASES = {
-    "slow-list": ({"faults": {"pods": "hang"}, "hang_seconds": 20}, ["--kubernetes-timeout", "1s"], {}, "pods",
-                  "no complete answer within the request deadline (1s)"),
+    "slow-list": ({"faults": {"pods": "hang"}, "hang_seconds": FAULT_SECONDS}, ["--kubernetes-timeout", "1s"], {},
+                  "pods", "no complete answer within the request deadline (1s)"),
     "trickling-list": ({"faults": {"services": "trickle"}, "trickle_seconds": 0.3}, ["--kubernetes-timeout", "1s"],
                        {}, "services", "no complete answer within the request deadline (1s)"),
     "continue-loop": ({"faults": {"pods": "continue-loop"}}, [], {}, "pods", "pagination loop"),
@@ -160,7 +157,7 @@ def test_a_failing_list_is_a_gap_and_the_metrics_and_other_config_are_kept(
     knobs, flags, env, what, reason = GAP_CASES[case]
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    code, err, took = snapshot(prometheus, stub(**knobs), tmp_path, capsys, "--max-gaps", "0", *flags)
+    code, err = snapshot(prometheus, stub(**knobs), tmp_path, capsys, "--max-gaps", "0", *flags)
     assert code == 4, err
     [line] = error_lines(err)
     assert "more than --max-gaps 0" in line and "Traceback" not in err
@@ -169,19 +166,18 @@ def test_a_failing_list_is_a_gap_and_the_metrics_and_other_config_are_kept(
     assert gaps and reason in gaps[0].reason, snap.gaps
     assert metrics_kept(tmp_path / "s.mrsnap")
     assert any(o.kind == "Deployment" for o in snap.objects)  # the config that could be listed
-    assert took < 30
 
 
 def test_one_slow_list_costs_one_deadline_not_four_timeouts(prometheus, tmp_path, capsys):
-    cluster = stub(faults={"pods": "hang"}, hang_seconds=30)
-    code, err, took = snapshot(prometheus, cluster, tmp_path, capsys, "--kubernetes-timeout", "2s")
+    cluster = stub(faults={"pods": "hang"}, hang_seconds=FAULT_SECONDS)
+    code, err = snapshot(prometheus, cluster, tmp_path, capsys, "--kubernetes-timeout", "2s")
     assert code == 0, err
-    assert len([q for q in cluster.requests if q.path.endswith("/pods")]) == 2  # bookinfo, istio-system: once each
-    assert took < 15
+    # bookinfo, istio-system: once each, no retry after the deadline
+    assert len([q for q in cluster.requests if q.path.endswith("/pods")]) == 2
 
 
 def test_credentials_refused_on_every_call_is_exit_5(prometheus, tmp_path, capsys):
-    code, err, _ = snapshot(prometheus, stub(tokens={"other"}), tmp_path, capsys)
+    code, err = snapshot(prometheus, stub(tokens={"other"}), tmp_path, capsys)
     assert code == 5, err
     [line] = error_lines(err)
     assert "Kubernetes API of cluster prod refused the credentials (HTTP 401" in line
@@ -189,12 +185,11 @@ def test_credentials_refused_on_every_call_is_exit_5(prometheus, tmp_path, capsy
 
 
 def test_the_run_deadline_covers_the_kubernetes_api_too(prometheus, tmp_path, capsys):
-    cluster = stub(faults={"pods": "hang"}, hang_seconds=60)
-    code, err, took = snapshot(
+    cluster = stub(faults={"pods": "hang"}, hang_seconds=FAULT_SECONDS)
+    code, err = snapshot(
         prometheus, cluster, tmp_path, capsys, "--kubernetes-timeout", "60s", "--deadline", "6s", "--max-gaps", "0"
     )
     assert code == 4, err
-    assert took < 25
     snap = store.read(tmp_path / "s.mrsnap")
     [gap] = config_gaps(snap.gaps, "cluster")
     assert "run's deadline (6s)" in gap.reason and "not collected: pods" in gap.reason

@@ -109,9 +109,7 @@ def assert_graphs_match(got, want, label: str) -> int:
 @pytest.mark.parametrize("case", ["bookinfo_1h", "scalable_7d"])
 def test_collected_graph_matches_synthetic_ground_truth(case, request):
     name, mesh, window, step, url, _ = request.getfixturevalue(case)
-    t0 = time.monotonic()
-    snap = collect(url, mesh, window, step)
-    took = time.monotonic() - t0
+    snap = collect(url, mesh, window, step)  # its speed: benchmarks/collect_scale.py
     assert [g for g in snap.gaps] == [], snap.gaps
     assert snap.diagnostics == []
     assert snap.window == window and snap.source.prometheus_url == url
@@ -131,7 +129,6 @@ def test_collected_graph_matches_synthetic_ground_truth(case, request):
     for q in trends:
         for s in q.series:
             assert 50 <= len(s.points) <= 200
-    assert took < 30
 
 
 def test_cli_snapshot_against_real_prometheus(bookinfo_1h, tmp_path):

@@ -11,14 +11,20 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from meshreport.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
+
+from helpers.hang import FAULT_SECONDS, no_hang  # noqa: E402
+
+from meshreport.cli import main  # noqa: E402
 from meshreport.snapshot import store
 
 TOKEN = "s3cr3t-token-value"
@@ -125,7 +131,8 @@ def one_series(promql: str):
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as ei:
+    """The command's exit code and stderr; fails (tests/helpers/hang.py) if it outlives NO_HANG."""
+    with no_hang(), pytest.raises(SystemExit) as ei:
         main(argv)
     return ei.value.code, capsys.readouterr().err
 
@@ -217,16 +224,14 @@ def test_max_gaps_exceeded_exits_4_and_still_writes(tmp_path, capsys):
 def test_answer_after_timeout_becomes_gap(tmp_path, capsys):
     def rule(path, params, headers):
         if path.startswith("/api/v1/query") and "slow" in params["query"] and "istio_requests_total" in params["query"]:
-            return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}, 1.0
+            return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}, FAULT_SECONDS
         return None
 
     out = tmp_path / "s.mrsnap"
     with Stub(rule) as stub:
-        t0 = time.monotonic()
         code, err = run(
             base(stub.url, out, "-n", "slow,fast", "--prometheus-timeout", "0.3", "--prometheus-retries", "1"), capsys
         )
-        took = time.monotonic() - t0
     assert code == 0, err
     snap = store.read(out)
     gaps = [g for g in snap.gaps if g.phase == "metrics"]
@@ -234,9 +239,8 @@ def test_answer_after_timeout_becomes_gap(tmp_path, capsys):
     assert all("request deadline (0.3s)" in g.reason or "0.3s timeout" in g.reason for g in gaps)
     assert {g.what for g in gaps} >= {"graph/istio_requests_total/incoming", "trend/requests"}
     assert all(q.namespace == "fast" or "istio_requests_total" not in q.promql for q in snap.queries)
-    # the per-query timeout is also passed to Prometheus, and the whole run did not wait for every answer
+    # the per-query timeout is also passed to Prometheus (and `run` proved no answer was waited for)
     assert all(p.get("timeout") == "0.3s" for path, p, _ in stub.requests if path == "/api/v1/query")
-    assert took < 15
 
 
 @pytest.mark.parametrize("status", [401, 403])

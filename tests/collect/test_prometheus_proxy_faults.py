@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from meshreport.synthetic import meshes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
 from helpers.fault_proxy import FaultProxy  # noqa: E402
+from helpers.hang import FAULT_SECONDS, no_hang  # noqa: E402
 from helpers.prometheus import backfill, running_prometheus  # noqa: E402
 
 WINDOW = meshes.BOOKINFO_WINDOW
@@ -38,7 +38,8 @@ def prometheus(tmp_path_factory):
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as ei:
+    """The command's exit code and stderr; fails (tests/helpers/hang.py) if it outlives NO_HANG."""
+    with no_hang(), pytest.raises(SystemExit) as ei:
         main(argv)
     return ei.value.code, capsys.readouterr().err
 
@@ -93,10 +94,8 @@ def test_a_failing_query_is_a_gap_and_the_rest_is_kept(
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     out = tmp_path / "s.mrsnap"
-    with FaultProxy(prometheus, istio_system_requests(mode), trickle_seconds=0.3, hang_seconds=20) as proxy:
-        t0 = time.monotonic()
+    with FaultProxy(prometheus, istio_system_requests(mode), trickle_seconds=0.3, hang_seconds=FAULT_SECONDS) as proxy:
         code, err = run(snapshot_argv(proxy.url, out, "--max-gaps", "0", *flags), capsys)
-        took = time.monotonic() - t0
     assert code == 4, err
     [line] = error_lines(err)
     assert "more than --max-gaps 0" in line and "the snapshot was still written" in line
@@ -110,13 +109,11 @@ def test_a_failing_query_is_a_gap_and_the_rest_is_kept(
     kept = [q for q in snap.queries if q.namespace == "bookinfo"]
     assert len(kept) == 40 and sum(len(q.series) for q in kept if q.key.startswith("graph/")) > 0
     assert any(q.namespace == "istio-system" for q in snap.queries)
-    assert took < 40  # each stuck query ended at its 2 s deadline, in parallel
 
 
 def test_the_run_deadline_ends_a_collection_and_keeps_what_was_collected(prometheus, tmp_path, capsys):
     out = tmp_path / "s.mrsnap"
-    with FaultProxy(prometheus, istio_system_requests("hang"), hang_seconds=60) as proxy:
-        t0 = time.monotonic()
+    with FaultProxy(prometheus, istio_system_requests("hang"), hang_seconds=FAULT_SECONDS) as proxy:
         code, err = run(
             # one request per namespace: a request for both that hangs until the run's deadline
             # would take bookinfo's answers with it
@@ -134,10 +131,8 @@ def test_the_run_deadline_ends_a_collection_and_keeps_what_was_collected(prometh
             ),
             capsys,
         )
-        took = time.monotonic() - t0
     assert code == 4, err
     assert len(error_lines(err)) == 1
-    assert took < 20
     snap = store.read(out)
     gaps = [g for g in snap.gaps if g.phase == "metrics"]
     assert gaps and all("the run's deadline (4s)" in g.reason for g in gaps)
@@ -154,15 +149,12 @@ def test_the_run_deadline_ends_a_collection_and_keeps_what_was_collected(prometh
 )
 def test_an_endpoint_failing_from_the_start_is_one_line_and_exit_5(prometheus, tmp_path, capsys, mode, message):
     out = tmp_path / "s.mrsnap"
-    with FaultProxy(prometheus, everything(mode), trickle_seconds=0.3, hang_seconds=20) as proxy:
-        t0 = time.monotonic()
+    with FaultProxy(prometheus, everything(mode), trickle_seconds=0.3, hang_seconds=FAULT_SECONDS) as proxy:
         code, err = run(snapshot_argv(proxy.url, out), capsys)
-        took = time.monotonic() - t0
     assert code == 5, err
     [line] = error_lines(err)
     assert message in line
     assert "Traceback" not in err and not out.exists()
-    assert took < 15
 
 
 def test_https_to_a_plain_http_server_is_a_tls_error(prometheus, tmp_path, capsys):

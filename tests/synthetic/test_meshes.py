@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -137,13 +136,11 @@ def test_scalable_mesh_shape():
     assert len(keys) == len(set(keys))  # no duplicate series
 
 
-def test_ten_thousand_workloads_generate_in_seconds():
-    t = time.monotonic()
+def test_ten_thousand_workloads_generate():
+    """The size benchmarks use; how fast it is generated is benchmarks/bench_synth.py's to say."""
     mesh = meshes.scalable_mesh(namespaces=50, workloads=10_000, seed=1)
-    elapsed = time.monotonic() - t
     assert len([w for w in mesh.workloads if w.namespace != "istio-system"]) == 10_000
     assert len(mesh.namespaces) == 51
-    assert elapsed < 30, f"generating 10,000 workloads took {elapsed:.1f}s"
 
 
 def test_synth_mesh_command_writes_snapshot_and_openmetrics(tmp_path, capsys):
