@@ -105,6 +105,7 @@ class _Matcher:
         self.by_kind_ns: dict[tuple[str, str], list[ConfigObject]] = defaultdict(list)
         self.vs_by_host: dict[str, list[ConfigObject]] = defaultdict(list)
         self.wild_vs: list[tuple[str, ConfigObject]] = []
+        self._by_label: dict[str, dict[tuple[str, str], list[tuple[str, dict[str, str]]]]] = {}
         for o in sorted(objects, key=_age):
             if o.kind in KINDS:
                 self.by_kind_ns[(o.kind, o.namespace or "")].append(o)
@@ -140,12 +141,25 @@ class _Matcher:
 
     def fronting_services(self, w: WorkloadInfo) -> list[str]:
         """Services of the workload's namespace whose selector picks its pods."""
-        out = []
-        for svc in self.index.services_by_ns.get(w.namespace, []):
-            sel = svc.spec.get("selector")
-            if isinstance(sel, dict) and sel and selector_matches({str(k): str(v) for k, v in sel.items()}, w.labels):
-                out.append(svc.name)
-        return out
+        by_label = self._selectors(w.namespace)
+        return [
+            name for item in w.labels.items() for name, sel in by_label.get(item, ()) if selector_matches(sel, w.labels)
+        ]
+
+    def _selectors(self, ns: str) -> dict[tuple[str, str], list[tuple[str, dict[str, str]]]]:
+        """The namespace's Services with a selector, each filed under one label of it: a workload is
+        checked only against the Services that select one of its own labels (checking every Service
+        of a 1,000-Service namespace for each workload was 10 million checks at 10,000 workloads)."""
+        found = self._by_label.get(ns)
+        if found is None:
+            found = {}
+            for svc in self.index.services_by_ns.get(ns, []):
+                sel = svc.spec.get("selector")
+                if isinstance(sel, dict) and sel:
+                    wanted = {str(k): str(v) for k, v in sel.items()}
+                    found.setdefault(min(wanted.items()), []).append((svc.name, wanted))
+            self._by_label[ns] = found
+        return found
 
     # -- workloads ---------------------------------------------------------------------------
 

@@ -116,3 +116,21 @@ def test_nothing_applies_without_config():
     snap = _snapshot()
     snap.objects = []
     assert node_config(snap, _graph()) == {}
+
+
+def test_a_workload_is_fronted_by_every_service_whose_whole_selector_picks_its_pods():
+    snap = _snapshot()
+    snap.objects = [_deploy("shop", "pay-v1", {"app": "pay", "version": "v1", "tier": "back"})]
+    selectors = {
+        "pay": {"app": "pay"},
+        "backs": {"tier": "back", "version": "v1"},  # filed under a label other than app
+        "pay-front": {"app": "pay", "tier": "front"},  # one label differs
+        "all": {},  # an empty selector selects no pods for a Service
+    }
+    for name, sel in selectors.items():
+        snap.objects.append(_obj("v1", "Service", "shop", name, {"selector": sel}))
+        snap.objects.append(_obj(NET, "DestinationRule", "shop", name, {"host": name}))
+    g = TrafficGraph(graph_type="versionedApp", timestamp=T0, duration=60, namespaces=["shop"])
+    g.add_node(Node("p", "app", "Kubernetes", "shop", workload="pay-v1", app="pay", version="v1"))
+    rules = {k for k in _objects(node_config(snap, g)["p"]) if k.startswith("DestinationRule")}
+    assert rules == {"DestinationRule shop/pay", "DestinationRule shop/backs"}
