@@ -3,7 +3,7 @@
 Run by hand (never in the test suite):
 
     .venv/bin/python benchmarks/collect_scale.py [--sizes 50:2000,100:10000] [--workdir DIR] [--runs 3]
-        [--baseline SRC] [--step 1200]
+        [--baseline SRC] [--step 1200] [--by-key]
 
 For each size it generates the mesh (meshreport.synthetic.meshes), writes it as OpenMetrics over
 a 1h window (full Istio label set; `--step` seconds between samples keeps the file at a few GB),
@@ -109,10 +109,11 @@ def collect_once(url: str, out: Path, args, src: Path | None, extra: list[str]) 
 _STATS = re.compile(rb'"execTotalTime":([0-9.eE+-]+)')
 
 
-def replay(url: str, snap, batch: int, concurrency: int) -> tuple[int, float, float, int]:
+def replay(url: str, snap, batch: int, concurrency: int, by_key: dict | None = None) -> tuple[int, float, float, int]:
     """The requests a collection with `batch` namespaces per request sends, read without decoding.
 
-    Returns (requests, wall seconds, sum of Prometheus' execTotalTime, bytes)."""
+    Returns (requests, wall seconds, sum of Prometheus' execTotalTime, bytes). With `by_key`, also
+    adds each request's execTotalTime and bytes to `by_key[plan key]` (which queries cost what)."""
     m = snap.collector["metrics"]
     plan = Q.collection_plan(
         list(snap.namespaces), snap.window.duration_s, scrape_interval=m["scrape_interval_s"], trends=True
@@ -140,14 +141,30 @@ def replay(url: str, snap, batch: int, concurrency: int) -> tuple[int, float, fl
                 n += len(chunk)
                 tail = (tail + chunk)[-4096:]
         found = _STATS.search(tail)
+        spent = float(found.group(1)) if found else 0.0
         with lock:
-            own[0] += float(found.group(1)) if found else 0.0
+            own[0] += spent
             size[0] += n
+            if by_key is not None:
+                k = by_key.setdefault(b.key, [0.0, 0, 0])
+                k[0] += spent
+                k[1] += n
+                k[2] += 1
 
     t = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, batches))
     return len(batches), time.monotonic() - t, own[0], size[0]
+
+
+def print_by_key(title: str, costs: dict) -> None:
+    """Prometheus' own time per plan key, largest first: the queries worth making cheaper."""
+    total = sum(c[0] for c in costs.values()) or 1.0
+    print(f"\nPrometheus' own time by query ({title}):")
+    print("| query key | requests | own time | share | bytes |")
+    print("|---|---|---|---|---|")
+    for key, (spent, nbytes, n) in sorted(costs.items(), key=lambda kv: -kv[1][0]):
+        print(f"| {key} | {n} | {spent:.1f} s | {100 * spent / total:.1f} % | {nbytes / 1e6:,.1f} MB |")
 
 
 def main() -> None:
@@ -160,6 +177,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="collections per variant; the fastest is shown")
     ap.add_argument("--baseline", type=Path, help="source tree of the meshreport to compare with (e.g. main)")
     ap.add_argument("--workdir", help="keep the TSDBs here for later runs (default: a temporary directory)")
+    ap.add_argument(
+        "--by-key", action="store_true", help="also print Prometheus' own time per plan key (what costs what)"
+    )
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="meshreport-bench-"))
@@ -180,7 +200,10 @@ def main() -> None:
                 snaps[name] = snap
                 m = snap.collector["metrics"]
                 batch = m.get("batch_namespaces", 1)
-                nreq, replay_s, own_s, nbytes = replay(url, snap, batch, args.concurrency)
+                costs: dict = {}
+                nreq, replay_s, own_s, nbytes = replay(url, snap, batch, args.concurrency, costs)
+                if args.by_key:
+                    print_by_key(f"{ns} ns, {wl} workloads, {name}", costs)
                 rows.append(
                     {
                         "mesh": f"{ns} ns, {wl} workloads",
