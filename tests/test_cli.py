@@ -70,10 +70,21 @@ def test_dev_null_output_stays_a_device(capsys):
     assert os.lstat("/dev/null").st_ino == before.st_ino
 
 
-def _start_render(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+@pytest.fixture(scope="module")
+def slow_snapshot(tmp_path_factory) -> Path:
+    """A 300-workload mesh: its render runs for seconds after staging starts, so a signal sent
+    when the staging folder appears lands mid-render even on a loaded machine (bookinfo's render
+    could finish between the test seeing the folder and sending the signal)."""
+    path = tmp_path_factory.mktemp("slow") / "mesh300.mrsnap"
+    argv = ["synth", "mesh", "--namespaces", "6", "--workloads", "300", "--seed", "3", "-o", str(path)]
+    subprocess.run([*ENTRY, *argv], check=True, capture_output=True)
+    return path
+
+
+def _start_render(tmp_path: Path, snapshot: Path = SAMPLE) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "report"
     proc = subprocess.Popen(
-        [*ENTRY, "render", str(SAMPLE), "-o", str(out)],
+        [*ENTRY, "render", str(snapshot), "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -90,11 +101,11 @@ def _start_render(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
 @pytest.mark.parametrize(
     ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
 )
-def test_signal_mid_render_removes_staging_and_keeps_the_old_report(tmp_path, sig, code, word):
+def test_signal_mid_render_removes_staging_and_keeps_the_old_report(tmp_path, slow_snapshot, sig, code, word):
     out = tmp_path / "report"
     subprocess.run([*ENTRY, "render", str(SAMPLE), "--no-pdf", "-o", str(out)], check=True, capture_output=True)
     before = (out / "index.html").read_bytes()
-    proc, _ = _start_render(tmp_path)
+    proc, _ = _start_render(tmp_path, slow_snapshot)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
