@@ -16,32 +16,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
-SNAPSHOT_HEAD = b'{"format":"meshreport-snapshot","schema_version":3,"window":{"start":0,"end":60},"collector":"'
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the bomb builders the tests use
+
+from helpers.bombs import SNAPSHOT_HEAD, gzip_bomb, laughs  # noqa: E402
 
 
-def gzip_bomb(path: Path, head: bytes, fill: bytes, megabytes: int, tail: bytes, members: int = 1) -> Path:
-    """`head`, `megabytes` MB of `fill` and `tail`, deflated into `members` gzip members (~1 MB on disk)."""
-    block = fill * (1 << 20)
-    with open(path, "wb") as f:
-        for _ in range(members):
-            c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            f.write(c.compress(head))
-            for _ in range(megabytes // members):
-                f.write(c.compress(block))
-            f.write(c.compress(tail) + c.flush())
-    return path
-
-
-def yaml_bomb(path: Path, levels: int = 12, width: int = 10) -> Path:
-    """ "Billion laughs" as a ConfigMap: 10^12 nodes once expanded, under 2 KB of text."""
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol, namespace: default}", "data:"]
-    lines.append('  l0: &l0 ["lol"]')
-    for i in range(1, levels + 1):
-        lines.append(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
-    path.write_text("\n".join(lines) + "\n")
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
     return path
 
 
@@ -52,7 +35,7 @@ def cases(work: Path) -> dict[str, list[str]]:
         ("snapshot: 6 gzip members, 300 MB", gzip_bomb(work / "m.mrsnap", b"", b"0", 300, b"", 6)),
     ]
     out = {name: ["graph", str(path)] for name, path in snap}
-    out["YAML: billion laughs, validate -f"] = ["validate", "-f", str(yaml_bomb(work / "lol.yaml"))]
+    out["YAML: billion laughs, validate -f"] = ["validate", "-f", str(_write(work / "lol.yaml", laughs()))]
     return out
 
 

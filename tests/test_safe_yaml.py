@@ -10,21 +10,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ holds the shared helpers package
 
+from helpers.bombs import laughs  # noqa: E402
 from helpers.hang import limit_address_space, run_child  # noqa: E402
 
 from meshreport import safe_yaml  # noqa: E402
 from meshreport.errors import EXIT_INPUT, InputError  # noqa: E402
 from meshreport.safe_yaml import YamlLimitError  # noqa: E402
-
-
-def laughs(levels: int = 12, width: int = 10) -> str:
-    """The "billion laughs" shape as a Kubernetes object: each level is `width` aliases of the last
-    (12 levels of 10: 10^12 nodes once expanded, under 2 KB of text)."""
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol, namespace: default}", "data:"]
-    lines.append('  l0: &l0 ["lol"]')
-    for i in range(1, levels + 1):
-        lines.append(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
-    return "\n".join(lines) + "\n"
 
 
 def test_billion_laughs_is_refused_before_it_is_built():

@@ -12,26 +12,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared helpers package
 
+from helpers.bombs import SNAPSHOT_HEAD as HEAD  # noqa: E402
+from helpers.bombs import gzip_bomb as bomb  # noqa: E402
 from helpers.hang import limit_address_space, run_child  # noqa: E402
 
 from meshreport.errors import EXIT_INPUT, InputError  # noqa: E402
 from meshreport.snapshot import store  # noqa: E402
-
-HEAD = b'{"format":"meshreport-snapshot","schema_version":3,"window":{"start":0,"end":60},"collector":"'
-
-
-def bomb(path: Path, head: bytes, fill: bytes, megabytes: int, tail: bytes, members: int = 1) -> Path:
-    """A gzip file of `head`, `megabytes` MB of `fill` and `tail` (in `members` gzip members)."""
-    block = fill * (1 << 20)
-    with open(path, "wb") as f:
-        for _ in range(members):
-            c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            f.write(c.compress(head))
-            for _ in range(megabytes // members):
-                f.write(c.compress(block))
-            f.write(c.compress(tail) + c.flush())
-    return path
-
 
 CASES = {
     # one JSON string far larger than anything meshreport writes, in a document that streams
